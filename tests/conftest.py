@@ -1,0 +1,219 @@
+"""Shared fixtures: real servers on loopback, parametrised over backends.
+
+Tests that need a real server carry ``@pytest.mark.real_server("ssh", ...)``.
+When a named server does not answer, the test is skipped with the reason, or
+fails under ``CI=true``, where every server must be up.
+
+Parametrised fixtures:
+
+* ``terminal``: ``local`` and ``ssh``.
+* ``filesystem``: ``(fs, base)`` for ``local``, ``sftp`` and ``webdav``, where
+  ``base`` is a fresh, empty directory on that file system.
+* ``scheduler``: ``(sched, workdir)`` for ``directgnu-local``,
+  ``directgnu-ssh``, ``slurm-ssh`` and ``torque-ssh``, where ``workdir`` is a
+  fresh directory (as a string) on the machine the scheduler runs jobs on.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from pathlib import Path as LocalPath
+from typing import Any, Iterator, Tuple
+
+import pytest
+
+from tests.servers import settings as S
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_server(*names): needs the named real test servers "
+        "(ssh, slurm, torque, webdav, webdav-https)")
+
+
+def _server_down_reason(name: str) -> str | None:
+    """Say why a server is unusable, or None if it answers."""
+    if name == "torque":
+        if shutil.which("qsub") is None:
+            return "qsub (slurm-wlm-torque) is not installed"
+        name = "slurm"
+    host, port = S.PROBES[name]
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return None
+    except OSError as e:
+        return (f"{name} test server is not listening on {host}:{port} ({e});"
+                " start it with `make servers-up` (as root)")
+
+
+def require_servers(*names: str) -> None:
+    """Skip (or fail under CI=true) unless every named server answers."""
+    for name in names:
+        reason = _server_down_reason(name)
+        if reason is not None:
+            if IN_CI:
+                pytest.fail(f"CI=true but {reason}")
+            pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _check_real_servers(request: pytest.FixtureRequest) -> None:
+    for marker in request.node.iter_markers("real_server"):
+        require_servers(*marker.args)
+
+
+# --- credentials -----------------------------------------------------------
+
+@pytest.fixture
+def password_credential() -> Any:
+    import cerulean
+    return cerulean.PasswordCredential(S.USER, S.PASSWORD)
+
+
+@pytest.fixture
+def rsa_credential() -> Any:
+    import cerulean
+    return cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY))
+
+
+@pytest.fixture
+def ed25519_credential() -> Any:
+    import cerulean
+    return cerulean.PubKeyCredential(
+        S.USER, str(S.ED25519_KEY), S.ED25519_PASSPHRASE)
+
+
+# --- terminals ---------------------------------------------------------------
+
+def make_ssh_terminal(credential: Any = None) -> Any:
+    """An SshTerminal to the test sshd, verifying its host key."""
+    import cerulean
+    require_servers("ssh")
+    if credential is None:
+        credential = cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY))
+    return cerulean.SshTerminal(
+        S.HOST, S.SSH_PORT, credential, known_hosts=str(S.KNOWN_HOSTS))
+
+
+@pytest.fixture
+def ssh_terminal() -> Iterator[Any]:
+    term = make_ssh_terminal()
+    try:
+        yield term
+    finally:
+        term.close()
+
+
+@pytest.fixture(params=["local", "ssh"])
+def terminal(request: pytest.FixtureRequest) -> Iterator[Any]:
+    import cerulean
+    if request.param == "local":
+        yield cerulean.LocalTerminal()
+    else:
+        term = make_ssh_terminal()
+        try:
+            yield term
+        finally:
+            term.close()
+
+
+def remote_scratch_dir(term: Any) -> str:
+    """Make a fresh directory in the test user's home, return its path."""
+    path = f"{S.HOME}/test-{uuid.uuid4().hex[:12]}"
+    exit_code, _, err = term.run(10.0, "mkdir", ["-p", path])
+    assert exit_code == 0, err
+    return path
+
+
+def remove_remote_dir(term: Any, path: str) -> None:
+    assert path.startswith(f"{S.HOME}/test-")
+    term.run(30.0, "rm", ["-rf", path])
+
+
+# --- file systems --------------------------------------------------------
+
+@pytest.fixture(params=["local", "sftp", "webdav"])
+def filesystem(request: pytest.FixtureRequest,
+               tmp_path: LocalPath) -> Iterator[Tuple[Any, Any]]:
+    import cerulean
+    kind = request.param
+    if kind == "local":
+        with cerulean.LocalFileSystem() as fs:
+            yield fs, fs / str(tmp_path).lstrip("/")
+    elif kind == "sftp":
+        term = make_ssh_terminal()
+        scratch = remote_scratch_dir(term)
+        try:
+            with cerulean.SftpFileSystem(term) as fs:
+                yield fs, fs / scratch.lstrip("/")
+        finally:
+            remove_remote_dir(term, scratch)
+            term.close()
+    else:
+        require_servers("webdav")
+        name = f"test-{uuid.uuid4().hex[:12]}"
+        with cerulean.WebdavFileSystem(
+                S.WEBDAV_PRIVATE_URL, cerulean.PasswordCredential(
+                    S.USER, S.PASSWORD)) as fs:
+            base = fs / name
+            base.mkdir()
+            try:
+                yield fs, base
+            finally:
+                shutil.rmtree(S.WEBDAV_PRIVATE_DIR / name, ignore_errors=True)
+
+
+# --- schedulers -------------------------------------------------------------
+
+@pytest.fixture(params=["directgnu-local", "directgnu-ssh", "slurm-ssh",
+                        "torque-ssh"])
+def scheduler(request: pytest.FixtureRequest,
+              tmp_path: LocalPath) -> Iterator[Tuple[Any, str]]:
+    import cerulean
+    kind = request.param
+    if kind == "directgnu-local":
+        yield cerulean.DirectGnuScheduler(cerulean.LocalTerminal()), str(tmp_path)
+        return
+    name = kind.split("-")[0]
+    if name != "directgnu":
+        require_servers("slurm" if name == "slurm" else "torque")
+    term = make_ssh_terminal()
+    scratch = remote_scratch_dir(term)
+    try:
+        yield cerulean.make_scheduler(name, term), scratch
+    finally:
+        remove_remote_dir(term, scratch)
+        term.close()
+
+
+# --- mockssh (fast, in-process; for unit tests beside the real ones) --------
+
+@pytest.fixture
+def mock_ssh(tmp_path: LocalPath) -> Iterator[Tuple[Any, Any, str]]:
+    """(server, credential, known_hosts path) of an in-process mockssh server.
+
+    Runs commands as the test process's own user, public-key auth only.
+    """
+    import cerulean
+    import mockssh
+    import paramiko
+
+    key_path = tmp_path / "mock_id_rsa"
+    paramiko.RSAKey.generate(2048).write_private_key_file(str(key_path))
+    with mockssh.Server({"mockuser": str(key_path)}) as server:
+        host_key = server._host_key  # fixed RSA key of mockssh
+        known_hosts = tmp_path / "mock_known_hosts"
+        known_hosts.write_text(
+            f"[{server.host}]:{server.port} {host_key.get_name()} "
+            f"{host_key.get_base64()}\n")
+        yield server, cerulean.PubKeyCredential("mockuser", str(key_path)), str(known_hosts)
+
+
+def run_as_root(*args: str) -> str:
+    """Run a local command (the tests run as root) and return its stdout."""
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout

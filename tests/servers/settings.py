@@ -1,0 +1,50 @@
+"""Where the real test servers listen and how to log in to them.
+
+``tests/servers/servers.sh`` sets the servers up with exactly these values;
+the fixtures in ``tests/conftest.py`` read them from here.  Everything listens
+on 127.0.0.1 only.
+"""
+import os
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+STATE = Path(os.environ.get("CERULEAN_TEST_STATE", REPO / ".servers"))
+
+HOST = "127.0.0.1"
+
+# OpenSSH sshd
+SSH_PORT = 10022
+USER = "cerulean"
+PASSWORD = "kingfisher"
+HOME = "/home/cerulean"
+KEYS = STATE / "keys"
+ED25519_KEY = KEYS / "id_ed25519"  # has a passphrase
+ED25519_PASSPHRASE = "heron"
+RSA_KEY = KEYS / "id_rsa"  # no passphrase
+ECDSA_KEY = KEYS / "id_ecdsa"  # no passphrase
+KNOWN_HOSTS = STATE / "known_hosts"  # holds the test sshd's host keys
+HOST_KEYS = STATE / "sshd"  # ssh_host_*_key(.pub) of the test sshd
+
+# WebDAV (wsgidav)
+WEBDAV_PORT = 18080
+WEBDAV_HTTPS_PORT = 18443
+WEBDAV_PRIVATE_URL = f"http://{HOST}:{WEBDAV_PORT}/private"  # basic auth USER/PASSWORD
+WEBDAV_PUBLIC_URL = f"http://{HOST}:{WEBDAV_PORT}/public"  # anonymous
+WEBDAV_HTTPS_URL = f"https://{HOST}:{WEBDAV_HTTPS_PORT}/private"  # basic auth
+WEBDAV_CA_CERT = STATE / "webdav" / "cert.pem"  # self-signed, for 127.0.0.1
+WEBDAV_PRIVATE_DIR = STATE / "webdav" / "private"
+WEBDAV_PUBLIC_DIR = STATE / "webdav" / "public"
+
+# Slurm (single node "localhost", partitions debug (default) and batch)
+SLURMCTLD_PORT = 16817
+SLURM_PARTITIONS = ("debug", "batch")
+
+LOGS = STATE / "logs"
+
+# name -> (host, port) probed to decide whether a server is up
+PROBES = {
+    "ssh": (HOST, SSH_PORT),
+    "webdav": (HOST, WEBDAV_PORT),
+    "webdav-https": (HOST, WEBDAV_HTTPS_PORT),
+    "slurm": (HOST, SLURMCTLD_PORT),
+}
