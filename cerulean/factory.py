@@ -1,0 +1,145 @@
+"""Factory functions: make terminals, file systems and schedulers by name."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cerulean.credential import Credential
+from cerulean.terminal import Terminal
+
+if TYPE_CHECKING:
+    from cerulean.file_system import FileSystem
+    from cerulean.scheduler import Scheduler
+
+_DEFAULT_SSH_PORT = 22
+
+
+def make_terminal(protocol: str, location: str | None = None,
+                  credential: Credential | None = None) -> Terminal:
+    """Make a terminal object.
+
+    This is a factory function for Terminal objects. It will instantiate a
+    Terminal implementation according to the parameters you give it.
+
+    Terminals may hold resources, so you should either use this function
+    with a with statement, or call close() on the returned object when you
+    are done with it.
+
+    :param protocol: ``local`` or ``ssh``. For local, location and credential
+        can be omitted.
+    :param location: The location in the form hostname or hostname:port to
+        connect to.
+    :param credential: The Credential to use to connect with.
+    :returns: An instance of a Terminal representing the described terminal.
+    :raises ValueError: For an unknown protocol, or a missing location or
+        credential for ``ssh``.
+    """
+    if protocol == "local":
+        from cerulean.local_terminal import LocalTerminal
+        return LocalTerminal()
+    if protocol == "ssh":
+        from cerulean.ssh_terminal import SshTerminal
+        host, port = _host_port(protocol, location)
+        if credential is None:
+            raise ValueError("make_terminal('ssh', ...) needs a credential")
+        return SshTerminal(host, port, credential)
+    raise ValueError(f"Unknown terminal protocol {protocol!r};"
+                     " valid protocols are 'local' and 'ssh'")
+
+
+def make_file_system(protocol: str, location: str | None = None,
+                     credential: Credential | None = None) -> FileSystem:
+    """Make a file system object.
+
+    This is a factory function for FileSystem objects. It will instantiate a
+    FileSystem implementation according to the parameters you give it.
+
+    FileSystems may hold resources, so you should either use this function
+    with a with statement, or call close() on the returned object when you
+    are done with it.
+
+    :param protocol: ``local``, ``sftp`` or ``webdav``. For local, location
+        and credential can be omitted. For webdav, credential can be omitted.
+    :param location: The location in the form hostname, hostname:port or
+        http(s)://hostname:port/base_path to connect to.
+    :param credential: The Credential to use to connect with.
+    :returns: An instance of a FileSystem representing the described file
+        system.
+    :raises ValueError: For an unknown protocol, or missing location or
+        credential where one is required.
+    """
+    # Imports are lazy so this module imports cleanly on its own and the
+    # file-system modules are loaded only when used.
+    if protocol == "local":
+        from cerulean.local_file_system import LocalFileSystem
+        return LocalFileSystem()
+    if protocol == "sftp":
+        from cerulean.sftp_file_system import SftpFileSystem
+        from cerulean.ssh_terminal import SshTerminal
+        host, port = _host_port(protocol, location)
+        if credential is None:
+            raise ValueError("make_file_system('sftp', ...) needs a credential")
+        # The file system owns this terminal and closes it with itself.
+        return SftpFileSystem(SshTerminal(host, port, credential), True)
+    if protocol == "webdav":
+        from cerulean.webdav_file_system import WebdavFileSystem
+        if not location:
+            raise ValueError("make_file_system('webdav', ...) needs a location"
+                             " (an http(s):// URL)")
+        return WebdavFileSystem(location, credential)
+    raise ValueError(f"Unknown file system protocol {protocol!r};"
+                     " valid protocols are 'local', 'sftp' and 'webdav'")
+
+
+def make_scheduler(name: str, terminal: Terminal,
+                   prefix: str = "") -> Scheduler:
+    """Make a scheduler object.
+
+    This is a factory function for Scheduler objects. It will instantiate a
+    Scheduler implementation according to the parameters you give it, which
+    talks to the supplied Terminal.
+
+    :param name: The name of the scheduler. One of ``directgnu``, ``slurm``,
+        or ``torque``.
+    :param terminal: The terminal this Scheduler will communicate on.
+    :param prefix: A string to prefix any shell commands with.
+    :returns: The Scheduler.
+    :raises ValueError: For an unknown scheduler name.
+    """
+    if name == "directgnu":
+        from cerulean.direct_gnu_scheduler import DirectGnuScheduler
+        return DirectGnuScheduler(terminal, prefix)
+    if name == "slurm":
+        from cerulean.slurm_scheduler import SlurmScheduler
+        return SlurmScheduler(terminal, prefix)
+    if name == "torque":
+        from cerulean.torque_scheduler import TorqueScheduler
+        return TorqueScheduler(terminal, prefix)
+    raise ValueError(f"Unknown scheduler name {name!r};"
+                     " valid names are 'directgnu', 'slurm' and 'torque'")
+
+
+def _host_port(protocol: str, location: str | None) -> tuple[str, int]:
+    """Split ``host`` or ``host:port`` (``[v6addr]:port`` too)."""
+    if not location:
+        raise ValueError(f"protocol {protocol!r} needs a location"
+                         " (hostname or hostname:port)")
+    if location.startswith("["):
+        host, sep, rest = location[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"Invalid location {location!r}")
+        port_text = rest[1:]
+    elif location.count(":") == 1:
+        host, port_text = location.split(":")
+    else:
+        host, port_text = location, ""
+    if not host:
+        raise ValueError(f"Invalid location {location!r}: no host name")
+    if not port_text:
+        return host, _DEFAULT_SSH_PORT
+    try:
+        port = int(port_text)
+    except ValueError:
+        raise ValueError(f"Invalid port {port_text!r} in location {location!r}") from None
+    if not 0 < port < 65536:
+        raise ValueError(f"Port {port} in location {location!r} is out of range")
+    return host, port
