@@ -30,12 +30,6 @@ from tests.servers import settings as S
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "real_server(*names): needs the named real test servers "
-        "(ssh, slurm, torque, webdav, webdav-https)")
-
-
 def _server_down_reason(name: str) -> str | None:
     """Say why a server is unusable, or None if it answers."""
     if name == "torque":

@@ -1,0 +1,70 @@
+# Two commands matter: `make demo` and `make test`. Every target creates or
+# reuses the virtualenv in .venv and installs what it needs (idempotent).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# PyPI cerulean 1.0.0 lives in its own virtualenv for side-by-side benchmarks.
+OLD_VENV := .venv-cerulean-1.0.0
+OLD_STAMP := $(OLD_VENV)/.installed
+SERVERS := tests/servers/servers.sh
+PYTEST_ARGS ?=
+
+.PHONY: all venv demo test lint typecheck docs bench servers-up servers-down servers-status clean
+
+all: test
+
+$(STAMP): setup.cfg setup.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test,docs]'
+	touch $@
+
+venv: $(STAMP)
+
+$(OLD_STAMP):
+	test -x $(OLD_VENV)/bin/python || $(PYTHON) -m venv $(OLD_VENV)
+	$(OLD_VENV)/bin/python -m pip install -q --upgrade pip
+	$(OLD_VENV)/bin/python -m pip install -q 'cerulean==1.0.0'
+	touch $@
+
+## demo: the main job on the embedded local default, through cerulean and neuro_compat
+demo: venv
+	$(BIN)/python docs/examples/demo_cerulean.py
+	$(BIN)/python docs/examples/demo_neuro.py
+
+## lint: ruff on everything, mypy --strict on both packages
+lint: venv
+	$(BIN)/ruff check cerulean neuro_compat tests bench docs
+	$(BIN)/mypy --strict cerulean neuro_compat
+
+## docs: the Sphinx site, warnings as errors
+docs: venv
+	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
+
+## test: lint, docs, real servers up, every test, servers down (even on failure)
+test: venv
+	$(MAKE) lint
+	$(MAKE) docs
+	-$(MAKE) servers-up
+	status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	$(MAKE) servers-down; exit $$status
+
+## bench: ours against PyPI cerulean 1.0.0 and OpenSSH, side by side
+bench: venv $(OLD_STAMP)
+	-$(MAKE) servers-up
+	status=0; $(BIN)/python -m bench.run --old-python $(OLD_VENV)/bin/python $(BENCH_ARGS) || status=$$?; \
+	$(MAKE) servers-down; exit $$status
+
+## servers-up / servers-down: the real test servers on 127.0.0.1 (as root)
+servers-up: venv
+	bash $(SERVERS) up
+
+servers-down:
+	bash $(SERVERS) down
+
+servers-status:
+	bash $(SERVERS) status
+
+clean:
+	rm -rf build dist *.egg-info docs/_build .mypy_cache .ruff_cache .pytest_cache

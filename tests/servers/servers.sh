@@ -1,0 +1,423 @@
+#!/usr/bin/env bash
+# Real test servers on 127.0.0.1: OpenSSH sshd, Slurm (munge, MariaDB,
+# slurmdbd, slurmctld, slurmd) with the PBS/Torque wrappers of
+# slurm-wlm-torque, and WebDAV (wsgidav, HTTP and HTTPS).
+#
+#   servers.sh up             install what is missing, start all, wait until ready
+#   servers.sh down           stop all (by PID file), keep the logs
+#   servers.sh status         say what runs
+#   servers.sh restart-sshd   stop sshd and every session it holds, start it again
+#
+# Ports and logins are those of tests/servers/settings.py. Must run as root.
+# State, configuration and logs live in $CERULEAN_TEST_STATE (default
+# <repo>/.servers); logs stay there after `down` for debugging.
+# Facts and traps behind these steps: shared/notes/test-servers.md.
+set -euo pipefail
+set +m
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+STATE=${CERULEAN_TEST_STATE:-$REPO/.servers}
+VENV=${VENV:-$REPO/.venv}
+CONF=$STATE/conf
+LOGS=$STATE/logs
+PIDS=$STATE/pids
+
+TEST_USER=cerulean
+TEST_PASSWORD=kingfisher
+KEY_PASSPHRASE=heron
+SSH_PORT=10022
+WEBDAV_PORT=18080
+WEBDAV_HTTPS_PORT=18443
+MYSQL_PORT=13306
+SLURMCTLD_PORT=16817
+SLURMD_PORT=16818
+SLURMDBD_PORT=16819
+
+DEBIAN_PACKAGES=(openssh-server openssh-client munge mariadb-server slurmdbd
+                 slurmctld slurmd slurm-client slurm-wlm-torque openssl
+                 iproute2 procps)
+
+log() { printf '[servers] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# --- process helpers -------------------------------------------------------
+
+# PID 1 here does not reap orphans: a stopped daemon lingers as a zombie,
+# so a process counts as alive only if it exists and is not in state Z.
+alive() {
+    local pid=$1 state
+    [[ -r /proc/$pid/stat ]] || return 1
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [[ -n $state && $state != Z && $state != X ]]
+}
+
+pid_of() { [[ -s $PIDS/$1.pid ]] && tr -d ' \n' <"$PIDS/$1.pid"; }
+
+running() { local pid; pid=$(pid_of "$1") || return 1; alive "$pid"; }
+
+stop_pid() {
+    local name=$1 pid i
+    pid=$(pid_of "$name") || return 0
+    if alive "$pid"; then
+        kill "$pid" 2>/dev/null || true
+        for i in $(seq 100); do alive "$pid" || break; sleep 0.1; done
+        alive "$pid" && kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$PIDS/$name.pid"
+}
+
+wait_port() {
+    local name=$1 port=$2 i
+    for i in $(seq 300); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    die "$name did not listen on 127.0.0.1:$port within 30 s (see $LOGS)"
+}
+
+wait_for() {
+    local what=$1; shift
+    local i
+    for i in $(seq 300); do
+        if "$@" >/dev/null 2>&1; then return 0; fi
+        sleep 0.1
+    done
+    die "$what was not ready within 30 s (see $LOGS)"
+}
+
+# Start a non-daemonizing server in its own session; $! is the server itself.
+spawn() {
+    local name=$1; shift
+    setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
+    echo $! >"$PIDS/$name.pid"
+}
+
+# --- installation --------------------------------------------------------
+
+install_packages() {
+    local missing=() p
+    for p in "${DEBIAN_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+    done
+    if ((${#missing[@]})); then
+        log "installing Debian packages: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >"$LOGS/apt.log" 2>&1 || { tail -20 "$LOGS/apt.log" >&2; die "apt-get install failed"; }
+    fi
+    [[ -x $VENV/bin/wsgidav ]] || die "wsgidav missing in $VENV (run: make venv)"
+}
+
+# --- OpenSSH sshd ------------------------------------------------------------
+
+setup_sshd() {
+    local t home=/home/$TEST_USER
+    mkdir -p "$STATE/sshd" "$STATE/keys"
+    for t in ed25519 rsa ecdsa; do
+        [[ -f $STATE/sshd/ssh_host_${t}_key ]] ||
+            ssh-keygen -q -t "$t" -N '' -C "cerulean-test-host" -f "$STATE/sshd/ssh_host_${t}_key"
+    done
+    [[ -f $STATE/keys/id_ed25519 ]] ||
+        ssh-keygen -q -t ed25519 -N "$KEY_PASSPHRASE" -C "cerulean-test-ed25519" -f "$STATE/keys/id_ed25519"
+    [[ -f $STATE/keys/id_rsa ]] ||
+        ssh-keygen -q -t rsa -b 3072 -m PEM -N '' -C "cerulean-test-rsa" -f "$STATE/keys/id_rsa"
+    [[ -f $STATE/keys/id_ecdsa ]] ||
+        ssh-keygen -q -t ecdsa -b 256 -N '' -C "cerulean-test-ecdsa" -f "$STATE/keys/id_ecdsa"
+
+    id "$TEST_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$TEST_USER"
+    echo "$TEST_USER:$TEST_PASSWORD" | chpasswd
+    install -d -m 700 -o "$TEST_USER" -g "$TEST_USER" "$home/.ssh"
+    cat "$STATE"/keys/id_*.pub >"$home/.ssh/authorized_keys"
+    chown "$TEST_USER:$TEST_USER" "$home/.ssh/authorized_keys"
+    chmod 600 "$home/.ssh/authorized_keys"
+
+    # The tests verify host keys against this file, as users do with theirs.
+    : >"$STATE/known_hosts"
+    for t in ed25519 rsa ecdsa; do
+        printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" \
+            "$(cut -d' ' -f1,2 "$STATE/sshd/ssh_host_${t}_key.pub")" >>"$STATE/known_hosts"
+    done
+
+    cat >"$CONF/sshd_config" <<EOF
+Port $SSH_PORT
+ListenAddress 127.0.0.1
+HostKey $STATE/sshd/ssh_host_ed25519_key
+HostKey $STATE/sshd/ssh_host_rsa_key
+HostKey $STATE/sshd/ssh_host_ecdsa_key
+PidFile $PIDS/sshd.pid
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin no
+AllowUsers $TEST_USER
+UsePAM no
+StrictModes yes
+AllowTcpForwarding yes
+Subsystem sftp internal-sftp
+MaxSessions 100
+MaxStartups 100:30:200
+MaxAuthTries 10
+ClientAliveInterval 0
+LogLevel INFO
+EOF
+    mkdir -p /run/sshd   # privilege separation dir; /run is a tmpfs
+    /usr/sbin/sshd -t -f "$CONF/sshd_config" || die "sshd_config rejected"
+}
+
+start_sshd() {
+    running sshd && return 0
+    mkdir -p /run/sshd   # privilege separation dir; /run is a tmpfs
+    /usr/sbin/sshd -f "$CONF/sshd_config" -E "$LOGS/sshd.log"
+    wait_port sshd "$SSH_PORT"
+}
+
+stop_sshd() {
+    local pid
+    if pid=$(pid_of sshd) && alive "$pid"; then
+        # The listener's children are the open sessions: end them too, so a
+        # restart really drops every connection.
+        pkill -TERM -P "$pid" 2>/dev/null || true
+    fi
+    stop_pid sshd
+}
+
+# --- munge, MariaDB, Slurm -----------------------------------------------------
+
+setup_slurm() {
+    local cpus
+    cpus=4
+    mkdir -p "$STATE/slurm/state" "$STATE/slurm/spool" "$STATE/mysql" "$STATE/run"
+    [[ -f /etc/munge/munge.key ]] || { mkdir -p /etc/munge; runuser -u munge -- mungekey -c -k /etc/munge/munge.key; }
+
+    cat >"$CONF/slurm.conf" <<EOF
+ClusterName=cerulean-test
+SlurmctldHost=localhost(127.0.0.1)
+SlurmctldPort=$SLURMCTLD_PORT
+SlurmdPort=$SLURMD_PORT
+SlurmUser=root
+AuthType=auth/munge
+StateSaveLocation=$STATE/slurm/state
+SlurmdSpoolDir=$STATE/slurm/spool
+SlurmctldPidFile=$PIDS/slurmctld.pid
+SlurmdPidFile=$PIDS/slurmd.pid
+SlurmctldLogFile=$LOGS/slurmctld.log
+SlurmdLogFile=$LOGS/slurmd.log
+ProctrackType=proctrack/linuxproc
+TaskPlugin=task/none
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=5
+SelectType=select/cons_tres
+SelectTypeParameters=CR_Core_Memory
+SchedulerType=sched/backfill
+SchedulerParameters=batch_sched_delay=0
+SlurmdParameters=config_overrides
+MailProg=/bin/true
+ReturnToService=2
+MinJobAge=300
+KillWait=2
+OverTimeLimit=0
+InactiveLimit=0
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=localhost
+AccountingStoragePort=$SLURMDBD_PORT
+JobCompType=jobcomp/none
+NodeName=localhost NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=4000 State=UNKNOWN
+PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
+PartitionName=batch Nodes=localhost Default=NO MaxTime=INFINITE State=UP
+EOF
+    cat >"$CONF/slurmdbd.conf" <<EOF
+AuthType=auth/munge
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=$SLURMDBD_PORT
+SlurmUser=root
+PidFile=$PIDS/slurmdbd.pid
+LogFile=$LOGS/slurmdbd.log
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$MYSQL_PORT
+StorageUser=slurm
+StoragePass=slurmdbpass
+StorageLoc=slurm_acct_db
+EOF
+    chmod 600 "$CONF/slurmdbd.conf"
+    mkdir -p /etc/slurm/plugstack.conf.d
+    ln -sf "$CONF/slurm.conf" /etc/slurm/slurm.conf
+    ln -sf "$CONF/slurmdbd.conf" /etc/slurm/slurmdbd.conf
+    # Gives jobs PBS_JOBID, PBS_O_WORKDIR and friends, as Torque does.
+    echo "optional /usr/lib/x86_64-linux-gnu/slurm-wlm/spank_pbs.so" >/etc/slurm/plugstack.conf.d/pbs.conf
+    [[ -f /etc/slurm/plugstack.conf ]] || echo "include /etc/slurm/plugstack.conf.d/*.conf" >/etc/slurm/plugstack.conf
+}
+
+mysql_cli() { mariadb --socket="$STATE/run/mysqld.sock" -uroot "$@"; }
+
+start_munge() {
+    running munged && return 0
+    install -d -o munge -g munge -m 755 /run/munge
+    install -d -o munge -g munge -m 700 "$STATE/munge"
+    rm -f /run/munge/munge.socket.2*
+    runuser -u munge -- /usr/sbin/munged --pid-file="$STATE/munge/munged.pid" \
+        --log-file="$STATE/munge/munged.log" --force
+    wait_for munged test -S /run/munge/munge.socket.2
+    cp "$STATE/munge/munged.pid" "$PIDS/munged.pid"
+}
+
+start_mariadb() {
+    running mariadb && return 0
+    if [[ ! -d $STATE/mysql/mysql ]]; then
+        mariadb-install-db --user=root --datadir="$STATE/mysql" --auth-root-authentication-method=socket \
+            --skip-test-db >"$LOGS/mariadb-install.log" 2>&1 || die "mariadb-install-db failed"
+    fi
+    spawn mariadb /usr/sbin/mariadbd --no-defaults --user=root --datadir="$STATE/mysql" \
+        --socket="$STATE/run/mysqld.sock" --port=$MYSQL_PORT --bind-address=127.0.0.1 \
+        --pid-file="$STATE/run/mariadb.pid" --innodb-log-file-size=8M --skip-name-resolve
+    wait_port mariadb $MYSQL_PORT
+    wait_for "mariadb socket" mysql_cli -e "SELECT 1"
+    mysql_cli -e "CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY 'slurmdbpass';
+                  CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurmdbpass';
+                  GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1';
+                  GRANT ALL ON slurm_acct_db.* TO 'slurm'@'localhost';"
+}
+
+start_slurm() {
+    if ! running slurmdbd; then
+        /usr/sbin/slurmdbd   # reads /etc/slurm/slurmdbd.conf (linked above)
+        wait_port slurmdbd $SLURMDBD_PORT
+    fi
+    if ! running slurmctld; then
+        /usr/sbin/slurmctld -f "$CONF/slurm.conf"
+        wait_port slurmctld $SLURMCTLD_PORT
+    fi
+    if ! running slurmd; then
+        /usr/sbin/slurmd -f "$CONF/slurm.conf" -N localhost
+    fi
+    # Ready when the node takes jobs; a node left DOWN by an earlier run
+    # (ReturnToService=2 usually prevents that) is resumed.
+    local i state
+    for i in $(seq 300); do
+        state=$(sinfo -h -n localhost -o %T 2>/dev/null | head -1 || true)
+        case $state in
+            idle*|mixed*|allocated*) break ;;
+            down*|drain*) scontrol update NodeName=localhost State=RESUME >/dev/null 2>&1 || true ;;
+        esac
+        sleep 0.1
+    done
+    [[ $state == idle* || $state == mixed* || $state == allocated* ]] ||
+        die "slurm node not ready (state '$state', see $LOGS)"
+    # sacct needs the cluster registered in slurmdbd (slurmctld does it).
+    wait_for "slurm accounting" sacct -n -X -S now
+}
+
+# --- WebDAV --------------------------------------------------------------------
+
+setup_webdav() {
+    mkdir -p "$STATE/webdav/private" "$STATE/webdav/public"
+    if [[ ! -f $STATE/webdav/cert.pem ]]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=127.0.0.1" \
+            -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+            -keyout "$STATE/webdav/key.pem" -out "$STATE/webdav/cert.pem" >/dev/null 2>&1 ||
+            die "could not make the WebDAV certificate"
+    fi
+    local common
+    # dir_browser stays on: without it wsgidav answers HEAD on a collection
+    # with 403, which breaks webdavclient3's check() and mkdir().
+    common="http_authenticator:
+  accept_basic: true
+  accept_digest: false
+  default_to_digest: false
+dir_browser:
+  enable: true
+verbose: 2
+logging:
+  enable_loggers: []
+lock_storage: true
+property_manager: true"
+    cat >"$CONF/wsgidav.yaml" <<EOF
+host: 127.0.0.1
+port: $WEBDAV_PORT
+provider_mapping:
+  "/private": "$STATE/webdav/private"
+  "/public": "$STATE/webdav/public"
+simple_dc:
+  user_mapping:
+    "/private":
+      "$TEST_USER":
+        password: "$TEST_PASSWORD"
+    "/public": true
+$common
+EOF
+    cat >"$CONF/wsgidav-https.yaml" <<EOF
+host: 127.0.0.1
+port: $WEBDAV_HTTPS_PORT
+ssl_certificate: "$STATE/webdav/cert.pem"
+ssl_private_key: "$STATE/webdav/key.pem"
+provider_mapping:
+  "/private": "$STATE/webdav/private"
+simple_dc:
+  user_mapping:
+    "/private":
+      "$TEST_USER":
+        password: "$TEST_PASSWORD"
+$common
+EOF
+}
+
+start_webdav() {
+    if ! running wsgidav; then
+        spawn wsgidav "$VENV/bin/wsgidav" --config "$CONF/wsgidav.yaml"
+    fi
+    if ! running wsgidav-https; then
+        spawn wsgidav-https "$VENV/bin/wsgidav" --config "$CONF/wsgidav-https.yaml"
+    fi
+    wait_port wsgidav $WEBDAV_PORT
+    wait_port wsgidav-https $WEBDAV_HTTPS_PORT
+}
+
+# --- commands ------------------------------------------------------------------
+
+up() {
+    [[ $(id -u) == 0 ]] || die "must run as root (installs packages, adds user $TEST_USER)"
+    mkdir -p "$CONF" "$LOGS" "$PIDS"
+    install_packages
+    setup_sshd
+    setup_slurm
+    setup_webdav
+    local t0=$SECONDS
+    start_sshd
+    start_webdav
+    start_munge
+    start_mariadb
+    start_slurm
+    log "all servers up in $((SECONDS - t0)) s; logs in $LOGS"
+}
+
+down() {
+    mkdir -p "$PIDS"
+    # Cancel leftover jobs first, so slurmd does not keep them running.
+    if running slurmctld; then scancel --user="$TEST_USER" >/dev/null 2>&1 || true; fi
+    stop_pid slurmd
+    stop_pid slurmctld
+    stop_pid slurmdbd
+    stop_pid mariadb
+    stop_pid munged
+    stop_pid wsgidav
+    stop_pid wsgidav-https
+    stop_sshd
+    log "all servers stopped; logs kept in $LOGS"
+}
+
+status() {
+    local name
+    for name in sshd wsgidav wsgidav-https munged mariadb slurmdbd slurmctld slurmd; do
+        if running "$name"; then echo "$name: running (pid $(pid_of "$name"))"; else echo "$name: stopped"; fi
+    done
+}
+
+case ${1:-} in
+    up) up ;;
+    down) down ;;
+    status) status ;;
+    restart-sshd) stop_sshd; start_sshd; log "sshd restarted" ;;
+    *) echo "usage: $0 up|down|status|restart-sshd" >&2; exit 2 ;;
+esac
