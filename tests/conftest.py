@@ -195,12 +195,13 @@ def mock_ssh(tmp_path: LocalPath) -> Iterator[Tuple[Any, Any, str]]:
     """
     import cerulean
     import mockssh
+    import mockssh.server
     import paramiko
 
     key_path = tmp_path / "mock_id_rsa"
     paramiko.RSAKey.generate(2048).write_private_key_file(str(key_path))
     with mockssh.Server({"mockuser": str(key_path)}) as server:
-        host_key = server._host_key  # fixed RSA key of mockssh
+        host_key = paramiko.RSAKey.from_private_key_file(mockssh.server.SERVER_KEY_PATH)
         known_hosts = tmp_path / "mock_known_hosts"
         known_hosts.write_text(
             f"[{server.host}]:{server.port} {host_key.get_name()} "
