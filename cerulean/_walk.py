@@ -1,0 +1,75 @@
+"""Tree traversal written once on the listing primitive.
+
+Each directory costs one ``_listdir`` exchange; the lstat records that come
+with the listing decide what is a directory, so only symbolic links need
+one more request (to see whether they point to a directory).
+"""
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable, Generator
+from typing import (
+    TYPE_CHECKING,
+)
+
+if TYPE_CHECKING:
+    from cerulean.file_system_impl import FileSystemImpl
+    from cerulean.path import Path
+
+
+def _points_to_dir(fs: FileSystemImpl, path: str) -> bool:
+    try:
+        return fs._stat(path).is_dir()
+    except OSError:
+        return False  # dangling, a loop, or unreadable: not a directory
+
+
+def walk(top: Path, topdown: bool,
+         onerror: Callable[[OSError], None] | None,
+         followlinks: bool
+         ) -> Generator[tuple[Path, list[str], list[str]], None, None]:
+    """os.walk() on a cerulean Path; see :meth:`cerulean.Path.walk`."""
+    fs = top.filesystem
+    try:
+        entries = fs._listdir(str(top))
+    except OSError as error:
+        if error.filename is None:
+            error.filename = str(top)
+        if onerror is not None:
+            onerror(error)
+        return
+
+    dirnames: list[str] = []
+    filenames: list[str] = []
+    links: set[str] = set()
+    for name, info in sorted(entries, key=lambda entry: entry[0]):
+        if info.is_dir():
+            dirnames.append(name)
+        elif info.is_symlink() and _points_to_dir(
+                fs, posixpath.join(str(top), name)):
+            dirnames.append(name)
+            links.add(name)
+        else:
+            filenames.append(name)
+
+    if topdown:
+        yield top, dirnames, filenames
+    for name in dirnames:
+        if name not in links or followlinks:
+            yield from walk(top / name, topdown, onerror, followlinks)
+    if not topdown:
+        yield top, dirnames, filenames
+
+
+def remove_tree(fs: FileSystemImpl, path: str) -> None:
+    """Remove the directory at path and everything in it.
+
+    Symbolic links are removed themselves, never followed.
+    """
+    for name, info in fs._listdir(path):
+        child = posixpath.join(path, name)
+        if info.is_dir():
+            remove_tree(fs, child)
+        else:
+            fs._unlink(child)
+    fs._rmdir(path)

@@ -1,0 +1,71 @@
+"""The FileSystem interface that all file systems share."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from types import TracebackType
+from typing import Self
+
+from cerulean.path import Path
+
+
+class UnsupportedOperationError(RuntimeError):
+    """Raised when an unsupported method is called.
+
+    See WebdavFileSystem.
+    """
+
+
+class FileSystem(ABC):
+    """Represents a file system.
+
+    This is a generic interface class that all file systems inherit from,
+    so you can use it wherever any file system will do.
+
+    In order to do something useful, you'll want an actual file system,
+    like a LocalFileSystem or an SftpFileSystem.
+
+    FileSystems may hold resources, so you should either use them with a
+    with statement, or call close() on the returned object when you are
+    done with it.
+
+    Beyond that, file systems support a single operation:
+
+    .. code-block:: python
+
+      fs / 'path'
+
+    which produces a Path, through which you can do things with files.
+    """
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None,
+                 exc_value: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close connections and free resources, if any.
+
+        FileSystem objects may hold resources that need to be freed when
+        you are done with the object. You can free them by calling this
+        function, or you can use the FileSystem as a context manager using a
+        with statement.
+        """
+
+    @abstractmethod
+    def root(self) -> Path:
+        """Returns a Path representing the root of the file system."""
+
+    @abstractmethod
+    def __truediv__(self, segment: str) -> Path:
+        """Returns the Path ``/segment`` on this file system."""
+
+    @abstractmethod
+    def __eq__(self, other: object) -> bool:
+        """Whether two objects represent the same file system."""
+
+    @abstractmethod
+    def __hash__(self) -> int:
+        """A hash consistent with __eq__, so Paths can be hashed."""

@@ -1,0 +1,755 @@
+"""Paths on file systems: the pathlib-like API of Cerulean.
+
+A :class:`Path` is a pure POSIX path plus the file system it lives on. The
+pure parts (``name``, ``parent``, ``/``...) are those of
+:class:`pathlib.PurePosixPath`; everything that touches the file system is
+delegated to the small set of primitives in
+:class:`cerulean.file_system_impl.FileSystemImpl`, so each backend (local,
+SFTP, WebDAV) only implements those.
+"""
+from __future__ import annotations
+
+import errno
+import stat as stat_module
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import PurePath, PurePosixPath
+from typing import (
+    TYPE_CHECKING,
+)
+
+if TYPE_CHECKING:
+    from cerulean.file_system_impl import FileSystemImpl
+
+# A chain of more links than this is treated as a loop, as Linux does.
+MAX_LINK_DEPTH = 40
+
+
+class EntryType(Enum):
+    """The kind of a directory entry."""
+
+    DIRECTORY = 1
+    FILE = 2
+    SYMBOLIC_LINK = 3
+    CHARACTER_DEVICE = 4
+    BLOCK_DEVICE = 5
+    FIFO = 6
+    SOCKET = 7
+
+
+class Permission(Enum):
+    """A single POSIX permission bit, see ``man chmod``."""
+
+    OWNER_READ = stat_module.S_IRUSR
+    OWNER_WRITE = stat_module.S_IWUSR
+    OWNER_EXECUTE = stat_module.S_IXUSR
+
+    GROUP_READ = stat_module.S_IRGRP
+    GROUP_WRITE = stat_module.S_IWGRP
+    GROUP_EXECUTE = stat_module.S_IXGRP
+
+    OTHERS_READ = stat_module.S_IROTH
+    OTHERS_WRITE = stat_module.S_IWOTH
+    OTHERS_EXECUTE = stat_module.S_IXOTH
+
+    SUID = stat_module.S_ISUID
+    SGID = stat_module.S_ISGID
+    STICKY = stat_module.S_ISVTX
+
+
+_TYPE_OF_FORMAT = {
+    stat_module.S_IFDIR: EntryType.DIRECTORY,
+    stat_module.S_IFREG: EntryType.FILE,
+    stat_module.S_IFLNK: EntryType.SYMBOLIC_LINK,
+    stat_module.S_IFCHR: EntryType.CHARACTER_DEVICE,
+    stat_module.S_IFBLK: EntryType.BLOCK_DEVICE,
+    stat_module.S_IFIFO: EntryType.FIFO,
+    stat_module.S_IFSOCK: EntryType.SOCKET,
+}
+
+
+def entry_type_of_mode(mode: int) -> EntryType | None:
+    """Returns the EntryType encoded in a POSIX ``st_mode``.
+
+    :param mode: A full ``st_mode`` value, including the file type bits.
+    :returns: The entry type, or None if the type bits are unknown.
+    """
+    return _TYPE_OF_FORMAT.get(stat_module.S_IFMT(mode))
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """The metadata of a file system entry, fetched in one round trip.
+
+    Returned by :meth:`Path.stat` and :meth:`Path.lstat`. Fields that a
+    file system cannot tell are None (WebDAV has no owners, for example).
+
+    Attributes:
+        entry_type: What kind of entry this is (see :class:`EntryType`).
+            When the record was made by following symbolic links, this is
+            the type of what the link points to.
+        size: The size in bytes (0 for directories on some file systems).
+        mtime: The modification time, in seconds since the Unix epoch.
+        mode: The permission bits, including SUID, SGID and sticky bits
+            (``stat.S_IMODE`` of ``st_mode``), without the file type bits.
+        uid: The user id of the owner, or None if not known.
+        gid: The group id of the group, or None if not known.
+    """
+
+    entry_type: EntryType
+    size: int
+    mtime: float
+    mode: int
+    uid: int | None
+    gid: int | None
+
+    def is_dir(self) -> bool:
+        """Returns whether this entry is a directory."""
+        return self.entry_type == EntryType.DIRECTORY
+
+    def is_file(self) -> bool:
+        """Returns whether this entry is a regular file."""
+        return self.entry_type == EntryType.FILE
+
+    def is_symlink(self) -> bool:
+        """Returns whether this entry is a symbolic link."""
+        return self.entry_type == EntryType.SYMBOLIC_LINK
+
+    def has_permission(self, permission: Permission) -> bool:
+        """Returns whether the given permission bit is set."""
+        return bool(self.mode & permission.value)
+
+
+def _is_missing(error: OSError) -> bool:
+    """Whether an error from a following stat means 'nothing is there'.
+
+    A dangling link, a path through a non-directory and a link loop all
+    mean that there is no object at the path, so exists() says False.
+    """
+    return isinstance(error, (FileNotFoundError, NotADirectoryError)) or (
+        error.errno == errno.ELOOP)
+
+
+def _pure(segment: str | PurePath | Path) -> str | PurePath:
+    return segment._path if isinstance(segment, Path) else segment
+
+
+class Path:
+    """A path on a file system.
+
+    This class implements the pathlib.PurePosixPath interface fully, and a
+    pathlib.PosixPath-like interface, although it has some omissions,
+    additions, and improvements to make it more compatible with remote and
+    non-standard file systems.
+
+    To make a Path, create a FileSystem first, then use the / operator on
+    it, e.g. ``fs / 'home' / 'user'``. Do not construct objects of this
+    class directly.
+
+    Paths can be compared for (non-)equality using == and !=. Paths that
+    compare unequal could still refer to the same file, if it is
+    accessible in multiple ways. For instance, a local path /tmp would
+    compare unequal to a path /tmp on an SftpFileSystem, even if the
+    SftpFileSystem is connected to localhost, and the paths do in fact
+    refer to the same directory.
+
+    Attributes:
+        filesystem: The file system that this path is on.
+    """
+
+    __slots__ = ("_path", "filesystem")
+
+    def __init__(self, filesystem: FileSystemImpl, path: PurePath) -> None:
+        """Create a Path; use ``fs / 'name'`` instead of calling this.
+
+        :param filesystem: The file system the path is on.
+        :param path: The path itself, as a pathlib path.
+        """
+        if isinstance(path, Path):
+            raise TypeError("Path() needs a pathlib path, not a cerulean Path")
+        self.filesystem = filesystem
+        self._path = PurePosixPath(path)
+
+    # --- PurePath operators ------------------------------------------------
+
+    def __str__(self) -> str:
+        return str(self._path)
+
+    def __repr__(self) -> str:
+        return f"Path({self.filesystem!r}, {str(self._path)!r})"
+
+    def __fspath__(self) -> str:
+        return str(self._path)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Path):
+            return NotImplemented
+        return (self.filesystem == other.filesystem
+                and self._path == other._path)
+
+    def __ne__(self, other: object) -> bool:
+        if not isinstance(other, Path):
+            return NotImplemented
+        return not self == other
+
+    def __hash__(self) -> int:
+        return hash((self.filesystem, self._path))
+
+    def _comparable(self, other: object) -> PurePosixPath:
+        if not isinstance(other, Path):
+            raise TypeError(f"cannot compare a Path with {type(other).__name__}")
+        if self.filesystem != other.filesystem:
+            raise TypeError("cannot order Paths on different file systems")
+        return other._path
+
+    def __lt__(self, other: object) -> bool:
+        return self._path < self._comparable(other)
+
+    def __le__(self, other: object) -> bool:
+        return self._path <= self._comparable(other)
+
+    def __gt__(self, other: object) -> bool:
+        return self._path > self._comparable(other)
+
+    def __ge__(self, other: object) -> bool:
+        return self._path >= self._comparable(other)
+
+    def __truediv__(self, suffix: str | Path) -> Path:
+        if isinstance(suffix, Path):
+            return self._with(self._path / suffix._path)
+        # As in Cerulean 1.0, 'a' / '/b' appends rather than replacing.
+        return self._with(self._path / suffix.strip("/"))
+
+    def _with(self, path: PurePath) -> Path:
+        return Path(self.filesystem, path)
+
+    # --- PurePath attributes and functions ---------------------------------
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """A tuple containing the path's components."""
+        return self._path.parts
+
+    @property
+    def drive(self) -> str:
+        """The drive letter (including the colon), if any."""
+        return self._path.drive
+
+    @property
+    def root(self) -> str:
+        """A string representing the root of the filesystem."""
+        return self._path.root
+
+    @property
+    def anchor(self) -> str:
+        """The concatenation of the drive and the root."""
+        return self._path.anchor
+
+    @property
+    def parents(self) -> list[Path]:
+        """A sequence containing the logical ancestors of the path."""
+        return [self._with(p) for p in self._path.parents]
+
+    @property
+    def parent(self) -> Path:
+        """The logical parent of the path."""
+        return self._with(self._path.parent)
+
+    @property
+    def name(self) -> str:
+        """The name of the file or directory.
+
+        This excludes parents but includes the suffix.
+        """
+        return self._path.name
+
+    @property
+    def suffix(self) -> str:
+        """The file extension of the file or directory, if any."""
+        return self._path.suffix
+
+    @property
+    def suffixes(self) -> list[str]:
+        """A list of all the extensions in the file name."""
+        return self._path.suffixes
+
+    @property
+    def stem(self) -> str:
+        """The stem of this path.
+
+        This is the name of the file or directory, excluding parents and
+        excluding the suffix.
+        """
+        return self._path.stem
+
+    def as_posix(self) -> str:
+        """Returns the path as a string with forward slashes."""
+        return self._path.as_posix()
+
+    def as_uri(self) -> str:
+        """Returns a URI representing the path.
+
+        :raises ValueError: If the path is relative.
+        :raises NotImplementedError: If the file system has no URI form.
+        """
+        if not self._path.is_absolute():
+            raise ValueError(f"relative path {self} cannot be a URI")
+        return self.filesystem._as_uri(str(self._path))
+
+    def is_absolute(self) -> bool:
+        """Returns whether the path is absolute."""
+        return self._path.is_absolute()
+
+    def is_reserved(self) -> bool:
+        """Return whether the path is reserved.
+
+        This can only happen on Windows on a LocalFileSystem.
+        """
+        return False
+
+    def joinpath(self, *other: str | Path) -> Path:
+        """Joins another path or string onto the back of this one.
+
+        :param other: The other path to append to this one.
+        :returns: The combined path.
+        """
+        return self._with(self._path.joinpath(*(_pure(o) for o in other)))
+
+    def relative_to(self, *other: str | Path) -> Path:
+        """Returns a version of this path relative to another path.
+
+        Both paths must be on the same file system.
+
+        :param other: The path to use as a reference.
+        :raises ValueError: If this path is not below the other one, or the
+            other path is on a different file system.
+        """
+        for item in other:
+            if isinstance(item, Path) and item.filesystem != self.filesystem:
+                raise ValueError(
+                    f"{item!r} is on a different file system than {self!r}")
+        return self._with(self._path.relative_to(*(_pure(o) for o in other)))
+
+    def with_name(self, name: str) -> Path:
+        """Return a new path with the last component set to name.
+
+        :param name: The new name to use.
+        """
+        return self._with(self._path.with_name(name))
+
+    def with_suffix(self, suffix: str) -> Path:
+        """Return a new path with the suffix set to suffix.
+
+        :param suffix: The new suffix to use.
+        """
+        return self._with(self._path.with_suffix(suffix))
+
+    # --- Metadata ----------------------------------------------------------
+
+    def stat(self, follow_symlinks: bool = True) -> FileStat:
+        """Returns size, mtime, mode, uid, gid and type in one round trip.
+
+        This is an addition to the Cerulean 1.0 API.
+
+        :param follow_symlinks: If True (the default), describe what a
+            symbolic link points to; if False, describe the link itself.
+        :returns: A :class:`FileStat` record.
+        :raises FileNotFoundError: If there is nothing at this path (or,
+            when following links, the link is dangling).
+        :raises OSError: With errno ELOOP when following a link loop.
+        """
+        fs = self.filesystem
+        return fs._stat(str(self)) if follow_symlinks else fs._lstat(str(self))
+
+    def lstat(self) -> FileStat:
+        """Like :meth:`stat`, but describes a symbolic link itself.
+
+        This is an addition to the Cerulean 1.0 API.
+
+        :raises FileNotFoundError: If there is nothing at this path.
+        """
+        return self.filesystem._lstat(str(self))
+
+    def _stat_or_none(self) -> FileStat | None:
+        try:
+            return self.filesystem._stat(str(self))
+        except OSError as error:
+            if _is_missing(error):
+                return None
+            raise
+
+    def exists(self) -> bool:
+        """Returns true iff a filesystem object exists at this path.
+
+        If the path denotes a symlink, returns whether the symlink points
+        to an existing filesystem object, recursively. If the symlink is
+        part of a link loop, returns False.
+
+        :returns: True iff the path exists on the filesystem.
+        """
+        return self._stat_or_none() is not None
+
+    def is_dir(self) -> bool:
+        """Returns whether the path is a directory.
+
+        :returns: True iff the path exists and is a directory, or a
+            symbolic link pointing to a directory.
+        """
+        info = self._stat_or_none()
+        return info is not None and info.is_dir()
+
+    def is_file(self) -> bool:
+        """Returns whether the path is a file.
+
+        :returns: True iff the path exists and is a file, or a symbolic
+            link pointing to a file.
+        """
+        info = self._stat_or_none()
+        return info is not None and info.is_file()
+
+    def is_symlink(self) -> bool:
+        """Returns whether the path is a symlink.
+
+        A dangling link is a symlink too; the link is not followed.
+
+        :returns: True iff the path exists and is a symbolic link.
+        """
+        try:
+            return self.filesystem._lstat(str(self)).is_symlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def entry_type(self) -> EntryType:
+        """Returns the kind of directory entry type the path points to.
+
+        Symbolic links are not followed: a link is SYMBOLIC_LINK.
+
+        :returns: An EntryType enum value describing the filesystem entry.
+        :raises FileNotFoundError: If there is no file here.
+        """
+        return self.filesystem._lstat(str(self)).entry_type
+
+    def size(self) -> int:
+        """Returns the size of the file.
+
+        :returns: An integer with the number of bytes in the file.
+        :raises FileNotFoundError: If there is no file here.
+        """
+        return self.filesystem._stat(str(self)).size
+
+    def uid(self) -> int | None:
+        """Returns the user id of the owner of the object.
+
+        :returns: An integer with the id, or None if not supported.
+        """
+        return self.filesystem._stat(str(self)).uid
+
+    def gid(self) -> int | None:
+        """Returns the group id associated with the object.
+
+        :returns: An integer with the id, or None of not supported.
+        """
+        return self.filesystem._stat(str(self)).gid
+
+    def has_permission(self, permission: Permission) -> bool:
+        """Checks permissions.
+
+        :param permission: A particular file permission, see Permission
+        :returns: True iff the object exists and has the given permission.
+        """
+        info = self._stat_or_none()
+        return info is not None and info.has_permission(permission)
+
+    def set_permission(self, permission: Permission,
+                       value: bool = True) -> None:
+        """Sets permissions.
+
+        :param permission: The permission to set.
+        :param value: Whether to enable or disable the permission.
+        """
+        mode = self.filesystem._stat(str(self)).mode
+        mode = mode | permission.value if value else mode & ~permission.value
+        self.filesystem._chmod(str(self), mode)
+
+    def chmod(self, mode: int) -> None:
+        """Sets permissions.
+
+        :param mode: The numerical mode describing the permissions to set.
+            This uses standard POSIX mode definitions, see man chmod.
+        """
+        if not 0 <= mode <= 0o7777:
+            raise ValueError(f"mode {mode:#o} is not a permission mode")
+        self.filesystem._chmod(str(self), mode)
+
+    # --- Directories -------------------------------------------------------
+
+    def mkdir(self, mode: int | None = None, parents: bool = False,
+              exists_ok: bool = False) -> None:
+        """Makes a directory with the given access rights.
+
+        If mode is not set or None, assigns permissions according to the
+        current umask. If parents is True, makes parent directories as
+        needed. If exists_ok is True, silently ignores if the directory
+        already exists.
+
+        :param mode: A numerical Posix access permissions mode.
+        :param parents: Whether to make parent directories.
+        :param exists_ok: Don't raise if target already exists.
+        :raises FileExistsError: If something exists here and exists_ok is
+            False, or it is not a directory.
+        :raises FileNotFoundError: If the parent is missing and parents is
+            False.
+        """
+        if mode is not None and not 0 <= mode <= 0o7777:
+            raise ValueError(f"mode {mode:#o} is not a permission mode")
+        try:
+            self.filesystem._mkdir(str(self), mode)
+        except FileNotFoundError:
+            if not parents or self.parent == self:
+                raise
+            # Parents get default permissions, as in pathlib.
+            self.parent.mkdir(None, parents=True, exists_ok=True)
+            self.mkdir(mode, parents=False, exists_ok=exists_ok)
+        except FileExistsError:
+            if not exists_ok or not self.is_dir():
+                raise
+
+    def iterdir(self) -> Generator[Path, None, None]:
+        """Iterates through a directory's contents.
+
+        :yields: Paths of entries in the directory.
+        """
+        for name, _ in self.filesystem._listdir(str(self)):
+            yield self / name
+
+    def walk(self, topdown: bool = True,
+             onerror: Callable[[OSError], None] | None = None,
+             followlinks: bool = False
+             ) -> Generator[tuple[Path, list[str], list[str]], None, None]:
+        """Walks a directory hierarchy recursively.
+
+        This is a version of Python's os.walk() function adapted to be a
+        little bit more pathlib-like. It walks the directory and its
+        subdirectories, yielding a tuple (dirpath, dirnames, filenames) for
+        each directory. These are the path of the directory, as a Path, a
+        list of strings containing the names of the subdirectories inside
+        this directory, and a list of strings containing the names of the
+        non-directories in this directory respectively. Symbolic links to
+        directories are listed in dirnames, as os.walk() does.
+
+        If topdown is True, the triple for a directory will be produced
+        before the triples of its subdirectories; if it is False, it will
+        be produced after (pre- and post-order traversal respectively).
+        With topdown True, you may remove names from dirnames to keep the
+        walk out of those subdirectories.
+
+        If onerror is set, the function it is set to will be called if an
+        error occurs, and passed an instance of OSError. The callback can
+        handle the error in some way, or raise it to end the traversal. The
+        OSError object will have an attribute filename containing the name
+        of the file that triggered the problem as a string.
+
+        If followlinks is True, this function will recurse into symlinks
+        that point to directories, if it is False, it will silently skip
+        them.
+
+        Each directory is listed with one listing exchange; the entry
+        attributes that come with the listing are reused, so only
+        symbolic links cost an extra request.
+
+        :yields: Tuples (dirpath, dirnames, filenames), as above.
+        """
+        from cerulean._walk import walk
+        yield from walk(self, topdown, onerror, followlinks)
+
+    def rmdir(self, recursive: bool = False) -> None:
+        """Removes a directory.
+
+        If recursive is True, remove all files and directories inside as
+        well. If recursive is False, the directory must be empty. Symbolic
+        links inside are removed, never followed.
+
+        :raises NotADirectoryError: If this is not a directory (a link to
+            a directory is not a directory here).
+        :raises OSError: If the directory is not empty and recursive is
+            False.
+        """
+        if recursive:
+            from cerulean._walk import remove_tree
+            info = self.filesystem._lstat(str(self))
+            if not info.is_dir():
+                raise NotADirectoryError(
+                    errno.ENOTDIR, "Not a directory", str(self))
+            remove_tree(self.filesystem, str(self))
+        else:
+            self.filesystem._rmdir(str(self))
+
+    def remove(self) -> None:
+        """Removes a file, link, device or directory.
+
+        Directories are removed recursively, links, devices and files are
+        deleted. Link targets are left in place. Returns without error if
+        there is nothing there already.
+
+        Use this method to ensure that there is no entry at this path.
+        """
+        try:
+            info = self.filesystem._lstat(str(self))
+        except FileNotFoundError:
+            return
+        if info.is_dir():
+            from cerulean._walk import remove_tree
+            remove_tree(self.filesystem, str(self))
+        else:
+            self.filesystem._unlink(str(self))
+
+    def unlink(self) -> None:
+        """Removes a file or device node.
+
+        For removing directories, see rmdir().
+
+        :raises FileNotFoundError: If there is nothing here.
+        :raises IsADirectoryError: If this is a directory.
+        """
+        self.filesystem._unlink(str(self))
+
+    # --- File contents -----------------------------------------------------
+
+    def touch(self) -> None:
+        """Updates the access and modification times of file.
+
+        If the file does not exist, it will be created, which is often what
+        this function is used for.
+        """
+        self.filesystem._touch(str(self))
+
+    def streaming_read(self) -> Generator[bytes, None, None]:
+        """Streams data from a file.
+
+        This is a generator function that generates bytes objects
+        containing consecutive chunks of the file.
+
+        :raises FileNotFoundError: If the file does not exist.
+        :raises IsADirectoryError: If this is a directory.
+        """
+        yield from self.filesystem._read_stream(str(self))
+
+    def streaming_write(self, data: Iterable[bytes]) -> None:
+        """Streams data to a file.
+
+        Creates a new file (overwriting any existing file) at the current
+        path, and writes data to it from the given iterable.
+
+        :param data: An iterable of bytes containing data to be written.
+        """
+        self.filesystem._write_stream(str(self), data)
+
+    def read_bytes(self) -> bytes:
+        """Reads file contents as a bytes object.
+
+        :returns: The contents of the file.
+        """
+        return b"".join(self.streaming_read())
+
+    def read_text(self, encoding: str = "utf-8") -> str:
+        """Reads file contents as a string.
+
+        Assumes UTF-8 encoding.
+
+        :param encoding: The encoding to assume.
+        :returns: The contents of the file.
+        """
+        return self.read_bytes().decode(encoding)
+
+    def write_bytes(self, data: bytes) -> None:
+        """Writes bytes to the file.
+
+        Overwrites the file if it exists.
+
+        :param data: The data to be written.
+        """
+        self.streaming_write([data])
+
+    def write_text(self, text: str, encoding: str = "utf-8") -> None:
+        """Writes text to a file.
+
+        Overwrites the file if it exists.
+
+        :param text: The text to be written.
+        :param encoding: The encoding to use.
+        """
+        self.write_bytes(text.encode(encoding))
+
+    def rename(self, target: Path) -> None:
+        """Renames a file.
+
+        The new path must be in the same filesystem. If the new path exists,
+        then it will be overwritten.
+
+        :param target: The new path of the file.
+        :raises ValueError: If target is on a different file system.
+        """
+        if not isinstance(target, Path):
+            raise TypeError(f"rename() needs a Path, not {type(target).__name__}")
+        if target.filesystem != self.filesystem:
+            raise ValueError(
+                f"cannot rename {self} to {target}: different file systems;"
+                " use cerulean.copy() and remove() instead")
+        self.filesystem._rename(str(self), str(target))
+
+    # --- Symbolic links ----------------------------------------------------
+
+    def symlink_to(self, target: Path) -> None:
+        """Makes a symlink from the current path to the target.
+
+        The link holds the target path as given, so a relative target is
+        taken relative to the directory containing the link.
+
+        :param target: The path to symlink to.
+        :raises FileExistsError: if you try to overwrite an existing entry
+            with a symlink.
+        :raises ValueError: If target is on a different file system.
+        """
+        if isinstance(target, Path):
+            if target.filesystem != self.filesystem:
+                raise ValueError(
+                    f"cannot link {self} to {target}: different file systems")
+            text = str(target)
+        else:
+            text = str(target)
+        self.filesystem._symlink(str(self), text)
+
+    def readlink(self, recursive: bool = False) -> Path:
+        """Reads the target of a symbolic link.
+
+        Note that the result may be a relative path, which should then be
+        taken relative to the directory containing the link.
+
+        If recursive is True, this function will follow a chain of symlinks
+        until it reaches something that is not a symlink, or until the
+        maximum recursion depth is reached and a RunTimeError is raised. The
+        result is then the final path, with each relative step resolved
+        against the directory of the link that held it.
+
+        :param recursive: Whether to resolve recursively.
+        :returns: The path that the symlink points to.
+        :raises RuntimeError: The recursion depth was reached, probably as
+            a result of a link loop.
+        :raises OSError: If this is not a symbolic link (EINVAL).
+        """
+        fs = self.filesystem
+        if not recursive:
+            return self._with(PurePosixPath(fs._readlink(str(self))))
+        current = self._path
+        for _ in range(MAX_LINK_DEPTH):
+            target = PurePosixPath(fs._readlink(str(current)))
+            current = current.parent / target
+            try:
+                if not fs._lstat(str(current)).is_symlink():
+                    return self._with(current)
+            except (FileNotFoundError, NotADirectoryError):
+                return self._with(current)  # the chain ends in a dangling link
+        raise RuntimeError(
+            f"more than {MAX_LINK_DEPTH} symbolic links from {self}:"
+            " probably a link loop")
