@@ -1,0 +1,298 @@
+"""The thread bridge: the only module that knows about threads.
+
+cerulean is blocking (paramiko, requests, the local file system); the
+neuro_sdk API is asyncio. Every blocking call runs in a bounded pool of
+worker threads owned by one :class:`Bridge` per client:
+
+- :meth:`Bridge.run` awaits one blocking call;
+- :meth:`Bridge.run_cancellable` awaits a long blocking call that checks a
+  :class:`CancelToken`; cancelling the awaiting task sets the token and waits
+  until the worker has stopped, so no transfer goes on behind the caller's
+  back;
+- :meth:`Bridge.iterate` turns a blocking generator into an async iterator
+  that pulls items in batches on worker threads (one batch read ahead) and
+  closes the generator on ``aclose()``, ``break`` or cancellation; no thread
+  is held while the consumer is slow, so many open iterators can never starve
+  the pool;
+- :class:`ProgressRelay` carries progress events from worker threads to the
+  event-loop thread, in order, and turns an exception raised by a user's
+  progress callback into the failure of the operation.
+
+:class:`AsyncIteratorContext` is the ``async with ... as it: async for x in
+it`` object neuro_sdk's listing calls return.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import threading
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+from typing_extensions import Self  # noqa: UP035 - typing.Self is 3.11+
+
+_T = TypeVar("_T")
+_T_co = TypeVar("_T_co", covariant=True)
+
+
+class OperationCancelled(Exception):
+    """Raised inside a worker thread when its :class:`CancelToken` is set."""
+
+
+class CancelToken:
+    """Tells a blocking operation running in a worker thread to stop.
+
+    The operation calls :meth:`check` between units of work (a chunk, a
+    file); the bridge calls :meth:`cancel` when the awaiting task is
+    cancelled or a progress callback failed.
+    """
+
+    __slots__ = ("_event",)
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the operation to stop at its next check."""
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        """True once :meth:`cancel` was called."""
+        return self._event.is_set()
+
+    def check(self) -> None:
+        """Raise :class:`OperationCancelled` if cancellation was asked for."""
+        if self._event.is_set():
+            raise OperationCancelled()
+
+
+class Bridge:
+    """A bounded pool of worker threads serving one event loop.
+
+    :param workers: the maximum number of worker threads.
+    """
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, not {workers}")
+        self.workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers,
+                                        thread_name_prefix="neuro-compat")
+        self._closed = False
+
+    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run ``fn(*args)`` in a worker thread and return its result.
+
+        For short calls: if the awaiting task is cancelled the call still
+        finishes in its thread, and its result is dropped.
+        """
+        loop = asyncio.get_running_loop()
+        if args:
+            fn = functools.partial(fn, *args)
+        return await loop.run_in_executor(self._pool, fn)
+
+    async def run_cancellable(self, fn: Callable[[CancelToken], _T],
+                              token: CancelToken | None = None) -> _T:
+        """Run ``fn(token)`` in a worker thread; stop it cleanly on cancel.
+
+        When the awaiting task is cancelled, the token is set and this
+        waits until ``fn`` has returned or raised (it checks the token
+        between chunks), then re-raises the cancellation.
+
+        :param fn: the blocking operation; it receives the token.
+        :param token: a token to use (shared by several calls), or None.
+        """
+        loop = asyncio.get_running_loop()
+        if token is None:
+            token = CancelToken()
+        fut = loop.run_in_executor(self._pool, fn, token)
+        try:
+            return await asyncio.shield(fut)
+        except asyncio.CancelledError:
+            token.cancel()
+            await _wait_quietly(fut)
+            raise
+
+    def iterate(self, gen: Iterator[_T], batch: int = 128) -> AsyncIterator[_T]:
+        """Feed an async iterator from a blocking generator.
+
+        Items are pulled ``batch`` at a time in worker threads, one batch
+        ahead of the consumer. Closing the async iterator (``aclose()``,
+        leaving ``async with``, ``break`` inside it, cancellation) waits for
+        the pull in flight and closes ``gen`` in a worker thread, so its
+        ``finally`` blocks run and its resources are released.
+
+        :param gen: the blocking generator; advanced by one thread at a time.
+        :param batch: how many items one pull takes.
+        """
+        return self._pull(gen, batch)
+
+    async def _pull(self, gen: Iterator[_T], batch: int) -> AsyncGenerator[_T, None]:
+        loop = asyncio.get_running_loop()
+        take = functools.partial(_take, gen, batch)
+        pending: asyncio.Future[tuple[list[_T], bool]] | None = \
+            loop.run_in_executor(self._pool, take)
+        try:
+            while pending is not None:
+                items, done = await asyncio.shield(pending)
+                pending = None if done else loop.run_in_executor(self._pool, take)
+                for item in items:
+                    yield item
+        finally:
+            if pending is not None:
+                await _wait_quietly(pending)
+            close = getattr(gen, "close", None)
+            if close is not None:
+                await _wait_quietly(loop.run_in_executor(self._pool, close))
+
+    async def aclose(self) -> None:
+        """Stop the worker threads after the calls in flight; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        # shutdown(wait=True) blocks, so it must not run on the loop thread.
+        done = loop.create_future()
+
+        def stop() -> None:
+            try:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+            finally:
+                loop.call_soon_threadsafe(_set_done, done)
+
+        threading.Thread(target=stop, name="neuro-compat-shutdown", daemon=True).start()
+        await _wait_quietly(done)
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`aclose` was called."""
+        return self._closed
+
+
+def _set_done(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _take(gen: Iterator[_T], count: int) -> tuple[list[_T], bool]:
+    items: list[_T] = []
+    for _ in range(count):
+        try:
+            items.append(next(gen))
+        except StopIteration:
+            return items, True
+    return items, False
+
+
+async def _wait_quietly(fut: asyncio.Future[Any]) -> None:
+    """Wait until ``fut`` is done, whatever it raises, even if cancelled.
+
+    Used on the way out of a cancelled operation: the worker thread must
+    have stopped before we let the cancellation propagate. Its own error is
+    retrieved (so asyncio does not log it) and dropped, since the caller is
+    already raising something else.
+    """
+    while not fut.done():
+        try:
+            await asyncio.wait([fut])
+        except asyncio.CancelledError:
+            continue  # cancelled again: the worker still has to stop first
+    if not fut.cancelled():
+        fut.exception()
+
+
+class ProgressRelay:
+    """Delivers progress events from worker threads on the loop thread.
+
+    Worker threads call :meth:`emit`; the events reach the target's methods
+    on the event-loop thread in the order they were emitted, before the
+    operation's own result (both travel through the loop's FIFO of
+    thread-safe callbacks). If a callback raises, the operation's token is
+    cancelled and :meth:`raise_error` re-raises the callback's exception in
+    the awaiting task.
+
+    :param target: the user's progress object (any object with the event
+        methods), or None for no reporting.
+    :param token: the token of the operation to stop when a callback fails.
+    """
+
+    def __init__(self, target: Any, token: CancelToken) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._target = target
+        self.token = token
+        self.error: BaseException | None = None
+
+    @property
+    def active(self) -> bool:
+        """True when there is someone to report to."""
+        return self._target is not None
+
+    def emit(self, method: str, event: Any) -> None:
+        """Queue ``target.<method>(event)`` for the loop thread (thread-safe)."""
+        if self._target is not None:
+            self._loop.call_soon_threadsafe(self._deliver, method, event)
+
+    def call(self, method: str, event: Any) -> None:
+        """Call ``target.<method>(event)`` now; only on the loop thread."""
+        if self._target is not None and self.error is None:
+            getattr(self._target, method)(event)
+
+    def _deliver(self, method: str, event: Any) -> None:
+        if self.error is not None:
+            return  # the operation is stopping; later events are moot
+        try:
+            getattr(self._target, method)(event)
+        except Exception as e:  # noqa: BLE001 - re-raised in the awaiting task
+            self.error = e
+            self.token.cancel()
+
+    def raise_error(self) -> None:
+        """Re-raise the exception of a failed callback, if any."""
+        if self.error is not None:
+            raise self.error
+
+
+class AsyncIteratorContext(AsyncIterator[_T_co], Generic[_T_co]):
+    """What neuro_sdk's listing methods return.
+
+    Use it as ``async with storage.list(uri) as it: async for x in it``; on
+    leaving the ``async with`` block the iteration is closed, even after a
+    ``break`` or an exception, and the worker threads feeding it are done.
+    Iterating without ``async with`` also works (as in neuro_sdk), but then
+    closing happens only when the iterator is exhausted or garbage-collected.
+    """
+
+    def __init__(self, agen: AsyncGenerator[_T_co, None]) -> None:
+        self._agen = agen
+
+    async def __aenter__(self) -> AsyncIterator[_T_co]:
+        return self._agen
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._agen.aclose()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> _T_co:
+        return await self._agen.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop the iteration and release what feeds it."""
+        await self._agen.aclose()
+
+
+def async_iterator_context(
+        func: Callable[..., AsyncGenerator[_T, None]]) -> Callable[..., AsyncIteratorContext[_T]]:
+    """Decorate an async generator method to return :class:`AsyncIteratorContext`."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> AsyncIteratorContext[_T]:
+        return AsyncIteratorContext(func(*args, **kwargs))
+
+    return wrapper
