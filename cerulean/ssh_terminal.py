@@ -1,83 +1,455 @@
-"""Run commands on a remote machine over SSH (provisional; being fleshed out)."""
+"""Run commands on a remote machine over SSH.
+
+One :class:`SshTerminal` holds one SSH connection (a paramiko Transport).
+Every :meth:`~SshTerminal.run` opens its own channel on it, so many threads
+can run commands at once; SFTP sessions and port forwards borrow the same
+connection through :meth:`~SshTerminal.open_sftp` and
+:meth:`~SshTerminal.transport`.
+
+If the connection drops, the next call reconnects by itself. A command that
+may already have started when the connection dropped is never re-run: run()
+raises ``ConnectionError`` naming it instead, because running, say, an
+``sbatch`` twice would submit two jobs.
+"""
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TypeVar
 
 import paramiko
 
+from cerulean import _ssh_config, _ssh_run
+from cerulean._host_keys import (
+    HostKeyChangedError,
+    HostKeyError,
+    HostKeyVerifier,
+    UnknownHostKeyError,
+)
 from cerulean._shell import command_line
-from cerulean.credential import Credential, PasswordCredential, PubKeyCredential
+from cerulean._ssh_auth import AuthenticationError
+from cerulean._ssh_connect import open_transport
+from cerulean.credential import Credential, DefaultKeysCredential
 from cerulean.terminal import Terminal
+
+__all__ = [
+    "AuthenticationError",
+    "HostKeyChangedError",
+    "HostKeyError",
+    "SshTerminal",
+    "UnknownHostKeyError",
+]
+
+logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+# Errors that mean "the connection is unusable" when they come out of paramiko.
+_CONNECTION_ERRORS = (paramiko.SSHException, EOFError, OSError)
+
+DEFAULT_KNOWN_HOSTS = ("~/.ssh/known_hosts", "/etc/ssh/ssh_known_hosts")
+"""Where host keys are looked up when ``known_hosts`` is None (new keys are
+recorded in the first)."""
+
+# How long a jump chain from an SSH config may be; guards against loops.
+_MAX_JUMPS = 8
 
 
 class SshTerminal(Terminal):
     """A terminal that runs commands over SSH.
 
+    This terminal connects to a host using SSH, then lets you run commands
+    there. It connects right away, so a wrong password or an unknown host
+    key shows up here, not on the first command.
+
+    The server's host key is verified against ``known_hosts``; Cerulean 1.0
+    did not check it at all. To log in with ``~/.ssh/config`` settings,
+    ssh-agent or default keys, see :meth:`from_ssh_config`,
+    :class:`~cerulean.credential.AgentCredential` and
+    :class:`~cerulean.credential.DefaultKeysCredential`.
+
+    After :meth:`close`, using the terminal again reconnects (as Cerulean
+    1.0 did); close it again when done.
+
     :param host: The hostname to connect to.
     :param port: The port to connect on.
     :param credential: The credential to authenticate with.
-    :param known_hosts: known_hosts file to verify the host key against;
-        None means ``~/.ssh/known_hosts``.
-    :param host_key_policy: ``'strict'`` (default) or ``'accept-new'``.
-    :param keepalive_interval: Seconds between keepalives; 0 disables them.
+    :param known_hosts: The OpenSSH known_hosts file to verify the host key
+        against. None means ``~/.ssh/known_hosts`` (and the system-wide
+        ``/etc/ssh/ssh_known_hosts``).
+    :param host_key_policy: ``'strict'`` (default): only connect if the
+        host's key is in ``known_hosts``. ``'accept-new'``: like OpenSSH's
+        ``StrictHostKeyChecking accept-new``, a host without any recorded
+        key is trusted on first use and its key appended to ``known_hosts``.
+        A key that differs from a recorded one is refused under both.
+    :param keepalive_interval: Seconds between SSH keepalive messages, which
+        keep idle connections through firewalls and let a dead connection
+        be noticed; 0 disables them.
+    :param connect_timeout: Seconds to wait for the TCP connection and for
+        each step of the SSH handshake.
+    :param via: Reach ``host`` through this terminal's connection, like
+        ``ssh -J``. This terminal does not close ``via``.
+    :raises ValueError: ``credential`` is None, or a bad port or policy.
+    :raises ConnectionError: the host cannot be reached.
+    :raises UnknownHostKeyError: the host key is not in ``known_hosts``.
+    :raises HostKeyChangedError: the host key differs from the recorded one.
+    :raises AuthenticationError: the server refused the credential.
     """
 
     def __init__(self, host: str, port: int, credential: Credential, *,
                  known_hosts: str | None = None,
                  host_key_policy: str = "strict",
-                 keepalive_interval: float = 30.0) -> None:
+                 keepalive_interval: float = 30.0,
+                 connect_timeout: float = 30.0,
+                 via: SshTerminal | None = None) -> None:
         if credential is None:
-            raise ValueError("SshTerminal needs a credential")
+            raise ValueError(
+                "SshTerminal needs a credential, e.g."
+                " PasswordCredential(username, password)")
+        if not isinstance(credential, Credential):
+            raise TypeError(
+                f"credential must be a cerulean Credential, not"
+                f" {type(credential).__name__}")
+        if not host:
+            raise ValueError("SshTerminal needs a host name")
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+            raise ValueError(f"Invalid SSH port {port!r}; expected 1-65535")
         self._host = host
         self._port = port
         self._credential = credential
+        files = [known_hosts] if known_hosts is not None else list(DEFAULT_KNOWN_HOSTS)
+        self._verifier = HostKeyVerifier(files, host_key_policy)
+        self._keepalive_interval = keepalive_interval
+        self._connect_timeout = connect_timeout
+        self._via = via
+        self._owns_via = False
+        # Guards _transport and _generation; held while (re)connecting so
+        # that threads finding the connection down make one new connection.
         self._lock = threading.Lock()
+        self._transport: paramiko.Transport | None = None
         self._generation = 0
-        self._client = paramiko.SSHClient()
-        self._client.load_host_keys(known_hosts or str(Path("~/.ssh/known_hosts").expanduser()))
-        kwargs: dict[str, Any] = {}
-        if isinstance(credential, PasswordCredential):
-            kwargs["password"] = credential.password
-        elif isinstance(credential, PubKeyCredential):
-            kwargs["key_filename"] = credential.public_key
-            kwargs["passphrase"] = credential.passphrase
-        self._client.connect(host, port, credential.username,
-                             allow_agent=False, look_for_keys=False, **kwargs)
+        self.transport()
+
+    @classmethod
+    def from_ssh_config(cls, alias: str, *, credential: Credential | None = None,
+                        config_file: str | None = None,
+                        known_hosts: str | None = None,
+                        host_key_policy: str | None = None,
+                        keepalive_interval: float | None = None,
+                        connect_timeout: float | None = None) -> SshTerminal:
+        """Connect to a host as ``ssh <alias>`` would, using ``~/.ssh/config``.
+
+        From the config entry for ``alias`` this uses ``HostName``,
+        ``Port``, ``User``, ``IdentityFile``, ``IdentitiesOnly``,
+        ``ProxyJump`` (one or more hops, each looked up in the config too),
+        ``UserKnownHostsFile``, ``StrictHostKeyChecking`` (``accept-new``;
+        ``no`` is treated as ``accept-new``), ``ServerAliveInterval`` and
+        ``ConnectTimeout``. Arguments given here win over the config.
+
+        Without ``credential``, it logs in like ``ssh``: ssh-agent keys
+        (unless ``IdentitiesOnly yes``), then the ``IdentityFile`` keys or
+        the default keys (see
+        :class:`~cerulean.credential.DefaultKeysCredential`). Jump hosts
+        always log in that way. The returned terminal owns the jump
+        connections and closes them with itself.
+
+        Example::
+
+            with SshTerminal.from_ssh_config('cluster') as term:
+                term.run(10.0, 'squeue', ['--me'])
+
+        :param alias: The ``Host`` name as used with ``ssh``.
+        :param credential: Credential for the final host, overriding the
+            config's ``User`` and keys.
+        :param config_file: Config file to read; default ``~/.ssh/config``
+            (no file means no settings).
+        :raises ValueError: the config uses ProxyCommand, or has bad values.
+        :raises FileNotFoundError: ``config_file`` does not exist.
+        """
+        config = _ssh_config.load(config_file)
+        overrides = _Overrides(known_hosts, host_key_policy,
+                               keepalive_interval, connect_timeout)
+        return cls._from_config(config, alias, None, None, credential,
+                                overrides, depth=0)
+
+    @classmethod
+    def _from_config(cls, config: paramiko.SSHConfig, alias: str,
+                     user: str | None, port: int | None,
+                     credential: Credential | None, overrides: _Overrides,
+                     depth: int) -> SshTerminal:
+        if depth > _MAX_JUMPS:
+            raise ValueError(f"ProxyJump chain through {alias!r} is longer than"
+                             f" {_MAX_JUMPS} hops; is it a loop?")
+        entry = _ssh_config.resolve(config, alias)
+        if credential is None:
+            credential = DefaultKeysCredential(
+                user or entry.user, list(entry.identity_files) or None,
+                use_agent=not entry.identities_only)
+        via: SshTerminal | None = None
+        for hop in entry.proxy_jump:
+            hop_user, hop_host, hop_port = _ssh_config.parse_hop(hop)
+            if via is None:  # the first hop may itself jump, per its config
+                via = cls._from_config(config, hop_host, hop_user, hop_port,
+                                       None, overrides, depth + 1)
+            else:
+                via = cls._chain(config, hop_host, hop_user, hop_port, via,
+                                 overrides)
+        try:
+            term = cls(entry.hostname, port or entry.port, credential,
+                       known_hosts=overrides.known_hosts or _first(entry.known_hosts_files),
+                       host_key_policy=(overrides.host_key_policy
+                                        or entry.host_key_policy or "strict"),
+                       keepalive_interval=_pick(overrides.keepalive_interval,
+                                                entry.keepalive_interval, 30.0),
+                       connect_timeout=_pick(overrides.connect_timeout,
+                                             entry.connect_timeout, 30.0),
+                       via=via)
+        except BaseException:
+            if via is not None:
+                via.close()
+            raise
+        term._owns_via = via is not None
+        return term
+
+    @classmethod
+    def _chain(cls, config: paramiko.SSHConfig, alias: str, user: str | None,
+               port: int | None, via: SshTerminal,
+               overrides: _Overrides) -> SshTerminal:
+        """A later hop of a ProxyJump list, reached through ``via``."""
+        entry = _ssh_config.resolve(config, alias)
+        credential = DefaultKeysCredential(
+            user or entry.user, list(entry.identity_files) or None,
+            use_agent=not entry.identities_only)
+        try:
+            term = cls(entry.hostname, port or entry.port, credential,
+                       known_hosts=overrides.known_hosts or _first(entry.known_hosts_files),
+                       host_key_policy=(overrides.host_key_policy
+                                        or entry.host_key_policy or "strict"),
+                       via=via)
+        except BaseException:
+            via.close()
+            raise
+        term._owns_via = True
+        return term
+
+    # --- the connection --------------------------------------------------
 
     @property
     def connection_generation(self) -> int:
-        """Increments on every reconnect, so borrowers know to reopen."""
+        """Counts connections made: 1 after the first, +1 per reconnect.
+
+        Objects that borrow the connection (SFTP clients, port forwards)
+        compare it to the value they saw to know they must reopen.
+        """
         return self._generation
 
     def transport(self) -> paramiko.Transport:
-        """The connected paramiko Transport (reconnects if down)."""
-        t = self._client.get_transport()
-        assert t is not None
-        return t
+        """The connected paramiko Transport, reconnecting first if it is down.
+
+        For borrowers such as SFTP and port forwarding; do not close it,
+        close the terminal.
+        """
+        with self._lock:
+            transport = self._transport
+            if transport is not None and transport.is_active():
+                return transport
+            if transport is not None:
+                logger.info("Connection to %s:%d lost; reconnecting",
+                            self._host, self._port)
+                _close_transport(transport)
+                self._transport = None
+            via = self._via.transport() if self._via is not None else None
+            self._transport = open_transport(
+                self._host, self._port, self._credential, self._verifier,
+                connect_timeout=self._connect_timeout,
+                keepalive_interval=self._keepalive_interval, via=via)
+            self._generation += 1
+            return self._transport
 
     def open_sftp(self) -> paramiko.SFTPClient:
-        """A new SFTP session on the shared connection."""
-        return self._client.open_sftp()
+        """Open a new SFTP session on this terminal's connection.
+
+        Reconnects first if the connection is down. The caller closes the
+        client; closing it leaves the connection open.
+
+        :raises ConnectionError: no SFTP session could be opened.
+        """
+        client = self._on_live_connection(paramiko.SFTPClient.from_transport)
+        if client is None:
+            raise ConnectionError(
+                f"Could not open an SFTP session on {self._where()}")
+        return client
+
+    def _on_live_connection(self, open_: Callable[[paramiko.Transport], _T]) -> _T:
+        """``open_(transport)``, once more on a new connection if it fails.
+
+        Only for opening things that have no effect on the server yet (a
+        channel, an SFTP session): those are safe to retry, and a retry is
+        how a connection that died while idle is noticed and replaced.
+        """
+        transport = self.transport()
+        try:
+            return open_(transport)
+        except _CONNECTION_ERRORS as e:
+            logger.info("Opening a channel on %s failed (%s); reconnecting",
+                        self._where(), e)
+            self._forget(transport)
+            return open_(self.transport())
+
+    def _forget(self, transport: paramiko.Transport) -> None:
+        """Drop ``transport`` if it is still ours, so the next call reconnects."""
+        with self._lock:
+            if self._transport is transport:
+                self._transport = None
+        _close_transport(transport)
 
     def close(self) -> None:
-        """Close the terminal and its SSH connection; idempotent."""
-        self._client.close()
+        """Close the terminal.
+
+        This closes the SSH connection (and jump connections this terminal
+        made), ending SFTP sessions on it, and waits for paramiko's thread
+        to finish. Calling it again does nothing.
+        """
+        with self._lock:
+            transport, self._transport = self._transport, None
+        if transport is not None:
+            _close_transport(transport)
+            logger.debug("Disconnected from %s", self._where())
+        if self._owns_via and self._via is not None:
+            self._via.close()
+
+    # --- commands ----------------------------------------------------------
 
     def run(self, timeout: float, command: str | Path, args: list[str],
             stdin_data: str | None = None,
             workdir: str | Path | None = None
             ) -> tuple[int | None, str, str]:
-        """Run a shell command remotely; see :meth:`Terminal.run`."""
+        """Run a shell command on the remote host.
+
+        The command will be run in the user's login shell (which must be
+        POSIX-like: sh, bash, dash, ksh or zsh), and arguments are not quoted
+        automatically. If you have untrusted or unknown input, be sure to
+        quote it using quote() from the shlex module of the Python standard
+        library. ``workdir`` is quoted for you; if it cannot be entered the
+        command does not run, and the exit code and stderr say why.
+
+        Safe to call from many threads at once: each call runs on its own
+        channel of the shared connection.
+
+        :param timeout: How long to wait for the result(s), in seconds. On
+            timeout, the command's process group is killed and the output so
+            far returned with exit code None.
+        :param command: The command to run.
+        :param args: A list of arguments to pass.
+        :param stdin_data: Data to pass to standard input.
+        :param workdir: Working directory to execute in.
+        :returns: A tuple containing the exit code (None on timeout, -1 if
+            the login shell itself was killed), standard output, and
+            standard error output.
+        :raises ConnectionError: the connection failed after the command may
+            have started. It is not re-run; the message names it.
+        """
         line = command_line(command, args, workdir)
-        chan = self.transport().open_session()
-        chan.exec_command(line)
-        if stdin_data:
-            chan.sendall(stdin_data.encode())
-        chan.shutdown_write()
-        out = chan.makefile("rb").read()
-        err = chan.makefile_stderr("rb").read()
-        code = chan.recv_exit_status()
-        chan.close()
-        return code, out.decode(errors="replace"), err.decode(errors="replace")
+        remote, nonce = _ssh_run.wrap(line)
+        logger.debug("Running on %s: %s", self._where(), line)
+        # Opening the channel is retried on a fresh connection if needed;
+        # nothing has started on the server yet.
+        channel = self._on_live_connection(_open_session)
+        transport = channel.get_transport()
+
+        def connection_lost() -> ConnectionError:
+            self._forget(transport)
+            return ConnectionError(
+                f"The SSH connection to {self._where()} failed while running"
+                f" {line!r}. The command may or may not have run, so it was"
+                " not run again; check its effects before retrying.")
+
+        try:
+            # From here on, the command may be running.
+            channel.exec_command(remote)
+            code, out, err = _ssh_run.collect(
+                channel, nonce, (stdin_data or "").encode(), timeout,
+                self._kill_group)
+        except _CONNECTION_ERRORS as e:
+            channel.close()
+            raise connection_lost() from e
+        if code == -1:
+            if not transport.is_active():
+                raise connection_lost()
+            logger.warning("%r on %s ended without an exit status (was its"
+                           " shell killed?)", line, self._where())
+        return code, _decode(out), _decode(err)
+
+    def _kill_group(self, pgid: int) -> None:
+        """Kill a timed-out command's process group over a second channel."""
+        try:
+            channel = self._on_live_connection(_open_session)
+            channel.exec_command(f"kill -KILL -- -{int(pgid)} 2>/dev/null")
+            channel.status_event.wait(2.0)
+            channel.close()
+        except _CONNECTION_ERRORS as e:
+            logger.warning("Could not kill timed-out process group %d on %s: %s",
+                           pgid, self._where(), e)
+
+    # --- identity ----------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        """Terminals are equal if they log in to the same account on the same
+        host and port."""
+        if not isinstance(other, Terminal):
+            return NotImplemented
+        return isinstance(other, SshTerminal) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return (f"SshTerminal({self._host!r}, {self._port},"
+                f" user={self._credential.username!r})")
+
+    def _key(self) -> tuple[str, int, str]:
+        return self._host, self._port, self._credential.username
+
+    def _where(self) -> str:
+        return f"{self._credential.username}@{self._host}:{self._port}"
+
+
+class _Overrides:
+    """Arguments of from_ssh_config that win over the config file."""
+
+    def __init__(self, known_hosts: str | None, host_key_policy: str | None,
+                 keepalive_interval: float | None,
+                 connect_timeout: float | None) -> None:
+        self.known_hosts = known_hosts
+        self.host_key_policy = host_key_policy
+        self.keepalive_interval = keepalive_interval
+        self.connect_timeout = connect_timeout
+
+
+def _open_session(transport: paramiko.Transport) -> paramiko.Channel:
+    return transport.open_session(timeout=30.0)
+
+
+def _close_transport(transport: paramiko.Transport) -> None:
+    transport.close()
+    # close() may return before paramiko's thread has ended; wait, so that
+    # closing a terminal really leaves no threads behind.
+    if transport.is_alive():
+        transport.join(5.0)
+
+
+def _decode(data: bytes) -> str:
+    return data.decode("utf-8", errors="replace")
+
+
+def _first(items: tuple[str, ...]) -> str | None:
+    return items[0] if items else None
+
+
+def _pick(override: float | None, configured: float | None,
+          default: float) -> float:
+    if override is not None:
+        return override
+    return configured if configured is not None else default

@@ -1,0 +1,138 @@
+"""Read the OpenSSH client configuration (``~/.ssh/config``) for one host.
+
+Only what SshTerminal can honour is read: HostName, Port, User,
+IdentityFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile,
+StrictHostKeyChecking, ServerAliveInterval and ConnectTimeout. A host that
+needs ProxyCommand is refused rather than reached the wrong way.
+"""
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from dataclasses import dataclass
+
+import paramiko
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONFIG_FILE = "~/.ssh/config"
+
+
+@dataclass(frozen=True)
+class HostConfig:
+    """The settings for one host alias, with OpenSSH's defaults filled in."""
+
+    alias: str
+    hostname: str
+    port: int
+    user: str
+    identity_files: tuple[str, ...]  # empty: use the default key files
+    identities_only: bool
+    proxy_jump: tuple[str, ...]  # hop specs "[user@]host[:port]", in order
+    known_hosts_files: tuple[str, ...]  # empty: the default files
+    host_key_policy: str | None  # None: not configured
+    keepalive_interval: float | None
+    connect_timeout: float | None
+
+
+def load(config_file: str | None) -> paramiko.SSHConfig:
+    """Parse ``config_file``, or ``~/.ssh/config`` if it exists.
+
+    :raises FileNotFoundError: an explicitly given file does not exist.
+    """
+    if config_file is None:
+        path = os.path.expanduser(DEFAULT_CONFIG_FILE)
+        if not os.path.isfile(path):
+            return paramiko.SSHConfig()
+    else:
+        path = os.path.expanduser(config_file)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"SSH config file {path} does not exist")
+    return paramiko.SSHConfig.from_path(path)
+
+
+def resolve(config: paramiko.SSHConfig, alias: str) -> HostConfig:
+    """Look ``alias`` up as ``ssh <alias>`` would.
+
+    :raises ValueError: the host uses ProxyCommand, or a value is invalid.
+    """
+    entry = config.lookup(alias)
+    if "proxycommand" in entry and entry["proxycommand"].lower() != "none":
+        raise ValueError(
+            f"SSH config for {alias!r} uses ProxyCommand, which SshTerminal"
+            " does not support; use ProxyJump instead")
+    jump = entry.get("proxyjump", "none")
+    return HostConfig(
+        alias=alias,
+        hostname=entry["hostname"],
+        port=_int(entry.get("port", "22"), "Port", alias),
+        user=entry.get("user") or getpass.getuser(),
+        identity_files=tuple(entry.get("identityfile", ())),
+        identities_only=entry.get("identitiesonly", "no").lower() == "yes",
+        proxy_jump=() if jump.lower() == "none" else tuple(
+            hop.strip() for hop in jump.split(",") if hop.strip()),
+        known_hosts_files=tuple(
+            os.path.expanduser(f)
+            for f in entry.get("userknownhostsfile", "").split()),
+        host_key_policy=_policy(entry.get("stricthostkeychecking")),
+        keepalive_interval=_float(entry.get("serveraliveinterval")),
+        connect_timeout=_float(entry.get("connecttimeout")),
+    )
+
+
+def parse_hop(spec: str) -> tuple[str | None, str, int | None]:
+    """Split a ProxyJump hop ``[ssh://][user@]host[:port]``.
+
+    :returns: ``(user or None, host, port or None)``.
+    :raises ValueError: the spec is malformed.
+    """
+    rest = spec.removeprefix("ssh://")
+    user, sep, hostport = rest.rpartition("@")
+    if not sep:
+        user = ""
+    if hostport.startswith("["):  # [IPv6 address]:port
+        host, _, after = hostport[1:].partition("]")
+        port_text = after[1:] if after.startswith(":") else ""
+    elif hostport.count(":") == 1:
+        host, port_text = hostport.split(":")
+    else:
+        host, port_text = hostport, ""
+    if not host:
+        raise ValueError(f"Invalid ProxyJump hop {spec!r}: no host")
+    port = _int(port_text, "ProxyJump port", spec) if port_text else None
+    return user or None, host, port
+
+
+def _policy(value: str | None) -> str | None:
+    if value is None:
+        return None
+    value = value.lower()
+    if value == "accept-new":
+        return "accept-new"
+    if value in ("no", "off"):
+        # OpenSSH would even connect to a host whose key changed; we never
+        # do, so the closest safe equivalent is accept-new.
+        logger.warning("StrictHostKeyChecking %s is treated as accept-new:"
+                       " changed host keys are always refused", value)
+        return "accept-new"
+    return "strict"  # yes, ask (we cannot ask)
+
+
+def _int(text: str, what: str, where: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"Invalid {what} {text!r} for {where!r}") from None
+    if not 0 < value < 65536:
+        raise ValueError(f"{what} {value} for {where!r} is out of range")
+    return value
+
+
+def _float(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"Invalid number {text!r} in SSH config") from None
