@@ -6,6 +6,7 @@ fails under ``CI=true``, where every server must be up.
 
 Parametrised fixtures:
 
+* ``credential``: password, RSA key, ed25519 key with passphrase, ECDSA key.
 * ``terminal``: ``local`` and ``ssh``.
 * ``filesystem``: ``(fs, base)`` for ``local``, ``sftp`` and ``webdav``, where
   ``base`` is a fresh, empty directory on that file system.
@@ -80,6 +81,19 @@ def ed25519_credential() -> Any:
     import cerulean
     return cerulean.PubKeyCredential(
         S.USER, str(S.ED25519_KEY), S.ED25519_PASSPHRASE)
+
+
+@pytest.fixture(params=["password", "rsa", "ed25519-passphrase", "ecdsa"])
+def credential(request: pytest.FixtureRequest) -> Any:
+    """Every way the test user can log in to the test sshd."""
+    import cerulean
+    if request.param == "password":
+        return cerulean.PasswordCredential(S.USER, S.PASSWORD)
+    if request.param == "rsa":
+        return cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY))
+    if request.param == "ecdsa":
+        return cerulean.PubKeyCredential(S.USER, str(S.ECDSA_KEY))
+    return cerulean.PubKeyCredential(S.USER, str(S.ED25519_KEY), S.ED25519_PASSPHRASE)
 
 
 # --- terminals ---------------------------------------------------------------
