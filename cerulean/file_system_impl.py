@@ -203,12 +203,17 @@ class FileSystemImpl(FileSystem):
     # --- Contents ----------------------------------------------------------
 
     @abstractmethod
-    def _read_stream(self, path: str) -> Iterator[bytes]:
+    def _read_stream(self, path: str,
+                     size_hint: int | None = None) -> Iterator[bytes]:
         """Yield the content of the file at path in consecutive chunks.
 
         Chunks are sized for throughput (tens to hundreds of KiB), never the
         whole file at once, so memory use stays flat for any file size.
         Closing the generator early releases the remote file.
+
+        :param size_hint: The size an earlier listing or stat reported, if
+            known; a backend may use it to size its requests (and must still
+            return what the file holds). Backends may ignore it.
 
         :raises FileNotFoundError: If nothing is there.
         :raises IsADirectoryError: If path is a directory.
@@ -300,8 +305,8 @@ class FileSystemImpl(FileSystem):
             content is what the file holds, whatever its size turns out to
             be.
         """
-        for path, _ in files:
-            yield b"".join(self._read_stream(path))
+        for path, size in files:
+            yield b"".join(self._read_stream(path, size))
 
     def _write_files(self, items: Iterable[WriteItem]) -> Iterator[int]:
         """Land many small files atomically; yield each one's size when done.

@@ -104,7 +104,8 @@ class LocalFileSystem(FileSystemImpl):
 
     # --- Contents ----------------------------------------------------------
 
-    def _read_stream(self, path: str) -> Iterator[bytes]:
+    def _read_stream(self, path: str,
+                     size_hint: int | None = None) -> Iterator[bytes]:
         with open(path, "rb", buffering=0) as stream:
             while True:
                 chunk = stream.read(CHUNK_SIZE)

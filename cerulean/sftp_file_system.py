@@ -1,16 +1,62 @@
 """A file system reached over SFTP, on the connection of an SshTerminal."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import errno
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
-from cerulean.file_system_impl import FileSystemImpl
+from cerulean import _sftp_protocol as P
+from cerulean import _sftp_transfer as T
+from cerulean._sftp_channel import SftpChannel, check_status, expect
+from cerulean.file_system_impl import (
+    Capability,
+    DirEntry,
+    FileSystemImpl,
+    WriteItem,
+)
+from cerulean.path import FileStat
 
 if TYPE_CHECKING:
     from cerulean.ssh_terminal import SshTerminal
 
+logger = logging.getLogger(__name__)
 
-class SftpFileSystem(FileSystemImpl):  # provisional: being fleshed out
+_R = TypeVar("_R")
+
+
+class SftpFileSystem(FileSystemImpl):
     """A FileSystem implementation that connects to an SFTP server.
+
+    SftpFileSystem supports the / operation:
+
+    .. code-block:: python
+
+      fs / 'path'
+
+    which produces a Path, through which you can do things with the remote
+    files.
+
+    It is also a context manager, so that you can (and should!) use it with
+    a with statement, which will ensure that the connection is closed when
+    you are done with the it. Alternatively, you can call close() to close
+    the connection.
+
+    If own_term is True, this class assumes that it owns the terminal you
+    gave it, and that it is responsible for closing it when it's done with
+    it. If you share an SshTerminal between an SftpFileSystem and a
+    scheduler, or use the terminal directly yourself, then you want to use
+    False here, and close the terminal yourself when you don't need it any
+    more.
+
+    SFTP sessions run over the terminal's SSH connection. If that
+    connection drops, the call that was using it raises ConnectionError
+    (a copy in progress leaves no partial file), and the next call
+    reconnects through the terminal. Several threads may use one
+    SftpFileSystem at once; each gets its own SFTP session.
 
     :param terminal: The terminal to connect through.
     :param own_term: Whether to close the terminal when the file system is
@@ -20,3 +66,349 @@ class SftpFileSystem(FileSystemImpl):  # provisional: being fleshed out
     def __init__(self, terminal: SshTerminal, own_term: bool = False) -> None:
         self._terminal = terminal
         self._own_term = own_term
+        self._lock = threading.Lock()
+        self._idle: list[SftpChannel] = []
+        self._closed = False
+        # Open the first session now, so that a connection problem shows up
+        # here rather than at the first use.
+        self._release(self._acquire())
+
+    # --- FileSystem --------------------------------------------------------
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SftpFileSystem):
+            return NotImplemented
+        return self._terminal is other._terminal or bool(
+            self._terminal == other._terminal)
+
+    def __hash__(self) -> int:
+        return hash(SftpFileSystem)
+
+    def __repr__(self) -> str:
+        return f"SftpFileSystem({self._terminal!r})"
+
+    def close(self) -> None:
+        """Close connections and free resources, if any.
+
+        FileSystem objects may hold resources that need to be freed when you
+        are done with the object. You can free them by calling this
+        function, or you can use the FileSystem as a context manager using a
+        with statement. The terminal is closed too if this file system owns
+        it.
+        """
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for channel in idle:
+            channel.close()
+        if self._own_term:
+            self._terminal.close()
+
+    def _supports(self, capability: Capability) -> bool:
+        return True
+
+    # --- Sessions ----------------------------------------------------------
+
+    def _acquire(self) -> SftpChannel:
+        """An SFTP session for this thread's exclusive use (reconnecting)."""
+        generation = self._terminal.connection_generation
+        with self._lock:
+            if self._closed:
+                raise ValueError("this SftpFileSystem is closed")
+            while self._idle:
+                channel = self._idle.pop()
+                if channel.generation == generation and channel.healthy:
+                    return channel
+                channel.close()
+        # open_sftp() reconnects first if the connection is down.
+        client = self._terminal.open_sftp()
+        return SftpChannel(client, self._terminal.connection_generation)
+
+    def _release(self, channel: SftpChannel) -> None:
+        """Give a session back; broken ones are closed instead."""
+        with self._lock:
+            if channel.healthy and not self._closed:
+                self._idle.append(channel)
+                return
+        channel.close()
+
+    @contextmanager
+    def _session(self) -> Iterator[SftpChannel]:
+        channel = self._acquire()
+        try:
+            yield channel
+        finally:
+            self._release(channel)
+
+    def _query(self, operation: Callable[[SftpChannel], _R]) -> _R:
+        """Run a read-only operation, once more on a fresh session if the
+        connection dropped under it (repeating it is harmless)."""
+        try:
+            with self._session() as channel:
+                return operation(channel)
+        except ConnectionError:
+            logger.info("SFTP connection lost; retrying on a new one")
+        with self._session() as channel:
+            return operation(channel)
+
+    def _call(self, kind: int, payload: bytes) -> tuple[int, P.Reader]:
+        with self._session() as channel:
+            return channel.call(kind, payload)
+
+    def _lstat_or_none(self, path: str) -> FileStat | None:
+        try:
+            return self._lstat(path)
+        except FileNotFoundError:
+            return None
+
+    # --- Metadata ----------------------------------------------------------
+
+    def _stat(self, path: str) -> FileStat:
+        return self._query(lambda ch: T.stat_reply(
+            *ch.call(P.STAT, P.path_string(path)), path))
+
+    def _lstat(self, path: str) -> FileStat:
+        return self._query(lambda ch: T.stat_reply(
+            *ch.call(P.LSTAT, P.path_string(path)), path))
+
+    def _listdir(self, path: str) -> list[DirEntry]:
+        try:
+            return self._query(lambda ch: T.list_dir(ch, path))
+        except FileNotFoundError:
+            info = self._lstat_or_none(path)
+            if info is not None and not info.is_dir():
+                raise NotADirectoryError(
+                    errno.ENOTDIR, "Not a directory", path) from None
+            raise
+
+    def _listdirs(self, paths: list[str]
+                  ) -> list[tuple[str, list[DirEntry] | OSError]]:
+        """List several directories at once (used by walk and copy)."""
+        return self._query(lambda ch: list(T.list_dirs(ch, paths)))
+
+    def _readlink(self, path: str) -> str:
+        def readlink(ch: SftpChannel) -> str:
+            kind, reader = ch.call(P.READLINK, P.path_string(path))
+            names = expect(kind, reader, P.NAME, path)
+            names.uint32()
+            return names.text()
+        return self._query(readlink)
+
+    # --- Name space --------------------------------------------------------
+
+    def _mkdir(self, path: str, mode: int | None = None) -> None:
+        try:
+            check_status(*self._call(
+                P.MKDIR, P.path_string(path) + P.attrs(mode)), path)
+        except OSError as error:
+            if P.sftp_status(error) != P.FAILURE:
+                raise
+            if self._lstat_or_none(path) is not None:
+                raise FileExistsError(errno.EEXIST, "File exists",
+                                      path) from None
+            raise
+
+    def _unlink(self, path: str) -> None:
+        try:
+            check_status(*self._call(P.REMOVE, P.path_string(path)), path)
+        except OSError as error:
+            if P.sftp_status(error) != P.FAILURE:
+                raise
+            info = self._lstat_or_none(path)
+            if info is not None and info.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "Is a directory",
+                                        path) from None
+            raise
+
+    def _rmdir(self, path: str) -> None:
+        try:
+            check_status(*self._call(P.RMDIR, P.path_string(path)), path)
+        except OSError as error:
+            # OpenSSH reports ENOTDIR as "no such file", ENOTEMPTY as failure.
+            info = self._lstat_or_none(path)
+            if info is not None and not info.is_dir():
+                raise NotADirectoryError(errno.ENOTDIR, "Not a directory",
+                                         path) from None
+            if info is not None and P.sftp_status(error) == P.FAILURE:
+                raise OSError(errno.ENOTEMPTY, "Directory not empty",
+                              path) from None
+            raise
+
+    def _rename(self, source: str, target: str) -> None:
+        try:
+            check_status(*self._call(
+                P.EXTENDED, T.rename_payload(source, target)), source)
+        except OSError as error:
+            if P.sftp_status(error) != P.OP_UNSUPPORTED:
+                raise
+            self._plain_rename(source, target)
+
+    def _plain_rename(self, source: str, target: str) -> None:
+        """Rename on servers without posix-rename: not atomic."""
+        if self._lstat_or_none(target) is not None:
+            self._unlink(target)
+        check_status(*self._call(
+            P.RENAME, P.path_string(source) + P.path_string(target)), source)
+
+    def _symlink(self, path: str, target: str) -> None:
+        # OpenSSH takes (target, link path), the reverse of the draft.
+        try:
+            check_status(*self._call(
+                P.SYMLINK, P.path_string(target) + P.path_string(path)), path)
+        except OSError as error:
+            if P.sftp_status(error) != P.FAILURE:
+                raise
+            if self._lstat_or_none(path) is not None:
+                raise FileExistsError(errno.EEXIST, "File exists",
+                                      path) from None
+            raise
+
+    def _chmod(self, path: str, mode: int) -> None:
+        check_status(*self._call(
+            P.SETSTAT, P.path_string(path) + P.attrs(mode)), path)
+
+    def _touch(self, path: str) -> None:
+        now = int(time.time())
+        try:
+            check_status(*self._call(
+                P.SETSTAT, P.path_string(path) + P.attrs(times=(now, now))),
+                path)
+        except FileNotFoundError:
+            with self._session() as ch:
+                handle = T.open_file(ch, path, P.FLAG_WRITE | P.FLAG_CREAT)
+                T.close_handle(ch, handle, path)
+
+    # --- Contents ----------------------------------------------------------
+
+    def _read_stream(self, path: str,
+                     size_hint: int | None = None) -> Iterator[bytes]:
+        channel = self._acquire()
+        try:
+            handle = T.open_file(channel, path, P.FLAG_READ)
+            try:
+                yield from T.read_stream(channel, handle, path, size_hint)
+            except EOFError:
+                pass
+            except OSError as error:
+                raise self._diagnose_read(error, path) from None
+            finally:
+                if channel.healthy:
+                    T.close_handle(channel, handle, wait=False)
+        finally:
+            self._release(channel)
+
+    def _diagnose_read(self, error: OSError, path: str) -> OSError:
+        # OpenSSH opens a directory for reading, then fails the READ.
+        if P.sftp_status(error) == P.FAILURE:
+            info = self._lstat_or_none(path)
+            if info is not None and info.is_dir():
+                return IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        return error
+
+    def _open_for_write(self, ch: SftpChannel, path: str, flags: int,
+                        mode: int | None) -> bytes:
+        try:
+            return T.open_file(ch, path, flags, mode)
+        except OSError as error:
+            if P.sftp_status(error) != P.FAILURE:
+                raise
+            info = self._lstat_or_none(path)
+            if info is not None and info.is_dir():
+                raise IsADirectoryError(errno.EISDIR, "Is a directory",
+                                        path) from None
+            if info is not None and flags & P.FLAG_EXCL:
+                raise FileExistsError(errno.EEXIST, "File exists",
+                                      path) from None
+            raise
+
+    def _write_stream(self, path: str, data: Iterable[bytes],
+                      mode: int | None = None,
+                      exclusive: bool = False) -> int:
+        flags = T.WRITE_FLAGS | (P.FLAG_EXCL if exclusive else 0)
+        with self._session() as ch:
+            handle = self._open_for_write(ch, path, flags, mode)
+            try:
+                count = T.write_stream(ch, handle, path, data)
+            except BaseException:
+                if ch.healthy:
+                    T.close_handle(ch, handle, wait=False)
+                raise
+            T.close_handle(ch, handle, path)
+            return count
+
+    def _write_atomic(self, path: str, data: Iterable[bytes],
+                      mode: int | None = None,
+                      exact_mode: int | None = None) -> int:
+        # As the generic version, but on one session, and the mode is set
+        # on the open handle before it is closed.
+        temp = self._temp_name(path)
+        flags = T.WRITE_FLAGS | P.FLAG_EXCL
+        try:
+            with self._session() as ch:
+                handle = self._open_for_write(ch, temp, flags, mode)
+                try:
+                    count = T.write_stream(ch, handle, temp, data)
+                    if exact_mode is not None:
+                        check_status(*ch.call(
+                            P.FSETSTAT,
+                            P.string(handle) + P.attrs(exact_mode)), temp)
+                finally:
+                    if ch.healthy:
+                        T.close_handle(ch, handle, wait=False)
+                check_status(*ch.call(
+                    P.EXTENDED, T.rename_payload(temp, path)), path)
+        except BaseException:
+            self._discard_all([temp])
+            raise
+        return count
+
+    def _discard_all(self, temps: list[str]) -> None:
+        """Remove temporary files, reconnecting if needed; never raises."""
+        if not temps:
+            return
+        try:
+            with self._session() as ch:
+                for temp in temps:
+                    ch.send(P.REMOVE, P.path_string(temp), T.ignore_reply)
+                ch.drain()
+        except Exception as error:  # noqa: BLE001 - must not mask the cause
+            logger.warning("could not remove temporary files %s: %s",
+                           temps, error)
+
+    # --- Batches -----------------------------------------------------------
+
+    def _read_files(self, files: Iterable[tuple[str, int]]
+                    ) -> Iterator[bytes]:
+        stopped = False
+        channel = self._acquire()
+        try:
+            yield from T.read_files(channel, files, lambda: stopped)
+        finally:
+            stopped = True
+            if channel.healthy:
+                try:
+                    channel.drain()  # replies to the files still in flight
+                except ConnectionError:
+                    pass
+            self._release(channel)
+
+    def _write_files(self, items: Iterable[WriteItem]) -> Iterator[int]:
+        stopped = False
+        channel = self._acquire()
+        uploads: list[T.Upload] = []
+        try:
+            for upload in T.write_files(channel, items, self._temp_name,
+                                        lambda: stopped, uploads):
+                if upload.error is not None:
+                    raise upload.error
+                yield len(upload.item.data)
+        finally:
+            stopped = True
+            if channel.healthy:
+                try:
+                    channel.drain()
+                except ConnectionError:
+                    pass
+            self._release(channel)
+            self._discard_all([u.temp for u in uploads if not u.landed])
+

@@ -1,0 +1,212 @@
+"""One SFTP session with many requests in flight.
+
+:class:`SftpChannel` sends requests without waiting and calls a handler for
+each reply as it arrives, so a caller can keep a pipeline full: a handler
+may send the next requests (write after open, read after read...). Replies
+are read from the channel in large pieces, which also keeps paramiko's
+receive buffer small (it moves the whole buffer on every read).
+"""
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+
+import paramiko
+
+from cerulean import _sftp_protocol as P
+
+Handler = Callable[[int, P.Reader], None]
+"""Called with the reply type and a reader positioned after the id."""
+
+RECV_SIZE = 4 * 1024 * 1024
+"""Bytes asked of the channel per read: take all that has arrived."""
+
+REPLY_TIMEOUT = 300.0
+"""Seconds without any reply, while waiting for one, before the connection
+is considered dead. Long, because a server may legitimately take a while
+(closing a large file on a slow disk); a dropped connection is noticed
+much sooner by the transport itself."""
+
+_U32 = struct.Struct(">I")
+
+# What paramiko raises when the connection under a channel goes away.
+_CONNECTION_ERRORS = (OSError, EOFError, paramiko.SSHException)
+
+
+class SftpChannel:
+    """An SFTP session (a channel of an SSH connection) we speak to directly.
+
+    Not thread-safe: one thread uses a channel at a time (the file system
+    keeps a pool of them).
+
+    :param client: A paramiko SFTPClient whose version exchange is done;
+        only its channel is used from then on.
+    :param generation: The terminal's connection generation it belongs to.
+    """
+
+    def __init__(self, client: paramiko.SFTPClient, generation: int) -> None:
+        channel = client.get_channel()
+        if channel is None:
+            raise ConnectionError("SFTP client has no channel")
+        channel.settimeout(REPLY_TIMEOUT)
+        self._client = client
+        self._chan = channel
+        self.generation = generation
+        self._next_id = 1
+        self._handlers: dict[int, Handler] = {}
+        self._buffer = bytearray()
+        self._broken = False
+
+    # --- State -------------------------------------------------------------
+
+    @property
+    def healthy(self) -> bool:
+        """Whether the channel can still carry requests."""
+        if self._broken or self._chan.closed:
+            return False
+        transport = self._chan.get_transport()
+        return transport is not None and transport.is_active()
+
+    @property
+    def idle(self) -> bool:
+        """Whether no replies are outstanding (safe to hand to another user)."""
+        return not self._handlers
+
+    @property
+    def outstanding(self) -> int:
+        """How many replies are still to come."""
+        return len(self._handlers)
+
+    def close(self) -> None:
+        """Close the session (the server then closes its open handles)."""
+        self._broken = True
+        try:
+            self._client.close()
+        except _CONNECTION_ERRORS:
+            pass
+
+    def _fail(self, error: BaseException) -> ConnectionError:
+        self._broken = True
+        return ConnectionError(f"SFTP connection lost: {error or type(error).__name__}")
+
+    # --- Sending -------------------------------------------------------------
+
+    def _take_id(self, handler: Handler) -> int:
+        request_id = self._next_id
+        self._next_id = (request_id + 1) & 0xFFFFFFFF
+        self._handlers[request_id] = handler
+        return request_id
+
+    def _sendall(self, data: bytes) -> None:
+        if self._broken:
+            raise ConnectionError("SFTP connection lost earlier")
+        try:
+            self._chan.sendall(data)
+        except _CONNECTION_ERRORS as error:
+            raise self._fail(error) from error
+
+    def send(self, kind: int, payload: bytes, handler: Handler) -> int:
+        """Send a request; handler gets its reply. Returns the request id."""
+        request_id = self._take_id(handler)
+        self._sendall(P.packet(kind, request_id, payload))
+        return request_id
+
+    def send_write(self, handle: bytes, offset: int,
+                   data: bytes | memoryview, handler: Handler) -> int:
+        """Send a WRITE of data at offset to handle."""
+        request_id = self._take_id(handler)
+        header = P.write_header(request_id, handle, offset, len(data))
+        self._sendall(header + data)
+        return request_id
+
+    # --- Receiving -----------------------------------------------------------
+
+    def pump(self) -> None:
+        """Wait for replies and dispatch every complete one to its handler."""
+        try:
+            data = self._chan.recv(RECV_SIZE)
+        except _CONNECTION_ERRORS as error:
+            raise self._fail(error) from error
+        if not data:
+            raise self._fail(EOFError("channel closed"))
+        self._buffer += data
+        self._dispatch()
+
+    def poll(self) -> None:
+        """Dispatch the replies that have already arrived; never blocks."""
+        while self._chan.recv_ready():
+            self.pump()
+
+    def _dispatch(self) -> None:
+        buffer = self._buffer
+        pos = 0
+        end_of_data = len(buffer)
+        try:
+            while end_of_data - pos >= 9:
+                length = _U32.unpack_from(buffer, pos)[0]
+                end = pos + 4 + length
+                if end > end_of_data:
+                    break
+                kind = buffer[pos + 4]
+                request_id = _U32.unpack_from(buffer, pos + 5)[0]
+                body = bytes(buffer[pos + 9:end])
+                pos = end
+                handler = self._handlers.pop(request_id, None)
+                if handler is not None:
+                    handler(kind, P.Reader(body))
+        finally:
+            del buffer[:pos]
+
+    def wait_for(self, done: Callable[[], bool]) -> None:
+        """Pump replies until done() is true."""
+        while not done():
+            self.pump()
+
+    def drain(self) -> None:
+        """Wait until no replies are outstanding."""
+        while self._handlers:
+            self.pump()
+
+    def call(self, kind: int, payload: bytes) -> tuple[int, P.Reader]:
+        """Send one request and wait for its reply: one round trip."""
+        box: list[tuple[int, P.Reader]] = []
+        self.send(kind, payload, lambda k, r: box.append((k, r)))
+        while not box:
+            self.pump()
+        return box[0]
+
+
+# --- Interpreting replies -------------------------------------------------
+
+def check_status(kind: int, reader: P.Reader, path: str | None) -> None:
+    """Raise the matching OSError unless the reply is STATUS OK."""
+    if kind != P.STATUS:
+        raise OSError(f"SFTP: expected a status reply, got type {kind}")
+    code = reader.uint32()
+    if code != P.OK:
+        raise P.status_error(code, _message(reader), path)
+
+
+def _message(reader: P.Reader) -> str:
+    try:
+        return reader.text()
+    except struct.error:
+        return ""  # SFTP v3 servers may leave out the message
+
+
+def expect(kind: int, reader: P.Reader, wanted: int,
+           path: str | None) -> P.Reader:
+    """Return reader if the reply is of type wanted, else raise its error.
+
+    :raises EOFError: For a STATUS EOF reply.
+    """
+    if kind == wanted:
+        return reader
+    if kind == P.STATUS:
+        code = reader.uint32()
+        if code == P.EOF:
+            raise EOFError(path)
+        if code == P.OK:
+            raise OSError(f"SFTP: expected reply type {wanted}, got OK")
+        raise P.status_error(code, _message(reader), path)
+    raise OSError(f"SFTP: expected reply type {wanted}, got {kind}")
