@@ -1,0 +1,77 @@
+"""Helpers for the terminal tests: find and kill processes, server facts."""
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+import uuid
+from typing import Any
+
+import paramiko
+
+from tests.servers import settings as S
+
+
+def unique_sleep(seconds: int = 10) -> str:
+    """A ``sleep`` argument that no other process on the machine uses.
+
+    ``sleep 10.<random>`` sleeps about as long, and lets us find exactly
+    this process with pgrep afterwards.
+    """
+    return f"{seconds}.{uuid.uuid4().int % 10**9:09d}"
+
+
+def processes_matching(pattern: str) -> list[str]:
+    """Command lines of local processes (any user) matching ``pattern``."""
+    proc = subprocess.run(["pgrep", "-af", pattern], capture_output=True,
+                          text=True)
+    return [line for line in proc.stdout.splitlines() if "pgrep" not in line]
+
+
+def wait_until_gone(pattern: str, within: float = 2.0) -> list[str]:
+    """Wait for processes matching ``pattern`` to end; return survivors."""
+    give_up = time.monotonic() + within
+    while True:
+        left = processes_matching(pattern)
+        if not left or time.monotonic() > give_up:
+            return left
+        time.sleep(0.05)
+
+
+def host_key_fingerprints() -> set[str]:
+    """SHA256 fingerprints of all host keys of the test sshd."""
+    found = set()
+    for pub in sorted(S.HOST_KEYS.glob("ssh_host_*_key.pub")):
+        out = subprocess.run(["ssh-keygen", "-lf", str(pub)], check=True,
+                             capture_output=True, text=True).stdout
+        found.add(out.split()[1])
+    return found
+
+
+def sshd_session_pids(term: Any) -> list[int]:
+    """PIDs of the sshd processes serving ``term``'s connection.
+
+    Found by the connection's local TCP port, as ``ss`` reports the server
+    end of it.
+    """
+    transport: paramiko.Transport = term.transport()
+    local_port = transport.sock.getsockname()[1]
+    out = subprocess.run(
+        ["ss", "-Htnp", "state", "established",
+         f"( sport = :{S.SSH_PORT} and dport = :{local_port} )"],
+        check=True, capture_output=True, text=True).stdout
+    return sorted({int(pid) for pid in re.findall(r"pid=(\d+)", out)})
+
+
+def failed_logins() -> int:
+    """How many failed password logins the test sshd has logged so far."""
+    log = S.LOGS / "sshd.log"
+    if not log.exists():
+        return 0
+    return sum("Failed password for" in line
+               for line in log.read_text(errors="replace").splitlines())
+
+
+def paramiko_threads(transport: paramiko.Transport) -> bool:
+    """Whether ``transport``'s thread is still running."""
+    return transport.is_alive()
