@@ -52,15 +52,29 @@ class _StderrFilter:
         return bytes(self._body + self._head)
 
 
-def wrap(line: str) -> tuple[str, str]:
+def wrap(line: str, stdin_length: int) -> tuple[str, str]:
     """The remote command for ``line`` and the nonce of its pgid marker.
+
+    We never send EOF or stdin data that the remote shell might not wait
+    for: paramiko sends those outside its channel lock, so when the command
+    ends at that moment, paramiko's reply to the server's CLOSE can overtake
+    them, and OpenSSH then drops the *whole connection* ("packet referred to
+    nonexistent channel"). Instead, without stdin the command reads
+    /dev/null, and with stdin ``head -c`` takes exactly the bytes we send,
+    while a trap drains what the command leaves unread before the shell
+    ends.
 
     ``exit $?`` on its own line keeps the shell as the command's parent, so
     a command killed by a signal reports 128+N as a shell would, instead of
     ending the session without an exit status.
     """
     nonce = secrets.token_hex(8)
-    return f"echo {nonce}:$$ >&2\n{line}\nexit $?", nonce
+    if stdin_length:
+        body = (f"head -c {int(stdin_length)} | (trap 'cat >/dev/null' EXIT\n"
+                f"{line}\n)")
+    else:
+        body = f"exec </dev/null\n{line}"
+    return f"echo {nonce}:$$ >&2\n{body}\nexit $?", nonce
 
 
 def collect(chan: paramiko.Channel, nonce: str, stdin_data: bytes,
@@ -68,6 +82,7 @@ def collect(chan: paramiko.Channel, nonce: str, stdin_data: bytes,
             ) -> tuple[int | None, bytes, bytes]:
     """Feed stdin, gather stdout/stderr and the exit code of a started command.
 
+    :param stdin_data: Exactly the ``stdin_length`` bytes given to :func:`wrap`.
     :param kill_group: Called with the pgid when the command times out.
     :returns: ``(exit code or None on timeout, stdout, stderr)``. The exit
         code is -1 if the channel closed without one: the connection
@@ -77,8 +92,6 @@ def collect(chan: paramiko.Channel, nonce: str, stdin_data: bytes,
     out = bytearray()
     err = _StderrFilter(nonce)
     pending = memoryview(stdin_data)
-    if not pending:
-        chan.shutdown_write()
     # fileno() gives one OS pipe that becomes readable when stdout or stderr
     # has data or the channel ends, so one select() waits for both streams.
     ready_fd = chan.fileno()
@@ -92,11 +105,8 @@ def collect(chan: paramiko.Channel, nonce: str, stdin_data: bytes,
     while True:
         # Interleave stdin with reading: a command that writes a lot before
         # reading its input would otherwise deadlock on full windows.
-        while pending and chan.send_ready():
-            sent = chan.send(bytes(pending[:_CHUNK]))
-            pending = pending[sent:]
-            if not pending:
-                chan.shutdown_write()
+        while pending and chan.send_ready() and not chan.closed:
+            pending = pending[chan.send(bytes(pending[:_CHUNK])):]
         drain()
         if chan.eof_received or chan.closed:
             break

@@ -352,7 +352,8 @@ class SshTerminal(Terminal):
             have started. It is not re-run; the message names it.
         """
         line = command_line(command, args, workdir)
-        remote, nonce = _ssh_run.wrap(line)
+        stdin = (stdin_data or "").encode()
+        remote, nonce = _ssh_run.wrap(line, len(stdin))
         logger.debug("Running on %s: %s", self._where(), line)
         # Opening the channel is retried on a fresh connection if needed;
         # nothing has started on the server yet.
@@ -370,7 +371,7 @@ class SshTerminal(Terminal):
             # From here on, the command may be running.
             channel.exec_command(remote)
             code, out, err = _ssh_run.collect(
-                channel, nonce, (stdin_data or "").encode(), timeout,
+                channel, nonce, stdin, timeout,
                 self._kill_group)
         except _CONNECTION_ERRORS as e:
             channel.close()
