@@ -23,9 +23,9 @@ def unique_sleep(seconds: int = 10) -> str:
 
 def processes_matching(pattern: str) -> list[str]:
     """Command lines of local processes (any user) matching ``pattern``."""
-    proc = subprocess.run(["pgrep", "-af", pattern], capture_output=True,
-                          text=True)
-    return [line for line in proc.stdout.splitlines() if "pgrep" not in line]
+    proc = subprocess.run(["pgrep", "-af", pattern], check=False,
+                          capture_output=True, text=True)
+    return proc.stdout.splitlines()
 
 
 def wait_until_gone(pattern: str, within: float = 2.0) -> list[str]:
@@ -70,8 +70,3 @@ def failed_logins() -> int:
         return 0
     return sum("Failed password for" in line
                for line in log.read_text(errors="replace").splitlines())
-
-
-def paramiko_threads(transport: paramiko.Transport) -> bool:
-    """Whether ``transport``'s thread is still running."""
-    return transport.is_alive()
