@@ -1,34 +1,285 @@
-"""DirectGnuScheduler (stub; full implementation follows)."""
+"""DirectGnu: run jobs as background processes; launcher, ps and kill scripts.
+
+Only pure parts live here; :class:`CommandScheduler` runs the commands.
+
+A job is a bash process (the *job shell*) started with ``setsid``, so it
+leads its own session and process group, and the job id is its pid. The
+job shell runs the command, then writes the exit status to
+``~/.cerulean/jobs/directgnu-<host>-<pid>.exit``. Status checks look for
+that file first, then ask ps whether the job shell is still alive, and only
+count a live, non-zombie process whose command line carries our marker, so
+a recycled pid is not taken for the job.
+"""
 from __future__ import annotations
 
-from typing import Optional
+import re
+import shlex
+from collections.abc import Sequence
 
+from cerulean import _script
 from cerulean.job_description import JobDescription
 from cerulean.job_status import JobStatus
-from cerulean.scheduler import Scheduler
-from cerulean.terminal import Terminal
+from cerulean.scheduler import (
+    Command,
+    CommandScheduler,
+    ExitCodes,
+    Result,
+    SchedulerError,
+)
+
+_PID = re.compile(r"[1-9]\d*\Z")
+_HOST = "$(uname -n)-"
+_KILL_GRACE_TENTHS = 20  # wait up to 2 s for a cancelled job, then SIGKILL
+_TIMEOUT_KILL_AFTER = 5  # seconds between SIGTERM and SIGKILL at the limit
 
 
-class DirectGnuScheduler(Scheduler):
-    """DirectGnuScheduler (stub)."""
+def job_shell_script(jd: JobDescription) -> str:
+    """The bash script the job shell runs.
 
-    def __init__(self, terminal: Terminal, prefix: str = "") -> None:
-        """Create a scheduler talking through terminal."""
-        self._terminal = terminal
-        self._prefix = prefix
+    With ``time_reserved`` the command runs under ``timeout``; when the time
+    is up, the rest of the process group is ended too, and the job records
+    ``none``: like a batch job killed at its limit, it has no exit code.
 
-    def submit(self, job_description: JobDescription) -> str:
-        """Submit a job for execution."""
-        raise NotImplementedError
+    :param jd: The job description.
+    :returns: The script.
+    :raises ValueError: For values that cannot be passed safely.
+    """
+    user_line = _script.command_line(jd)
+    if jd.mpi_processes_per_node is not None:
+        # As in Cerulean 1.0: there is no MPI set-up to pass this on to.
+        raise RuntimeError(
+            "mpi_processes_per_node is not supported by DirectGnuScheduler,"
+            " because we cannot inject this into the MPI configuration in an"
+            " environment without a scheduler. You should call mpirun with an"
+            " appropriate parameter instead.")
+    if jd.num_nodes is not None and _script.positive_int(
+            jd.num_nodes, "num_nodes") > 1:
+        raise ValueError(
+            f"DirectGnuScheduler runs jobs on this one machine; it cannot"
+            f" give a job num_nodes={jd.num_nodes}")
+    exit_file = f'{_script.JOBS_DIR}/directgnu-{_HOST}$$.exit'
+    lines = [
+        f"# {_script.MARKER}: job shell written by cerulean",
+        f"cerulean_exit={exit_file}",
+        'rm -f "$cerulean_exit"',
+    ]
+    lines += _script.environment_lines(jd.environment)
+    redirect = _script.redirections(jd)
+    if jd.time_reserved is None:
+        # A subshell, so an `exit` in the command line still lets us record.
+        lines.append(f"( {user_line}\n){redirect}")
+        lines.append("cerulean_rc=$?")
+    else:
+        seconds = _script.positive_int(jd.time_reserved, "time_reserved")
+        # --foreground keeps timeout in our process group, so cancel (which
+        # signals the group) reaches it and the command alike.
+        lines.append(
+            f"timeout --foreground -k {_TIMEOUT_KILL_AFTER} {seconds}"
+            f" bash -c {shlex.quote(user_line)}{redirect}")
+        lines.append("cerulean_rc=$?")
+        lines.append(
+            'if [ "$cerulean_rc" -eq 124 ]; then cerulean_rc=none;'
+            # End what the command left running; survive the signal ourselves.
+            " trap : TERM; kill -TERM -- -$$ 2>/dev/null; fi")
+    lines += _script.record_exit_lines('"$cerulean_exit"', '"$cerulean_rc"')
+    return "\n".join(lines) + "\n"
 
-    def get_status(self, job_id: str) -> JobStatus:
-        """Look up the status of a job."""
-        raise NotImplementedError
 
-    def get_exit_code(self, job_id: str) -> Optional[int]:
-        """Get the exit code of a finished job."""
-        raise NotImplementedError
+def launch_script(jd: JobDescription) -> str:
+    """Shell code that starts the job shell in the background, prints its pid.
 
-    def cancel(self, job_id: str) -> None:
-        """Cancel a running job."""
-        raise NotImplementedError
+    The job shell's own output (the system out and err files) is set up
+    here, relative to the working directory the launcher runs in.
+
+    :param jd: The job description.
+    :returns: POSIX shell code.
+    """
+    script = job_shell_script(jd)
+    out = ("/dev/null" if jd.system_out_file is None
+           else _script.quote(jd.system_out_file, "system_out_file"))
+    err = ("/dev/null" if jd.system_err_file is None
+           else _script.quote(jd.system_err_file, "system_err_file"))
+    # setsid: a new session and process group, with no terminal to hang up;
+    # it does not fork here, because a background job of a non-interactive
+    # shell is no group leader, so $! is the job shell's pid.
+    return (f"mkdir -p {_script.JOBS_DIR} || exit 1; "
+            f"setsid bash -c {shlex.quote(script)} {_script.MARKER}"
+            f" </dev/null >{out} 2>{err} & echo $!")
+
+
+def parse_launch(stdout: str) -> str:
+    """The job id (pid) printed by :func:`launch_script`.
+
+    :param stdout: The launcher's output.
+    :returns: The job id.
+    :raises SchedulerError: If no pid was printed.
+    """
+    pid = stdout.strip()
+    if not _PID.match(pid):
+        raise SchedulerError(f"The job launcher printed no process id: {stdout!r}")
+    return pid
+
+
+def _ps(job_ids: Sequence[str]) -> str:
+    # -ww: never cut the command line, the marker must be visible.
+    return ("ps -ww -o pid=,stat=,args= -p "
+            + shlex.quote(",".join(job_ids)) + " 2>/dev/null")
+
+
+def status_script(job_ids: Sequence[str]) -> str:
+    """Shell code reporting finished jobs, then ps lines of the others.
+
+    :param job_ids: The jobs (pids).
+    :returns: POSIX shell code.
+    """
+    ids = " ".join(shlex.quote(job_id) for job_id in job_ids)
+    return (f"for i in {ids}; do "
+            f'[ -e {_script.JOBS_DIR}/directgnu-{_HOST}"$i".exit ]'
+            ' && echo "cerulean-done $i"; done; '
+            f"{_ps(job_ids)}; exit 0")
+
+
+def live_jobs(stdout: str) -> list[str]:
+    """Pids of our job shells that are alive, from ``ps`` lines.
+
+    :param stdout: Output containing ``pid stat args`` lines.
+    :returns: The pids.
+    """
+    alive = []
+    for line in stdout.splitlines():
+        parts = line.split(None, 2)
+        if (len(parts) == 3 and parts[0].isdigit()
+                and not parts[1].startswith("Z")
+                and _script.MARKER in parts[2]):
+            alive.append(parts[0])
+    return alive
+
+
+def parse_statuses(stdout: str, job_ids: Sequence[str]
+                   ) -> dict[str, JobStatus]:
+    """Job statuses from :func:`status_script` output.
+
+    A job with an exit file is done; one whose job shell is alive runs; one
+    that is neither was killed (or its exit code has been read): done.
+
+    :param stdout: The output.
+    :param job_ids: The jobs asked about.
+    :returns: The status of every job asked about.
+    """
+    finished = {line.split()[1] for line in stdout.splitlines()
+                if line.startswith("cerulean-done ")}
+    alive = set(live_jobs(stdout))
+    return {job_id: (JobStatus.RUNNING if job_id in alive
+                     and job_id not in finished else JobStatus.DONE)
+            for job_id in job_ids}
+
+
+def exit_code_script(job_ids: Sequence[str]) -> str:
+    """Shell code printing ps lines, then (and removing) exit files.
+
+    :param job_ids: The jobs (pids).
+    :returns: POSIX shell code.
+    """
+    # ps first: a job that is gone by then and has no exit file afterwards
+    # really ended without one; the other order could miss a job that
+    # finished in between.
+    return (f"{_ps(job_ids)}; "
+            + _script.read_exit_files("directgnu", job_ids, _HOST)
+            + "; exit 0")
+
+
+def parse_exit_codes(stdout: str, job_ids: Sequence[str]) -> ExitCodes:
+    """Exit codes from :func:`exit_code_script` output.
+
+    :param stdout: The output.
+    :param job_ids: The jobs asked about.
+    :returns: Every job's exit code, and those that are final (the job
+        shell is gone).
+    :raises SchedulerError: For an exit file we cannot read.
+    """
+    try:
+        final = _script.parse_exit_files(stdout)
+    except ValueError as e:
+        raise SchedulerError(str(e)) from None
+    alive = set(live_jobs(stdout))
+    for job_id in job_ids:
+        if job_id not in final and job_id not in alive:
+            final[job_id] = None  # killed before it could record anything
+    return ExitCodes({j: final.get(j) for j in job_ids}, final)
+
+
+def cancel_script(job_id: str) -> str:
+    """Shell code ending a job's whole process group.
+
+    SIGTERM first; whatever is still alive after a grace period gets
+    SIGKILL. Only a live job shell of ours is signalled, never a process
+    that merely reuses the pid.
+
+    :param job_id: The job (pid).
+    :returns: POSIX shell code.
+    """
+    pid = shlex.quote(job_id)
+    return (
+        f"if {_ps([job_id])} | grep -v '^ *[0-9]* *Z' | grep -q"
+        f" {_script.MARKER}; then "
+        # `kill -SIG -pgid` without `--`: dash's kill does not take `--`.
+        f"kill -TERM -{pid} 2>/dev/null; n=0; "
+        f"while [ $n -lt {_KILL_GRACE_TENTHS} ] && ps -o stat= -s {pid}"
+        " 2>/dev/null | grep -qv '^Z'; do sleep 0.1; n=$((n+1)); done; "
+        f"kill -KILL -{pid} 2>/dev/null; fi; exit 0")
+
+
+class DirectGnuScheduler(CommandScheduler):
+    """A scheduler that runs processes directly on a GNU system.
+
+    This scheduler does not have a queue, instead it launches each job
+    immediately as a process, and uses ps and kill to manage it. This
+    should work fine on any normal GNU/Linux system, but in some cases you
+    may need an extra command to make bash, ps and/or kill available (e.g.
+    setting a PATH). If so, you can specify prefix, and it will be
+    prepended onto these commands. Note that this is a simple string
+    concatenation, so you may need a semicolon at the end depending your
+    exact prefix command.
+
+    Jobs go from RUNNING to DONE (there is no queue). ``time_reserved`` is
+    enforced with ``timeout``; a job stopped at its limit, or cancelled,
+    has no exit code. :meth:`cancel` ends the job's whole process group.
+    ``queue_name`` and ``extra_scheduler_options`` do not apply and are
+    ignored; ``num_nodes`` above 1 and ``mpi_processes_per_node`` are
+    refused. Exit codes are kept in ``~/.cerulean/jobs/`` until read.
+
+    :param terminal: The terminal to execute on.
+    :param prefix: A string to prefix the shell commands with.
+    """
+
+    def _check_job_id(self, job_id: str) -> None:
+        if not isinstance(job_id, str) or not _PID.match(job_id):
+            raise ValueError(f"{job_id!r} is not a DirectGnu job id (a pid)")
+
+    def _submit_command(self, job_description: JobDescription) -> Command:
+        return Command("sh", ["-c", shlex.quote(launch_script(job_description))],
+                       workdir=job_description.working_directory)
+
+    def _parse_submit(self, result: Result) -> str:
+        return parse_launch(result.stdout)
+
+    def _status_command(self, job_ids: Sequence[str]) -> Command:
+        return Command("sh", ["-c", shlex.quote(status_script(job_ids))])
+
+    def _parse_statuses(self, result: Result, job_ids: Sequence[str]
+                        ) -> dict[str, JobStatus]:
+        if result.exit_code != 0:
+            raise SchedulerError(f"Could not check on jobs: {result.stderr}")
+        return parse_statuses(result.stdout, job_ids)
+
+    def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
+        return Command("sh", ["-c", shlex.quote(exit_code_script(job_ids))])
+
+    def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
+                          ) -> ExitCodes:
+        if result.exit_code != 0:
+            raise SchedulerError(f"Could not read exit codes: {result.stderr}")
+        return parse_exit_codes(result.stdout, job_ids)
+
+    def _cancel_command(self, job_id: str) -> Command:
+        return Command("sh", ["-c", shlex.quote(cancel_script(job_id))])

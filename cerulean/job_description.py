@@ -1,8 +1,6 @@
 """What to run, where and with which resources: the input to submit()."""
 from __future__ import annotations
 
-from typing import Dict, List, Optional
-
 
 class JobDescription:
     """Describes a job to submit to a scheduler.
@@ -46,16 +44,16 @@ class JobDescription:
     def __init__(self) -> None:
         """Create a JobDescription with every attribute unset."""
         self.name: str = "cerulean"
-        self.working_directory: Optional[str] = None
-        self.environment: Dict[str, str] = {}
-        self.command: Optional[str] = None
-        self.arguments: List[str] = []
-        self.stdout_file: Optional[str] = None
-        self.stderr_file: Optional[str] = None
-        self.queue_name: Optional[str] = None
-        self.time_reserved: Optional[int] = None
-        self.num_nodes: Optional[int] = None
-        self.mpi_processes_per_node: Optional[int] = None
-        self.system_out_file: Optional[str] = None
-        self.system_err_file: Optional[str] = None
-        self.extra_scheduler_options: Optional[str] = None
+        self.working_directory: str | None = None
+        self.environment: dict[str, str] = {}
+        self.command: str | None = None
+        self.arguments: list[str] = []
+        self.stdout_file: str | None = None
+        self.stderr_file: str | None = None
+        self.queue_name: str | None = None
+        self.time_reserved: int | None = None
+        self.num_nodes: int | None = None
+        self.mpi_processes_per_node: int | None = None
+        self.system_out_file: str | None = None
+        self.system_err_file: str | None = None
+        self.extra_scheduler_options: str | None = None

@@ -1,42 +1,429 @@
-"""The Scheduler interface (stub; full implementation follows)."""
+"""Schedulers: the interface, and the one base that runs their commands.
+
+:class:`Scheduler` is the interface of the Cerulean document, plus a way to
+ask about many jobs at once (:meth:`Scheduler.get_statuses`,
+:meth:`Scheduler.get_exit_codes`, :meth:`Scheduler.wait_all`).
+
+:class:`CommandScheduler` implements it once for every scheduler that is
+driven by shell commands through a :class:`Terminal`: it puts the prefix in
+front of each command, runs it, and checks the result. The concrete
+schedulers only supply pure parts: which command to run for an operation,
+and how to read its output.
+"""
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from abc import ABC, abstractmethod
-from typing import Dict, Iterable, Optional
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from cerulean.job_description import JobDescription
 from cerulean.job_status import JobStatus
+from cerulean.terminal import Terminal
+
+logger = logging.getLogger(__name__)
+
+_MAX_AUTO_INTERVAL = 30.0
+
+
+class SchedulerError(RuntimeError):
+    """A scheduler command failed, or answered something we cannot read.
+
+    It is a RuntimeError, which is what Cerulean 1.0 raised in these cases.
+    """
 
 
 class Scheduler(ABC):
-    """Interface for job schedulers."""
+    """Interface for job schedulers.
+
+    To run jobs using a scheduler, you will want to use
+    :class:`SlurmScheduler` or :class:`TorqueScheduler`, or
+    :class:`DirectGnuScheduler` to run them directly.
+
+    Beyond the Cerulean 1.0 interface, schedulers can report on many jobs
+    at once: :meth:`get_statuses` and :meth:`get_exit_codes` take a list of
+    job ids and use one scheduler command for all of them, and
+    :meth:`wait_all` waits for a list of jobs with one command per check.
+    """
 
     @abstractmethod
     def submit(self, job_description: JobDescription) -> str:
-        """Submit a job for execution."""
+        """Submit a job for execution.
+
+        :param job_description: A description of the job to run.
+        :returns: A job id that can be used to keep track of it.
+        """
 
     @abstractmethod
     def get_status(self, job_id: str) -> JobStatus:
-        """Look up the status of a job."""
+        """Look up the status of a job.
+
+        This method is used to check if a job is still in the queue,
+        running, or done.
+
+        :param job_id: A job id string obtained from :meth:`submit`.
+        :returns: The status of the job as a :class:`JobStatus`.
+        """
 
     @abstractmethod
-    def get_exit_code(self, job_id: str) -> Optional[int]:
-        """Get the exit code of a finished job."""
+    def get_exit_code(self, job_id: str) -> int | None:
+        """Get the exit code of a finished job.
+
+        Once a job is done, its exit code may be requested using this
+        method. If the job is still running or failed to start, then there
+        is no exit code, and None will be returned.
+
+        :param job_id: A job id string obtained from :meth:`submit`.
+        :returns: The exit code, or None if there is none.
+        """
 
     @abstractmethod
     def cancel(self, job_id: str) -> None:
-        """Cancel a running job."""
+        """Cancel a running job.
 
-    def get_statuses(self, job_ids: Iterable[str]) -> Dict[str, JobStatus]:
-        """Look up the status of many jobs."""
+        Submits a cancellation request for a job to the scheduler.
+
+        :param job_id: Id of the job to be cancelled.
+        """
+
+    def get_statuses(self, job_ids: Iterable[str]) -> dict[str, JobStatus]:
+        """Look up the status of many jobs.
+
+        Schedulers in this package answer with a single scheduler command
+        for all jobs together; this default asks one job at a time.
+
+        :param job_ids: Job id strings obtained from :meth:`submit`.
+        :returns: The status of each job, by job id.
+        """
         return {job_id: self.get_status(job_id) for job_id in job_ids}
 
+    def get_exit_codes(self, job_ids: Iterable[str]
+                       ) -> dict[str, int | None]:
+        """Get the exit codes of many jobs.
+
+        Schedulers in this package answer with a single command for all
+        jobs together; this default asks one job at a time.
+
+        :param job_ids: Job id strings obtained from :meth:`submit`.
+        :returns: The exit code of each job (None if there is none), by job
+            id.
+        """
+        return {job_id: self.get_exit_code(job_id) for job_id in job_ids}
+
     def wait(self, job_id: str, time_out: float = -1.0,
-             interval: Optional[float] = None) -> Optional[int]:
-        """Wait until the job is done."""
-        raise NotImplementedError
+             interval: float | None = None) -> int | None:
+        """Wait until the job is done.
+
+        Will wait approximately time_out seconds for the job to finish.
+        Returns the exit code if the job finished, otherwise None.
+
+        The state of the job will be checked every ``interval`` seconds. If
+        ``interval`` is None, or not specified, then the interval will be
+        1s, or time_out / 50, whichever is larger. If time_out is not given,
+        the interval will start at 1s, then increase gradually to about 30s.
+
+        :param job_id: The job to wait for.
+        :param time_out: Time to wait in seconds. If negative, wait forever.
+        :param interval: Time to wait between checks. See above.
+        :returns: The exit code of the job.
+        :raises ValueError: If interval is not positive.
+        """
+        finished = self.wait_all([job_id], time_out, interval)
+        return finished.get(job_id)
 
     def wait_all(self, job_ids: Iterable[str], time_out: float = -1.0,
-                 interval: Optional[float] = None) -> Dict[str, Optional[int]]:
-        """Wait until all jobs are done."""
-        raise NotImplementedError
+                 interval: float | None = None
+                 ) -> dict[str, int | None]:
+        """Wait until all the given jobs are done.
+
+        Like :meth:`wait`, with the same time_out and interval rules, but
+        for many jobs: each check is one :meth:`get_statuses` call for the
+        jobs not yet done, and the exit codes are fetched with one
+        :meth:`get_exit_codes` call at the end.
+
+        :param job_ids: The jobs to wait for.
+        :param time_out: Time to wait in seconds. If negative, wait forever.
+        :param interval: Time to wait between checks. See :meth:`wait`.
+        :returns: The exit code (or None if there is none) of each job that
+            finished, by job id. Jobs still queued or running when the time
+            ran out are left out.
+        :raises ValueError: If interval is not positive.
+        """
+        pending = list(dict.fromkeys(job_ids))
+        if interval is not None and not interval > 0:
+            raise ValueError(f"interval must be positive, not {interval!r}")
+        growing = interval is None and time_out < 0.0
+        step = interval if interval is not None else max(1.0, time_out / 50.0)
+        deadline = None if time_out < 0.0 else time.monotonic() + time_out
+        done: list[str] = []
+        while pending:
+            statuses = self.get_statuses(pending)
+            done += [j for j in pending if statuses[j] == JobStatus.DONE]
+            pending = [j for j in pending if statuses[j] != JobStatus.DONE]
+            if not pending:
+                break
+            if deadline is None:
+                pause = step
+            else:
+                pause = min(step, deadline - time.monotonic())
+                if pause <= 0.0:
+                    break
+            time.sleep(pause)
+            if growing:
+                step = min(step + 2.0, _MAX_AUTO_INTERVAL)
+        if not done:
+            return {}
+        return self.get_exit_codes(done)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A shell command for the terminal to run, before the prefix.
+
+    :param command: The command, put after the scheduler's prefix.
+    :param args: Arguments, already quoted where needed.
+    :param stdin: Data for standard input, if any.
+    :param workdir: Directory to run in (the terminal quotes it), if any.
+    """
+
+    command: str
+    args: Sequence[str] = ()
+    stdin: str | None = None
+    workdir: str | None = None
+
+
+@dataclass(frozen=True)
+class Result:
+    """What a command returned.
+
+    :param exit_code: The exit code.
+    :param stdout: Standard output.
+    :param stderr: Standard error.
+    """
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+class CommandScheduler(Scheduler):
+    """A scheduler driven by shell commands run through a Terminal.
+
+    This is the one place where scheduler commands are run: subclasses
+    only build commands and parse their output. Every command is run as
+    ``prefix + command``, so that something like ``'module load slurm;'``
+    can make the scheduler's commands available.
+
+    Exit codes, once read, are kept in this object, so asking again gives
+    the same answer even where the scheduler has forgotten the job.
+
+    :param terminal: The terminal to run commands on.
+    :param prefix: A string to prefix every command with.
+    """
+
+    command_timeout = 60.0
+    """Seconds to wait for one scheduler command before giving up."""
+
+    def __init__(self, terminal: Terminal, prefix: str = "") -> None:
+        """Create a scheduler that runs its commands through ``terminal``."""
+        self._terminal = terminal
+        self._prefix = prefix
+        self._exit_codes: dict[str, int | None] = {}
+        self._lock = threading.Lock()
+
+    # --- the Scheduler interface, written once ---------------------------
+
+    def submit(self, job_description: JobDescription) -> str:
+        """Submit a job for execution.
+
+        The submission command is run exactly once: if the connection drops
+        or the command times out, the error is raised rather than the
+        command repeated, since the job may already be in the queue.
+
+        :param job_description: A description of the job to run.
+        :returns: A job id that can be used to keep track of it.
+        :raises ValueError: If the description cannot be turned into a safe
+            job (for example a value with a line break).
+        :raises SchedulerError: If the scheduler refused the job.
+        """
+        command = self._submit_command(job_description)
+        result = self._run(command, "submit the job", submission=True)
+        return self._parse_submit(result)
+
+    def get_status(self, job_id: str) -> JobStatus:
+        """Look up the status of a job.
+
+        This method is used to check if a job is still in the queue,
+        running, or done.
+
+        :param job_id: A job id string obtained from :meth:`submit`.
+        :returns: The status of the job as a :class:`JobStatus`.
+        :raises SchedulerError: If the scheduler's answer cannot be read.
+        """
+        return self.get_statuses([job_id])[job_id]
+
+    def get_statuses(self, job_ids: Iterable[str]) -> dict[str, JobStatus]:
+        """Look up the status of many jobs with one scheduler command.
+
+        :param job_ids: Job id strings obtained from :meth:`submit`.
+        :returns: The status of each job, by job id.
+        :raises ValueError: If a job id is malformed.
+        :raises SchedulerError: If the scheduler's answer cannot be read.
+        """
+        ids = self._checked_ids(job_ids)
+        if not ids:
+            return {}
+        result = self._run(self._status_command(ids), "get job statuses",
+                           check=False)
+        return self._parse_statuses(result, ids)
+
+    def get_exit_code(self, job_id: str) -> int | None:
+        """Get the exit code of a finished job.
+
+        Once a job is done, its exit code may be requested using this
+        method. If the job is still running or failed to start, then there
+        is no exit code, and None will be returned. A job that the
+        scheduler ended before its command finished (cancelled, out of
+        time, lost with its node) has no exit code either.
+
+        :param job_id: A job id string obtained from :meth:`submit`.
+        :returns: The exit code, or None if there is none.
+        :raises SchedulerError: If the scheduler's answer cannot be read.
+        """
+        return self.get_exit_codes([job_id])[job_id]
+
+    def get_exit_codes(self, job_ids: Iterable[str]
+                       ) -> dict[str, int | None]:
+        """Get the exit codes of many jobs with one command.
+
+        :param job_ids: Job id strings obtained from :meth:`submit`.
+        :returns: The exit code of each job (None if it has none, or is not
+            done yet), by job id.
+        :raises ValueError: If a job id is malformed.
+        :raises SchedulerError: If the scheduler's answer cannot be read.
+        """
+        ids = self._checked_ids(job_ids)
+        with self._lock:
+            known = {j: self._exit_codes[j] for j in ids if j in self._exit_codes}
+        unknown = [j for j in ids if j not in known]
+        if unknown:
+            result = self._run(self._exit_code_command(unknown),
+                               "get exit codes", check=False)
+            found = self._parse_exit_codes(result, unknown)
+            with self._lock:
+                self._exit_codes.update(found.final)
+            known.update(found.codes)
+        return {j: known.get(j) for j in ids}
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a running job.
+
+        Submits a cancellation request for a job to the scheduler.
+        Cancelling a job that has already finished is not an error.
+
+        :param job_id: Id of the job to be cancelled.
+        :raises ValueError: If the job id is malformed.
+        :raises SchedulerError: If the scheduler refused.
+        """
+        ids = self._checked_ids([job_id])
+        result = self._run(self._cancel_command(ids[0]), "cancel the job",
+                           check=False)
+        self._check_cancel(result, ids[0])
+
+    # --- running commands ---------------------------------------------------
+
+    def _run(self, command: Command, purpose: str, *, check: bool = True,
+             submission: bool = False) -> Result:
+        """Run a command with the prefix; raise if it timed out (or failed).
+
+        :param command: What to run.
+        :param purpose: What for, for error messages.
+        :param check: Raise SchedulerError on a non-zero exit code.
+        :param submission: Whether this command submits a job, which must
+            never be repeated blindly.
+        """
+        line = self._prefix + command.command
+        logger.debug("Running %s %s", line, " ".join(command.args))
+        exit_code, stdout, stderr = self._terminal.run(
+            self.command_timeout, line, list(command.args), command.stdin,
+            command.workdir)
+        if exit_code is None:
+            hint = (" The job may or may not have been submitted; check the"
+                    " queue before submitting it again." if submission else "")
+            raise SchedulerError(
+                f"Could not {purpose}: `{line}` did not finish within"
+                f" {self.command_timeout} s.{hint}")
+        result = Result(exit_code, stdout, stderr)
+        if check and exit_code != 0:
+            raise SchedulerError(
+                f"Could not {purpose}: `{line}` exited with {exit_code}:"
+                f" {_output(result)}")
+        return result
+
+    def _checked_ids(self, job_ids: Iterable[str]) -> list[str]:
+        ids = list(dict.fromkeys(job_ids))
+        for job_id in ids:
+            self._check_job_id(job_id)
+        return ids
+
+    # --- pure parts, supplied by each scheduler ------------------------------
+
+    @abstractmethod
+    def _check_job_id(self, job_id: str) -> None:
+        """Raise ValueError unless ``job_id`` looks like one of ours."""
+
+    @abstractmethod
+    def _submit_command(self, job_description: JobDescription) -> Command:
+        """The command that submits the described job."""
+
+    @abstractmethod
+    def _parse_submit(self, result: Result) -> str:
+        """The job id from the submission command's output."""
+
+    @abstractmethod
+    def _status_command(self, job_ids: Sequence[str]) -> Command:
+        """One command reporting on all the given jobs."""
+
+    @abstractmethod
+    def _parse_statuses(self, result: Result, job_ids: Sequence[str]
+                        ) -> dict[str, JobStatus]:
+        """The status of every job in ``job_ids`` from the command's output."""
+
+    @abstractmethod
+    def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
+        """One command reading the exit codes of all the given jobs."""
+
+    @abstractmethod
+    def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
+                          ) -> ExitCodes:
+        """The exit codes from the command's output."""
+
+    @abstractmethod
+    def _cancel_command(self, job_id: str) -> Command:
+        """The command that cancels the job."""
+
+    def _check_cancel(self, result: Result, job_id: str) -> None:
+        """Raise SchedulerError if the cancel command failed."""
+        if result.exit_code != 0:
+            raise SchedulerError(
+                f"Could not cancel job {job_id}: {_output(result)}")
+
+
+@dataclass
+class ExitCodes:
+    """Exit codes read for some jobs.
+
+    :param codes: Exit code (or None) of every job asked about.
+    :param final: The subset that will not change any more (the job is
+        done), which the scheduler object remembers.
+    """
+
+    codes: dict[str, int | None]
+    final: dict[str, int | None]
+
+
+def _output(result: Result) -> str:
+    text = (result.stderr.strip() + "\n" + result.stdout.strip()).strip()
+    return text or "(no output)"

@@ -1,34 +1,461 @@
-"""TorqueScheduler (stub; full implementation follows)."""
+"""Torque/PBS: qsub command lines, the job script, and qstat parsers.
+
+Only pure parts live here; :class:`CommandScheduler` runs the commands.
+
+Two kinds of ``qsub``/``qstat`` are supported, detected once per scheduler
+object by looking at the ``qsub`` program:
+
+* real Torque, whose ``qstat -x`` prints XML (parsed with defusedxml) with
+  the job's ``exit_status``;
+* the PBS-compatible wrappers on Slurm (Debian's ``slurm-wlm-torque``),
+  which have no ``-x``, no ``exit_status``, take no script on standard
+  input, ignore ``#PBS`` lines, and paste their option values unquoted into
+  a shell command line, so each value gets a second layer of quoting.
+
+For both, options go on the qsub command line and the job script is
+handed over as a file, which is removed right after qsub has read it.
+"""
 from __future__ import annotations
 
-from typing import Optional
+import re
+import shlex
+from collections.abc import Sequence
+from xml.etree.ElementTree import ParseError
 
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
+
+from cerulean import _script
 from cerulean.job_description import JobDescription
 from cerulean.job_status import JobStatus
-from cerulean.scheduler import Scheduler
+from cerulean.scheduler import (
+    Command,
+    CommandScheduler,
+    ExitCodes,
+    Result,
+    SchedulerError,
+)
 from cerulean.terminal import Terminal
 
+TORQUE = "torque"
+"""Flavor name of real Torque."""
+WRAPPER = "slurm-wrapper"
+"""Flavor name of the PBS-compatible wrappers on Slurm."""
 
-class TorqueScheduler(Scheduler):
-    """TorqueScheduler (stub)."""
+# Torque job states (qstat man page). E (exiting) means the command has
+# ended but the job is still being cleaned up: not DONE until C.
+STATES: dict[str, JobStatus] = {
+    "Q": JobStatus.WAITING,
+    "H": JobStatus.WAITING,
+    "W": JobStatus.WAITING,
+    "T": JobStatus.WAITING,
+    "R": JobStatus.RUNNING,
+    "E": JobStatus.RUNNING,
+    "S": JobStatus.RUNNING,
+    "C": JobStatus.DONE,
+}
+
+# The wrapper's qstat prints U for the Slurm states it has no letter for;
+# in Slurm 22.05 those are DEADLINE and OUT_OF_MEMORY, both final.
+_WRAPPER_STATES = dict(STATES, U=JobStatus.DONE)
+
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
+_JOB_ID = re.compile(r"[0-9]+(\[[0-9]*\])?(\.[A-Za-z0-9_.-]+)?\Z")
+_JOB_ID_VAR = "${PBS_JOBID:-$SLURM_JOB_ID}"  # wrappers may not set PBS_JOBID
+
+DETECT_SCRIPT = (
+    'q=$(command -v qsub) || { echo "qsub not found on PATH" >&2; exit 127; }; '
+    f'if grep -q sbatch "$q" 2>/dev/null; then echo {WRAPPER}; '
+    f"else echo {TORQUE}; fi")
+"""Shell code printing the flavor of the qsub on PATH."""
+
+
+def parse_flavor(stdout: str) -> str:
+    """The flavor printed by :data:`DETECT_SCRIPT`.
+
+    :param stdout: The output.
+    :returns: :data:`TORQUE` or :data:`WRAPPER`.
+    :raises SchedulerError: For anything else.
+    """
+    flavor = stdout.strip()
+    if flavor not in (TORQUE, WRAPPER):
+        raise SchedulerError(f"Cannot tell which qsub this is: {stdout!r}")
+    return flavor
+
+
+def qsub_args(jd: JobDescription, flavor: str) -> list[str]:
+    """The qsub options for a job description, quoted for ``flavor``.
+
+    :param jd: The job description.
+    :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
+    :returns: Shell words to put after ``qsub`` (before the script file).
+    :raises ValueError: For values that cannot be passed safely.
+    """
+    def value(text: str, what: str) -> str:
+        word = _script.quote(text, what)
+        # The wrapper pastes the value into a shell line: quote it again.
+        return shlex.quote(word) if flavor == WRAPPER else word
+
+    args = ["-N", value(jd.name, "name")]
+    if jd.queue_name is not None:
+        args += ["-q", value(jd.queue_name, "queue_name")]
+    resources = []
+    if jd.time_reserved is not None:
+        seconds = _script.positive_int(jd.time_reserved, "time_reserved")
+        resources.append("walltime=" + _script.hms(seconds))
+    if jd.num_nodes is not None or jd.mpi_processes_per_node is not None:
+        nodes = f"nodes={_script.positive_int(jd.num_nodes or 1, 'num_nodes')}"
+        if jd.mpi_processes_per_node is not None:
+            nodes += ":ppn=" + str(_script.positive_int(
+                jd.mpi_processes_per_node, "mpi_processes_per_node"))
+        resources.append(nodes)
+    if resources:
+        args += ["-l", ",".join(resources)]
+    for option, path, what, suffix in (
+            ("-o", jd.system_out_file, "system_out_file", ".o%A"),
+            ("-e", jd.system_err_file, "system_err_file", ".e%A")):
+        if path is not None:
+            args += [option, value(path, what)]
+        elif flavor == WRAPPER:
+            # The wrapper's default, <name>.o<id>, takes the name as a path:
+            # a `/` in the name would point into a missing directory and
+            # the job could not start. Same default, made of safe characters.
+            args += [option, _SAFE_NAME.sub("_", jd.name) + suffix]
+    if flavor == TORQUE:
+        # Torque runs the script with the login shell unless told otherwise.
+        args += ["-S", "/bin/bash"]
+    if jd.extra_scheduler_options is not None:
+        args.append(_script.check_line(jd.extra_scheduler_options,
+                                       "extra_scheduler_options"))
+    return args
+
+
+def job_script(jd: JobDescription) -> str:
+    """The job script handed to qsub.
+
+    :param jd: The job description.
+    :returns: The script.
+    """
+    return _script.batch_script(jd, "torque", _JOB_ID_VAR)
+
+
+def submit_script(jd: JobDescription, flavor: str) -> str:
+    """Shell code that saves the script (stdin) to a file and runs qsub on it.
+
+    The file's name comes from mktemp and is checked to be plain, since the
+    wrapper pastes it into a shell line too.
+
+    :param jd: The job description.
+    :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
+    :returns: POSIX shell code.
+    """
+    args = " ".join(qsub_args(jd, flavor))
+    return (
+        'f=$(mktemp) || exit 1; case $f in *[!A-Za-z0-9_./-]*)'
+        ' echo "unsafe temporary file name $f" >&2; rm -f "$f"; exit 1;; esac; '
+        'cat >"$f" || { rm -f "$f"; exit 1; }; '
+        f'qsub {args} "$f"; rc=$?; rm -f "$f"; exit $rc')
+
+
+def parse_qsub(stdout: str) -> str:
+    """The job id from qsub output (``123.server``, or ``123`` on wrappers).
+
+    :param stdout: qsub's standard output.
+    :returns: The job id.
+    :raises SchedulerError: If there is no job id in it.
+    """
+    words = stdout.split()
+    job_id = words[-1] if words else ""
+    if not _JOB_ID.match(job_id):
+        raise SchedulerError(f"qsub printed no job id: {stdout.strip()!r}")
+    return job_id
+
+
+def parse_state(letter: str, flavor: str) -> JobStatus:
+    """Map a qstat ``job_state`` letter to a JobStatus.
+
+    :param letter: The state letter.
+    :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
+    :returns: The status.
+    :raises SchedulerError: For a state we do not know, quoting it.
+    """
+    states = _WRAPPER_STATES if flavor == WRAPPER else STATES
+    if letter not in states:
+        raise SchedulerError(f"Unknown Torque job state {letter!r}")
+    return states[letter]
+
+
+def exit_code_for(exit_status: str | None) -> int | None:
+    """The exit code from Torque's ``exit_status``, if the script reported one.
+
+    0 to 255 is the job script's own exit status. Negative values are
+    Torque's (the job could not start, or exceeded a limit) and 256 + n
+    means the script was killed by signal n (for example at its walltime):
+    the command did not finish, so there is no exit code.
+
+    :param exit_status: The attribute's text, or None if absent.
+    :returns: The exit code or None.
+    :raises SchedulerError: If the value is not a number.
+    """
+    if exit_status is None:
+        return None
+    if not re.fullmatch(r"-?\d+", exit_status.strip()):
+        raise SchedulerError(f"Cannot read Torque exit_status {exit_status!r}")
+    value = int(exit_status)
+    return value if 0 <= value < 256 else None
+
+
+def qstat_command(flavor: str) -> str:
+    """The qstat invocation that reports full job records for ``flavor``.
+
+    :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
+    :returns: Command and options.
+    """
+    return "qstat -x" if flavor == TORQUE else "qstat -f"
+
+
+def parse_qstat_xml(text: str) -> dict[str, dict[str, str]]:
+    """Job records from Torque's ``qstat -x`` XML.
+
+    :param text: The XML (``<Data><Job>...</Job></Data>``).
+    :returns: Job id to its attributes (top-level element texts).
+    :raises SchedulerError: If the XML cannot be parsed.
+    """
+    if not text.strip():
+        return {}
+    try:
+        root = SafeET.fromstring(text.strip())
+    except (ParseError, DefusedXmlException) as e:
+        raise SchedulerError(f"Cannot parse qstat XML ({e}): {text[:200]!r}") from None
+    jobs: dict[str, dict[str, str]] = {}
+    for job in root.iter("Job"):
+        fields = {child.tag: (child.text or "").strip() for child in job}
+        if "Job_Id" in fields:
+            jobs[fields["Job_Id"]] = fields
+    return jobs
+
+
+def parse_qstat_full(text: str) -> dict[str, dict[str, str]]:
+    """Job records from ``qstat -f`` text (Torque, or the Slurm wrapper).
+
+    Records start with ``Job Id: <id>``; attributes are ``name = value``
+    lines, and Torque continues long values on lines starting with a tab.
+
+    :param text: The output.
+    :returns: Job id to its attributes.
+    """
+    jobs: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    last = ""
+    for line in text.splitlines():
+        if line.startswith("Job Id:"):
+            current = {}
+            jobs[line.split(":", 1)[1].strip()] = current
+            last = ""
+        elif current is not None and " = " in line and line[:1].isspace() \
+                and not line.startswith("\t\t"):
+            name, _, value = line.strip().partition(" = ")
+            current[name] = value
+            last = name
+        elif current is not None and last and line[:1].isspace() and line.strip():
+            current[last] += line.strip()  # a continued long value
+    return jobs
+
+
+def _records(result: Result, flavor: str) -> dict[str, dict[str, str]]:
+    """Job records from a qstat run, tolerating ids qstat does not know."""
+    text = result.stdout
+    if flavor == TORQUE:
+        # Torque prints XML for the jobs it knows and complains about the
+        # rest; with only the complaints, stdout is empty.
+        start = text.find("<Data")
+        records = parse_qstat_xml(text[start:] if start >= 0 else "")
+    else:
+        records = parse_qstat_full(text)
+    if result.exit_code != 0 and not records and not _all_unknown(result):
+        raise SchedulerError(
+            f"qstat failed: {(result.stderr or result.stdout).strip()}")
+    return records
+
+
+def _all_unknown(result: Result) -> bool:
+    # Torque: "Unknown Job Id"; the wrapper exits with 153 and prints nothing.
+    return ("Unknown Job Id" in result.stderr
+            or (result.exit_code == 153 and not result.stderr.strip()))
+
+
+def _find(records: dict[str, dict[str, str]], job_id: str
+          ) -> dict[str, str] | None:
+    """A job's record; Torque may print the id with a longer server name."""
+    if job_id in records:
+        return records[job_id]
+    number = job_id.split(".")[0]
+    for key, record in records.items():
+        if key.split(".")[0] == number and (
+                "." not in job_id or key.startswith(job_id + ".")):
+            return record
+    return None
+
+
+def parse_statuses(result: Result, job_ids: Sequence[str], flavor: str
+                   ) -> dict[str, JobStatus]:
+    """Job statuses from :func:`qstat_command` output.
+
+    Jobs qstat no longer knows have been purged after finishing: done.
+
+    :param result: What qstat returned.
+    :param job_ids: The jobs asked about.
+    :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
+    :returns: The status of every job asked about.
+    :raises SchedulerError: If qstat failed, or printed a state we do not
+        know.
+    """
+    records = _records(result, flavor)
+    statuses = {}
+    for job_id in job_ids:
+        record = _find(records, job_id)
+        if record is None:
+            statuses[job_id] = JobStatus.DONE
+        elif "job_state" not in record:
+            raise SchedulerError(f"qstat printed no job_state for job {job_id}")
+        else:
+            statuses[job_id] = parse_state(record["job_state"], flavor)
+    return statuses
+
+
+def exit_code_script(job_ids: Sequence[str], flavor: str) -> str:
+    """Shell code printing (and removing) exit files, then qstat records.
+
+    :param job_ids: The jobs.
+    :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
+    :returns: POSIX shell code.
+    """
+    return (_script.read_exit_files("torque", job_ids) + "; "
+            'if [ -n "$rest" ]; then echo cerulean-qstat; '
+            f"{qstat_command(flavor)} $rest; "
+            'echo "cerulean-qstat-rc $?"; fi; exit 0')
+
+
+def parse_exit_codes(result: Result, job_ids: Sequence[str], flavor: str
+                     ) -> ExitCodes:
+    """Exit codes from :func:`exit_code_script` output.
+
+    :param result: What the script returned.
+    :param job_ids: The jobs asked about.
+    :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
+    :returns: Every job's exit code, and those that are final.
+    :raises SchedulerError: For output we cannot read.
+    """
+    head, _, qstat_out = result.stdout.partition("cerulean-qstat\n")
+    qstat_out, _, rc_text = qstat_out.rpartition("cerulean-qstat-rc ")
+    try:
+        final = _script.parse_exit_files(head)
+    except ValueError as e:
+        raise SchedulerError(str(e)) from None
+    codes: dict[str, int | None] = dict(final)
+    rest = [job_id for job_id in job_ids if job_id not in final]
+    if rest:
+        rc = rc_text.strip()
+        if not rc.isdigit():
+            raise SchedulerError(
+                f"The exit code query was cut short: {result.stdout!r}"
+                f" {result.stderr!r}")
+        records = _records(Result(int(rc), qstat_out, result.stderr), flavor)
+        for job_id in rest:
+            record = _find(records, job_id)
+            if record is None:
+                final[job_id] = codes[job_id] = None  # purged, nothing left
+            elif parse_state(record.get("job_state", "?"), flavor) \
+                    == JobStatus.DONE:
+                final[job_id] = codes[job_id] = exit_code_for(
+                    record.get("exit_status"))
+            else:
+                codes[job_id] = None
+    return ExitCodes({j: codes.get(j) for j in job_ids}, final)
+
+
+class TorqueScheduler(CommandScheduler):
+    """Represents a Torque scheduler.
+
+    This class represents a Torque scheduler, to which it talks through a
+    :class:`Terminal`.
+
+    On some machines, an additional command is needed to make Torque
+    available to the user, e.g. 'module load torque'. If you specify a
+    prefix, it will be prepended to any Torque command run by this class.
+    Note that this is a plain string concatenation, so you'll probably need
+    something like 'module load torque;', with a semicolon to separate the
+    commands.
+
+    Works with real Torque and with the PBS-compatible wrappers on Slurm
+    (``slurm-wlm-torque``); which one is found is detected once, on first
+    use. The job script records the command's exit status in
+    ``~/.cerulean/jobs/``, which gives an exit code also where qstat
+    reports none (the wrappers) and after the job has been purged; the file
+    is removed once read.
+
+    :param terminal: The terminal to use to talk to the scheduler.
+    :param prefix: A string to prefix the Torque commands with.
+    """
 
     def __init__(self, terminal: Terminal, prefix: str = "") -> None:
-        """Create a scheduler talking through terminal."""
-        self._terminal = terminal
-        self._prefix = prefix
+        """Create a TorqueScheduler talking through ``terminal``."""
+        super().__init__(terminal, prefix)
+        self._flavor: str | None = None
 
-    def submit(self, job_description: JobDescription) -> str:
-        """Submit a job for execution."""
-        raise NotImplementedError
+    @property
+    def flavor(self) -> str:
+        """Which qsub this is: ``'torque'`` or ``'slurm-wrapper'``.
 
-    def get_status(self, job_id: str) -> JobStatus:
-        """Look up the status of a job."""
-        raise NotImplementedError
+        Found out with one command on first use, then remembered.
+        """
+        if self._flavor is None:
+            result = self._run(Command("sh", ["-c", shlex.quote(DETECT_SCRIPT)]),
+                               "find out which qsub this is")
+            self._flavor = parse_flavor(result.stdout)
+        return self._flavor
 
-    def get_exit_code(self, job_id: str) -> Optional[int]:
-        """Get the exit code of a finished job."""
-        raise NotImplementedError
+    def _check_job_id(self, job_id: str) -> None:
+        if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
+            raise ValueError(f"{job_id!r} is not a Torque job id")
 
-    def cancel(self, job_id: str) -> None:
-        """Cancel a running job."""
-        raise NotImplementedError
+    def _submit_command(self, job_description: JobDescription) -> Command:
+        script = job_script(job_description)
+        code = submit_script(job_description, self.flavor)
+        # Run in the working directory: the wrapper starts the job there,
+        # and both resolve relative output paths against it.
+        return Command("sh", ["-c", shlex.quote(code)], stdin=script,
+                       workdir=job_description.working_directory)
+
+    def _parse_submit(self, result: Result) -> str:
+        return parse_qsub(result.stdout)
+
+    def _status_command(self, job_ids: Sequence[str]) -> Command:
+        command, option = qstat_command(self.flavor).split()
+        return Command(command, [option, *map(shlex.quote, job_ids)])
+
+    def _parse_statuses(self, result: Result, job_ids: Sequence[str]
+                        ) -> dict[str, JobStatus]:
+        return parse_statuses(result, job_ids, self.flavor)
+
+    def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
+        return Command("sh", ["-c", shlex.quote(
+            exit_code_script(job_ids, self.flavor))])
+
+    def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
+                          ) -> ExitCodes:
+        return parse_exit_codes(result, job_ids, self.flavor)
+
+    def _cancel_command(self, job_id: str) -> Command:
+        return Command("qdel", [shlex.quote(job_id)])
+
+    def _check_cancel(self, result: Result, job_id: str) -> None:
+        # qdel on a finished or purged job fails; the job is not running
+        # either way, so that is not an error for cancel().
+        text = result.stdout + result.stderr
+        # The wrapper's qdel says nothing at all for such jobs.
+        if result.exit_code != 0 and text.strip() and not any(
+                t in text for t in ("Unknown Job Id", "invalid state",
+                                    "Invalid job id", "already completing")):
+            super()._check_cancel(result, job_id)
+

@@ -1,0 +1,241 @@
+"""Pure helpers shared by the schedulers: quoting, validation, job scripts.
+
+Nothing here runs a command. Every value that cerulean itself puts into a
+shell line or job script (names, paths, queue, environment values, job ids)
+goes through :func:`quote`, which refuses newlines: inside a job script a
+newline would start a new line, i.e. a new ``#SBATCH`` directive or command.
+The command and its arguments are the exception, as the Cerulean document
+says: they are appended unquoted, and quoting them is the caller's job.
+"""
+from __future__ import annotations
+
+import math
+import re
+import shlex
+from collections.abc import Sequence
+
+from cerulean.job_description import JobDescription
+
+JOBS_DIR = '"$HOME/.cerulean/jobs"'
+"""Shell word for the directory where job scripts leave their exit codes.
+
+A fixed place under the home directory, rather than the working directory,
+means any Scheduler object can find a job's exit code from the job id alone,
+also one made after a restart, and the user's directories stay clean.
+"""
+
+MARKER = "cerulean-job"
+"""Word in every DirectGnu job's command line, so ps can tell ours apart."""
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def check_line(value: str, what: str) -> str:
+    """Return ``value`` if it fits on one line, else raise ValueError.
+
+    :param value: The value to check.
+    :param what: What the value is, for the error message.
+    :returns: The value itself.
+    :raises ValueError: If the value contains a newline or carriage return.
+    """
+    if not isinstance(value, str):
+        raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if "\n" in value or "\r" in value:
+        raise ValueError(
+            f"{what} {value!r} contains a line break; that could add lines"
+            " (scheduler directives or commands) to the job script")
+    return value
+
+
+def quote(value: str, what: str) -> str:
+    """Quote a value we insert into a shell line, refusing line breaks.
+
+    :param value: The value to quote.
+    :param what: What the value is, for the error message.
+    :returns: The value as one shell word.
+    :raises ValueError: If the value contains a line break.
+    """
+    return shlex.quote(check_line(value, what))
+
+
+def positive_int(value: object, what: str) -> int:
+    """Return ``value`` as an int of at least 1, else raise ValueError.
+
+    Whole-valued floats are accepted, other fractions are rounded up, so a
+    time limit is never shorter than asked for.
+
+    :param value: The number to check.
+    :param what: What the number is, for the error message.
+    :returns: The number as an int.
+    :raises TypeError: If it is not a number.
+    :raises ValueError: If it is not positive.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{what} must be a positive number, not {value!r}")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{what} must be a positive number, not {value!r}")
+    return math.ceil(value)
+
+
+def hms(seconds: int) -> str:
+    """Format seconds as ``HH:MM:SS``, hours unbounded (Torque walltime).
+
+    :param seconds: A duration in seconds.
+    :returns: The duration as hours, minutes and seconds.
+    """
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours:02d}:{minutes:02d}:{secs:02d}"
+
+
+def dhms(seconds: int) -> str:
+    """Format seconds as ``D-HH:MM:SS`` (Slurm's --time).
+
+    :param seconds: A duration in seconds.
+    :returns: The duration as days, hours, minutes and seconds.
+    """
+    days, rest = divmod(seconds, 86400)
+    return f"{days}-{hms(rest)}"
+
+
+def command_line(jd: JobDescription) -> str:
+    """The user's command line: command and arguments, unquoted as documented.
+
+    :param jd: The job description.
+    :returns: The command followed by its arguments.
+    :raises ValueError: If there is no command.
+    """
+    if jd.command is None or str(jd.command).strip() == "":
+        raise ValueError("Job description is missing a command")
+    return " ".join([str(jd.command), *[str(arg) for arg in jd.arguments]])
+
+
+def environment_lines(environment: dict[str, str]) -> list[str]:
+    """``export NAME=value`` lines, values quoted, names checked.
+
+    :param environment: Variable names and values.
+    :returns: One export line per variable.
+    :raises ValueError: For a name that is not a shell identifier, or a
+        value with a line break.
+    """
+    lines = []
+    for name, value in environment.items():
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            raise ValueError(
+                f"Environment variable name {name!r} is not a valid shell"
+                " identifier (letters, digits and _, not starting with a"
+                " digit)")
+        lines.append(
+            f"export {name}={quote(str(value), f'environment variable {name}')}")
+    return lines
+
+
+def redirections(jd: JobDescription) -> str:
+    """Shell redirections of the command's stdout and stderr, if set.
+
+    :param jd: The job description.
+    :returns: The redirections, starting with a space, or an empty string.
+    """
+    text = ""
+    if jd.stdout_file is not None:
+        text += " >" + quote(jd.stdout_file, "stdout_file")
+    if jd.stderr_file is not None:
+        text += " 2>" + quote(jd.stderr_file, "stderr_file")
+    return text
+
+
+def record_exit_lines(exit_file: str, status: str) -> list[str]:
+    """Lines that write ``status`` to ``exit_file`` atomically.
+
+    Written to a temporary name and renamed, so a reader never sees half a
+    number.
+
+    :param exit_file: Shell word for the exit file path.
+    :param status: Shell word for the value to record.
+    :returns: Script lines.
+    """
+    return [(f"mkdir -p {JOBS_DIR} && printf '%s\\n' {status} >{exit_file}.tmp"
+             f" && mv -f {exit_file}.tmp {exit_file}")]
+
+
+def batch_script(jd: JobDescription, kind: str, job_id_word: str) -> str:
+    """The bash job script for a batch scheduler (Slurm, Torque/PBS).
+
+    The scheduler options are passed on the command line, not as directives
+    in here: PBS wrappers ignore ``#PBS`` lines, and a command line is
+    quoted word by word. The script records the command's exit status in
+    ``~/.cerulean/jobs/<kind>-<job id>.exit``, so the exit code is known
+    after the job has left the queue, without accounting, and where the
+    scheduler does not report one.
+
+    :param jd: The job description.
+    :param kind: Scheduler name, used in the exit file's name.
+    :param job_id_word: Shell word that expands to the job id inside the job.
+    :returns: The job script.
+    """
+    user_line = command_line(jd)
+    exit_file = f'"$HOME/.cerulean/jobs/{kind}-{job_id_word}.exit"'
+    lines = [
+        "#!/bin/bash",
+        f"# Job script written by cerulean; the exit status goes to {exit_file}",
+        f"cerulean_exit={exit_file}",
+        # A leftover file from an older job with the same id must not be
+        # taken for this job's exit code.
+        'rm -f "$cerulean_exit"',
+    ]
+    if jd.working_directory is not None:
+        lines.append("cd -- " + quote(jd.working_directory, "working_directory")
+                     + " || exit 1")
+    lines += environment_lines(jd.environment)
+    # A subshell, so that an `exit` in the user's command line still lets
+    # us record the status.
+    lines.append(f"( {user_line}\n){redirections(jd)}")
+    lines.append("cerulean_rc=$?")
+    lines += record_exit_lines('"$cerulean_exit"', '"$cerulean_rc"')
+    lines.append('exit "$cerulean_rc"')
+    return "\n".join(lines) + "\n"
+
+
+def read_exit_files(kind: str, job_ids: Sequence[str], host_word: str = ""
+                    ) -> str:
+    """Shell code printing and removing the exit files of some jobs.
+
+    For each job with a file it prints ``cerulean-exit <id> <content>`` and
+    removes the file (read once, then nothing is left behind); the ids of
+    jobs without a file are collected in the shell variable ``rest``
+    (space-separated).
+
+    :param kind: Scheduler name used in the file names.
+    :param job_ids: Job ids, already validated.
+    :param host_word: Extra shell word put before the id in the file name.
+    :returns: POSIX shell code.
+    """
+    ids = " ".join(shlex.quote(job_id) for job_id in job_ids)
+    return (
+        f'rest=""; for i in {ids}; do '
+        f'f={JOBS_DIR}/{kind}-{host_word}"$i".exit; '
+        'if [ -r "$f" ]; then printf "cerulean-exit %s %s\\n" "$i" "$(cat "$f")";'
+        ' rm -f "$f"; else rest="$rest $i"; fi; done')
+
+
+def parse_exit_files(stdout: str) -> dict[str, int | None]:
+    """Parse the ``cerulean-exit`` lines printed by :func:`read_exit_files`.
+
+    :param stdout: Output of the command.
+    :returns: Job id to exit code (None where the job recorded ``none``).
+    :raises ValueError: If a recorded value is not a number or ``none``.
+    """
+    codes: dict[str, int | None] = {}
+    for line in stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "cerulean-exit":
+            value = parts[2] if len(parts) > 2 else ""
+            if value == "none":
+                codes[parts[1]] = None
+            elif re.fullmatch(r"-?\d+", value):
+                codes[parts[1]] = int(value)
+            else:
+                raise ValueError(
+                    f"Exit file of job {parts[1]} holds {value!r},"
+                    " not an exit code")
+    return codes
