@@ -3,8 +3,6 @@ this module with the real backend (implementing the primitives of
 cerulean.file_system_impl.FileSystemImpl)."""
 from __future__ import annotations
 
-from typing import Optional
-
 from cerulean.credential import Credential
 from cerulean.file_system_impl import FileSystemImpl
 
@@ -15,7 +13,7 @@ class WebdavFileSystem(FileSystemImpl):
     Not implemented yet: constructing one raises NotImplementedError.
     """
 
-    def __init__(self, url: str, credential: Optional[Credential] = None,
-                 host_ca_cert_file: Optional[str] = None,
-                 unsupported_methods_raise: Optional[bool] = True) -> None:
+    def __init__(self, url: str, credential: Credential | None = None,
+                 host_ca_cert_file: str | None = None,
+                 unsupported_methods_raise: bool | None = True) -> None:
         raise NotImplementedError("WebdavFileSystem is being written")

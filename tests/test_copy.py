@@ -1,0 +1,354 @@
+"""copy(): the matrix local <-> SFTP, every rule of the document, links,
+permissions, progress, integrity and atomic landing."""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path as LocalPath
+from typing import Any
+
+import pytest
+
+import cerulean
+from cerulean import copy_files
+from tests.fs_helpers import (
+    CONTENT,
+    default_mode,
+    is_sftp,
+    make_tree,
+    open_fs,
+    relative,
+    sha256,
+    temp_files,
+)
+
+PAIRS = [("local", "sftp"), ("sftp", "local"), ("local", "local"),
+         ("sftp", "sftp")]
+Pair = tuple[Any, Any]
+
+
+@pytest.fixture(params=PAIRS, ids=["->".join(p) for p in PAIRS])
+def pair(request: pytest.FixtureRequest, tmp_path: LocalPath) -> Iterator[Pair]:
+    """(source directory, target directory) on the two file systems."""
+    source_kind, target_kind = request.param
+    with open_fs(source_kind, tmp_path / "s") as (_, source), \
+            open_fs(target_kind, tmp_path / "t") as (_, target):
+        yield source, target
+
+
+@pytest.fixture
+def one_way(tmp_path: LocalPath) -> Iterator[Pair]:
+    """(local directory, SFTP directory), for tests that need just one pair."""
+    with open_fs("local", tmp_path) as (_, local), \
+            open_fs("sftp", tmp_path) as (_, remote):
+        yield local, remote
+
+
+def names(directory: Any) -> set[str]:
+    return {path.name for path in directory.iterdir()}
+
+
+# --- Files and directories -------------------------------------------------
+
+def test_copy_file(pair: Pair) -> None:
+    source, target = pair
+    (source / "f").write_bytes(CONTENT)
+    cerulean.copy(source / "f", target)  # copy_into the directory
+    assert (target / "f").read_bytes() == CONTENT
+    cerulean.copy(source / "f", target / "g")  # to a new name
+    assert (target / "g").read_bytes() == CONTENT
+    (source / "empty").write_bytes(b"")
+    cerulean.copy(source / "empty", target)
+    assert (target / "empty").is_file() and (target / "empty").size() == 0
+    assert temp_files(target) == []
+
+
+def test_copy_tree_with_links_and_specials(pair: Pair,
+                                           caplog: pytest.LogCaptureFixture
+                                           ) -> None:
+    source, target = pair
+    tree = make_tree(source)
+    (source / "outside").write_bytes(b"outside")
+    (source / "outside_dir").mkdir()
+    (source / "outside_dir" / "o").write_bytes(b"o")
+    (tree / "out_link").symlink_to(source / "outside")
+    (tree / "out_dir_link").symlink_to(source / "outside_dir")
+    with caplog.at_level(logging.WARNING, logger="cerulean.copy_files"):
+        cerulean.copy(tree, target)
+    copied = target / "tree"
+
+    # Plain entries, with their content.
+    for name in ("file", "empty", "exe", "private"):
+        assert (copied / name).read_bytes() == (tree / name).read_bytes()
+    assert (copied / "dir" / "deeper" / "x").read_bytes() == b"x"
+
+    # Links that point inside stay links, resolving inside the copy.
+    for name in ("abs_link", "rel_link", "dir_link", "chain1", "chain2"):
+        assert (copied / name).is_symlink(), name
+        final = (copied / name).readlink(recursive=True)
+        assert str(final).startswith(str(copied)) or not final.is_absolute()
+    assert (copied / "abs_link").readlink() == relative(copied, "file")
+    assert (copied / "rel_link").read_bytes() == CONTENT
+    assert (copied / "abs_link").read_bytes() == CONTENT
+    assert (copied / "chain1").read_bytes() == CONTENT
+    assert (copied / "dir_link" / "sub").read_bytes() == b"sub"
+
+    # Links that point outside are copied as what they point to.
+    assert not (copied / "out_link").is_symlink()
+    assert (copied / "out_link").read_bytes() == b"outside"
+    assert not (copied / "out_dir_link").is_symlink()
+    assert (copied / "out_dir_link" / "o").read_bytes() == b"o"
+
+    # Broken links, loops and FIFOs are skipped, with a log line each.
+    for name in ("broken", "loop1", "loop2", "fifo"):
+        assert not (copied / name).exists() and not (copied / name).is_symlink()
+    logged = caplog.text
+    for name in ("broken", "loop1", "loop2", "fifo"):
+        assert str(tree / name) in logged, name
+    assert temp_files(target) == []
+
+
+def test_missing_source(pair: Pair) -> None:
+    source, target = pair
+    with pytest.raises(FileNotFoundError):
+        cerulean.copy(source / "missing", target)
+    assert names(target) == set()
+
+
+def test_copy_a_link_itself(one_way: Pair) -> None:
+    local, remote = one_way
+    (local / "f").write_bytes(b"data")
+    (local / "l").symlink_to(local / "f")
+    cerulean.copy(local / "l", remote)
+    assert not (remote / "l").is_symlink()
+    assert (remote / "l").read_bytes() == b"data"
+
+
+def test_sha256_integrity(pair: Pair) -> None:
+    source, target = pair
+    data = os.urandom(3 * 1024 * 1024 + 12345)  # several chunks, odd size
+    (source / "big").write_bytes(data)
+    small = os.urandom(1000)
+    (source / "d").mkdir()
+    for i in range(50):
+        (source / "d" / f"s{i}").write_bytes(small + bytes([i]))
+    cerulean.copy(source / "big", target)
+    cerulean.copy(source / "d", target)
+    assert sha256(target / "big") == hashlib.sha256(data).hexdigest()
+    for i in range(50):
+        assert (target / "d" / f"s{i}").read_bytes() == small + bytes([i])
+
+
+# --- Overwrite and copy_into ----------------------------------------------
+
+def test_overwrite_never(pair: Pair) -> None:
+    source, target = pair
+    (source / "f").write_bytes(b"new")
+    (target / "f").write_bytes(b"old")
+    cerulean.copy(source / "f", target, overwrite="never")
+    assert (target / "f").read_bytes() == b"old"
+
+
+def test_overwrite_always(pair: Pair) -> None:
+    source, target = pair
+    (source / "f").write_bytes(b"new")
+    (target / "f").write_bytes(b"old, and longer")
+    cerulean.copy(source / "f", target, overwrite="always")
+    assert (target / "f").read_bytes() == b"new"
+    # A directory in the way of a file is replaced too.
+    (target / "g").mkdir()
+    (target / "g" / "inner").write_bytes(b"x")
+    cerulean.copy(source / "f", target / "g", overwrite="always",
+                  copy_into=False)
+    assert (target / "g").read_bytes() == b"new"
+    # Directories merge.
+    (source / "d").mkdir()
+    (source / "d" / "a").write_bytes(b"a-new")
+    (target / "d").mkdir()
+    (target / "d" / "a").write_bytes(b"a-old")
+    (target / "d" / "keep").write_bytes(b"keep")
+    cerulean.copy(source / "d", target, overwrite="always")
+    assert (target / "d" / "a").read_bytes() == b"a-new"
+    assert (target / "d" / "keep").read_bytes() == b"keep"
+    assert temp_files(target) == []
+
+
+def test_overwrite_raise_refuses_before_writing(pair: Pair) -> None:
+    source, target = pair
+    (source / "d").mkdir()
+    for name in ("a", "b", "c"):
+        (source / "d" / name).write_bytes(name.encode())
+    (target / "f").write_bytes(b"old")
+    (source / "f").write_bytes(b"new")
+    with pytest.raises(FileExistsError):
+        cerulean.copy(source / "f", target, overwrite="raise")
+    assert (target / "f").read_bytes() == b"old"
+    (target / "d").mkdir()
+    with pytest.raises(FileExistsError):
+        cerulean.copy(source / "d", target, overwrite="raise")
+    assert names(target / "d") == set()
+    with pytest.raises(ValueError):
+        cerulean.copy(source / "f", target, overwrite="sometimes")
+
+
+def test_overwrite_never_keeps_existing_directory(pair: Pair) -> None:
+    source, target = pair
+    (source / "d").mkdir()
+    (source / "d" / "a").write_bytes(b"new")
+    (target / "d").mkdir()
+    cerulean.copy(source / "d", target, overwrite="never")
+    assert names(target / "d") == set()
+
+
+def test_copy_into(pair: Pair) -> None:
+    source, target = pair
+    (source / "d").mkdir()
+    (source / "d" / "a").write_bytes(b"a")
+    (target / "existing").mkdir()
+    cerulean.copy(source / "d", target / "existing")
+    assert (target / "existing" / "d" / "a").read_bytes() == b"a"
+    cerulean.copy(source / "d", target / "existing", copy_into=False,
+                  overwrite="always")
+    assert (target / "existing" / "a").read_bytes() == b"a"
+    cerulean.copy(source / "d", target / "fresh", copy_into=True)
+    assert (target / "fresh" / "a").read_bytes() == b"a"
+
+
+# --- Permissions ----------------------------------------------------------
+
+def test_copy_permissions(pair: Pair) -> None:
+    source, target = pair
+    modes = {"exe": 0o755, "private": 0o600, "odd": 0o4751, "open": 0o777}
+    (source / "d").mkdir()
+    for name, mode in modes.items():
+        (source / "d" / name).write_bytes(b"x")
+        (source / "d" / name).chmod(mode)
+    (source / "d").chmod(0o2750)
+    cerulean.copy(source / "d", target, copy_permissions=True)
+    for name, mode in modes.items():
+        assert (target / "d" / name).stat().mode == mode, name
+    assert (target / "d").stat().mode == 0o2750
+
+
+def test_default_permissions_less_what_source_lacks(pair: Pair) -> None:
+    source, target = pair
+    file_default = default_mode(target)
+    dir_default = default_mode(target, directory=True)
+    modes = {"exe": 0o755, "private": 0o600, "open": 0o777, "ro": 0o444}
+    (source / "d").mkdir()
+    for name, mode in modes.items():
+        (source / "d" / name).write_bytes(b"x")
+        (source / "d" / name).chmod(mode)
+    (source / "d").chmod(0o500)  # not even writable by its owner
+    try:
+        cerulean.copy(source / "d", target)
+    finally:
+        (source / "d").chmod(0o700)
+    for name, mode in modes.items():
+        expected = (file_default | 0o111) & mode
+        assert (target / "d" / name).stat().mode == expected, name
+    assert (target / "d").stat().mode == dir_default & 0o500
+    (target / "d").chmod(0o700)  # so the fixture can clean up
+
+
+# --- Progress and aborting -------------------------------------------------
+
+def test_callback(one_way: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
+    local, remote = one_way
+    (local / "d").mkdir()
+    (local / "d" / "big").write_bytes(os.urandom(2 * 1024 * 1024))
+    for i in range(20):
+        (local / "d" / f"s{i}").write_bytes(b"s" * 1000)
+    total = 2 * 1024 * 1024 + 20 * 1000
+    calls: list[tuple[int, int]] = []
+    cerulean.copy(local / "d", remote, callback=lambda c, t: calls.append((c, t)))
+    assert calls[0] == (0, total)
+    assert calls[-1] == (total, total)
+    # In between about once a second: this copy is quick, so no more.
+    assert len(calls) <= 4
+
+    monkeypatch.setattr(copy_files, "CALLBACK_INTERVAL", 0.0)
+    calls.clear()
+    cerulean.copy(local / "d", remote / "again",
+                  callback=lambda c, t: calls.append((c, t)))
+    counts = [count for count, _ in calls]
+    assert len(calls) > 10 and counts == sorted(counts)
+    assert calls[-1] == (total, total)
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_abort_from_callback_leaves_old_target(one_way: Pair, direction: str,
+                                               monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    local, remote = one_way
+    source, target = (local, remote) if direction == "up" else (remote, local)
+    monkeypatch.setattr(copy_files, "CALLBACK_INTERVAL", 0.0)
+    (source / "big").write_bytes(os.urandom(4 * 1024 * 1024))
+    (target / "big").write_bytes(b"old")
+    (source / "d").mkdir()
+    for i in range(200):
+        (source / "d" / f"s{i}").write_bytes(b"x" * 100)
+
+    class Stop(Exception):
+        pass
+
+    def stop_midway(count: int, total: int) -> None:
+        if count > 0:
+            raise Stop()
+
+    with pytest.raises(Stop):
+        cerulean.copy(source / "big", target, overwrite="always",
+                      callback=stop_midway)
+    assert (target / "big").read_bytes() == b"old"
+    with pytest.raises(Stop):
+        cerulean.copy(source / "d", target, callback=stop_midway)
+    assert temp_files(target) == []
+    landed = names(target / "d")
+    assert len(landed) < 200
+    for name in landed:
+        assert (target / "d" / name).read_bytes() == b"x" * 100
+
+
+def _drop_connection(fs: Any) -> None:
+    """Cut the SSH connection under fs, as a network failure would."""
+    sock = fs._terminal.transport().sock
+    sock.shutdown(socket.SHUT_RDWR)
+    sock.close()
+
+
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_connection_drop_midway(one_way: Pair, direction: str,
+                                monkeypatch: pytest.MonkeyPatch) -> None:
+    local, remote = one_way
+    source, target = (local, remote) if direction == "up" else (remote, local)
+    monkeypatch.setattr(copy_files, "CALLBACK_INTERVAL", 0.0)
+    data = os.urandom(8 * 1024 * 1024)
+    (source / "big").write_bytes(data)
+    (target / "big").write_bytes(b"old")
+    dropped = []
+
+    def drop_midway(count: int, total: int) -> None:
+        if 0 < count < total and not dropped:
+            dropped.append(count)
+            _drop_connection(remote.filesystem)
+
+    with pytest.raises(OSError):
+        cerulean.copy(source / "big", target, overwrite="always",
+                      callback=drop_midway)
+    assert dropped
+    # The next call reconnects; the old target is intact, no temporaries.
+    assert (target / "big").read_bytes() == b"old"
+    assert temp_files(target) == []
+    assert names(target) == {"big"}
+    cerulean.copy(source / "big", target, overwrite="always")
+    assert sha256(target / "big") == hashlib.sha256(data).hexdigest()
+
+
+def test_sftp_paths_are_not_local(one_way: Pair) -> None:
+    local, remote = one_way
+    assert is_sftp(remote.filesystem) and not is_sftp(local.filesystem)
+    with pytest.raises(TypeError):
+        cerulean.copy(str(local), remote)  # type: ignore[arg-type]
