@@ -24,6 +24,7 @@ it`` object neuro_sdk's listing calls return.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
@@ -35,6 +36,9 @@ from typing_extensions import Self  # noqa: UP035 - typing.Self is 3.11+
 
 _T = TypeVar("_T")
 _T_co = TypeVar("_T_co", covariant=True)
+_R = TypeVar("_R")
+
+_POLL = 0.1  # seconds between checks for cancellation while waiting on the loop
 
 
 class OperationCancelled(Exception):
@@ -147,6 +151,41 @@ class Bridge:
             close = getattr(gen, "close", None)
             if close is not None:
                 await _wait_quietly(loop.run_in_executor(self._pool, close))
+
+    async def feed(self, consume: Callable[[Iterator[_T]], _R],
+                   source: AsyncIterator[_T]) -> _R:
+        """Run ``consume(items)`` in a worker thread, ``items`` being a
+        blocking iterator over the async iterator ``source``.
+
+        Each item is fetched on the loop when the worker asks for it, so a
+        slow consumer slows the source down and nothing piles up. An
+        exception of ``source`` is raised inside ``consume`` (at its
+        ``next()``); cancelling the awaiting task stops both.
+
+        :param consume: the blocking consumer, for example a file writer.
+        :param source: the async producer, for example the caller's data.
+        """
+        loop = asyncio.get_running_loop()
+
+        async def step() -> _T:
+            return await source.__anext__()
+
+        def items(token: CancelToken) -> Iterator[_T]:
+            while True:
+                pending = asyncio.run_coroutine_threadsafe(step(), loop)
+                while True:
+                    try:
+                        item = pending.result(timeout=_POLL)
+                        break
+                    except concurrent.futures.TimeoutError:
+                        if token.cancelled:
+                            pending.cancel()
+                            raise OperationCancelled() from None
+                    except StopAsyncIteration:
+                        return
+                yield item
+
+        return await self.run_cancellable(lambda token: consume(items(token)))
 
     async def aclose(self) -> None:
         """Stop the worker threads after the calls in flight; idempotent."""

@@ -1,0 +1,113 @@
+"""neuro_compat: the Jobs and Storage API of neuro_sdk 22.7, on HPC clusters.
+
+A script written for neuro_sdk's Jobs and Storage APIs runs unchanged after
+``import neuro_compat as neuro_sdk``::
+
+    import neuro_compat as neuro_sdk
+    from yarl import URL
+
+    async with neuro_sdk.get() as client:
+        await client.storage.upload_dir(URL("file:data"), URL("storage:data"))
+
+Clusters come from a configuration file (see :mod:`neuro_compat.config`);
+without one, the embedded ``local`` cluster runs everything on this machine.
+Underneath, everything is done by :mod:`cerulean`: terminals, file systems
+(local, SFTP, WebDAV) and schedulers (DirectGnu, Slurm, Torque).
+"""
+from ._clusters import Cluster, Config
+from ._images import LocalImage, RemoteImage, TagOption
+from ._preset import Preset
+from ._progress import (
+    AbstractDeleteProgress,
+    AbstractFileProgress,
+    AbstractRecursiveFileProgress,
+    StorageProgressComplete,
+    StorageProgressDelete,
+    StorageProgressEnterDir,
+    StorageProgressFail,
+    StorageProgressLeaveDir,
+    StorageProgressStart,
+    StorageProgressStep,
+)
+from ._storage_types import Action, DiskUsageInfo, FileStatus, FileStatusType
+from ._volumes import DiskVolume, EnvParseResult, SecretFile, Volume, VolumeParseResult
+from .client import DEFAULT_TIMEOUT, Client, ClientTimeout, Factory, get
+from .errors import (
+    AuthenticationError,
+    AuthError,
+    AuthorizationError,
+    ClientError,
+    ConfigError,
+    IllegalArgumentError,
+    NotSupportedError,
+    ResourceNotFound,
+    ServerNotAvailable,
+    StdStreamError,
+    StorageNotFoundError,
+    StoragePathError,
+)
+from .parser import Parser
+from .storage import Storage
+
+__version__ = "22.7.1"
+"""The neuro_sdk release whose API this package offers."""
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "AbstractDeleteProgress",
+    "AbstractFileProgress",
+    "AbstractRecursiveFileProgress",
+    "Action",
+    "AuthError",
+    "AuthenticationError",
+    "AuthorizationError",
+    "Client",
+    "ClientError",
+    "ClientTimeout",
+    "Cluster",
+    "Config",
+    "ConfigError",
+    "DiskUsageInfo",
+    "DiskVolume",
+    "EnvParseResult",
+    "Factory",
+    "FileStatus",
+    "FileStatusType",
+    "IllegalArgumentError",
+    "LocalImage",
+    "NotSupportedError",
+    "Parser",
+    "Preset",
+    "RemoteImage",
+    "ResourceNotFound",
+    "SecretFile",
+    "ServerNotAvailable",
+    "StdStreamError",
+    "Storage",
+    "StorageNotFoundError",
+    "StoragePathError",
+    "StorageProgressComplete",
+    "StorageProgressDelete",
+    "StorageProgressEnterDir",
+    "StorageProgressFail",
+    "StorageProgressLeaveDir",
+    "StorageProgressStart",
+    "StorageProgressStep",
+    "TagOption",
+    "Volume",
+    "VolumeParseResult",
+    "get",
+]
+
+# --- Jobs (issue 7) ----------------------------------------------------------
+# The Jobs developer adds the Jobs subsystem's names here once
+# neuro_compat/jobs.py (and its dataclass modules) exist, e.g.:
+#
+#   from .jobs import Jobs, ...            # Jobs, JobDescription, JobStatus,
+#   __all__ += ["Jobs", ...]               # Container, Resources, HTTPPort,
+#                                          # JobStatusHistory, JobStatusItem,
+#                                          # JobTelemetry, JobRestartPolicy,
+#                                          # JobPriority, StdStream, Message
+#
+# Client.jobs already builds neuro_compat.jobs.Jobs through Jobs._create(client).
+# --- end of Jobs ---------------------------------------------------------------

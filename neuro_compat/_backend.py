@@ -1,0 +1,350 @@
+"""Blocking storage operations on one cluster's file system.
+
+Storage is built on cerulean's file system primitives
+(:class:`cerulean.file_system_impl.FileSystemImpl`: stat, listdir with
+attributes, mkdir, rename, streaming and batched reads and writes). neuro_sdk
+needs a few things those primitives do not offer, which this module adds per
+backend:
+
+* ``realpath``, to confine paths to the storage root in the presence of
+  symbolic links (local: ``os.path.realpath``; SFTP: the SFTP REALPATH
+  request; WebDAV has no links, so the path itself);
+* reading from an offset and writing at an offset or appending
+  (``Storage.open(offset, size)``, ``Storage.write``, ``continue_``): the
+  local file system seeks; SFTP uses sessions of its own on the terminal's
+  connection (``SshTerminal.open_sftp``); WebDAV reads and skips, and cannot
+  write at an offset;
+* disk usage: ``shutil.disk_usage`` locally, ``df`` through the terminal
+  over SSH; WebDAV has no standard for it.
+
+Everything here blocks; :mod:`neuro_compat._bridge` runs it in worker
+threads. All methods are thread-safe.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import posixpath
+import shlex
+import shutil
+import threading
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from cerulean.file_system_impl import Capability, DirEntry, FileSystemImpl, WriteItem
+from cerulean.path import FileStat
+
+from .errors import NotSupportedError
+
+if TYPE_CHECKING:
+    import paramiko
+
+    from cerulean import SshTerminal, Terminal
+
+CHUNK = 1024 * 1024
+"""Bytes per chunk when streaming through the extras."""
+
+
+class Backend:
+    """The storage operations on one file system.
+
+    :param fs: the cerulean file system.
+    :param kind: ``"local"``, ``"sftp"`` or ``"webdav"``, for messages.
+    """
+
+    def __init__(self, fs: FileSystemImpl, kind: str) -> None:
+        self.fs = fs
+        self.kind = kind
+        self.symlinks = fs._supports(Capability.SYMLINKS)
+
+    # --- cerulean primitives, unchanged -----------------------------------
+
+    def stat(self, path: str) -> FileStat:
+        """Metadata of path, following links."""
+        return self.fs._stat(path)
+
+    def lstat(self, path: str) -> FileStat:
+        """Metadata of path itself."""
+        return self.fs._lstat(path)
+
+    def listdir(self, path: str) -> list[DirEntry]:
+        """Names and lstat records of a directory's entries."""
+        return self.fs._listdir(path)
+
+    def readlink(self, path: str) -> str:
+        """The text of a symbolic link."""
+        return self.fs._readlink(path)
+
+    def mkdir(self, path: str) -> None:
+        """Make one directory."""
+        self.fs._mkdir(path)
+
+    def unlink(self, path: str) -> None:
+        """Remove a file or link."""
+        self.fs._unlink(path)
+
+    def rmdir(self, path: str) -> None:
+        """Remove an empty directory."""
+        self.fs._rmdir(path)
+
+    def rename(self, source: str, target: str) -> None:
+        """Rename source to target (replacing a target file)."""
+        self.fs._rename(source, target)
+
+    def read_stream(self, path: str) -> Iterator[bytes]:
+        """The whole content of a file, in chunks."""
+        return self.fs._read_stream(path)
+
+    def write_stream(self, path: str, data: Iterable[bytes]) -> int:
+        """Create or truncate path and write data to it, front to back."""
+        return self.fs._write_stream(path, data)
+
+    def write_atomic(self, path: str, data: Iterable[bytes]) -> int:
+        """Write a file that appears whole at path, or not at all."""
+        return self.fs._write_atomic(path, data)
+
+    def write_files(self, items: Iterable[WriteItem]) -> Iterator[int]:
+        """Land many small files atomically, pipelined where possible."""
+        return self.fs._write_files(items)
+
+    def read_files(self, files: Iterable[tuple[str, int]]) -> Iterator[bytes]:
+        """The contents of many small files, pipelined where possible."""
+        return self.fs._read_files(files)
+
+    # --- extras --------------------------------------------------------------
+
+    def realpath(self, path: str) -> str:
+        """The path with every symbolic link resolved.
+
+        :raises FileNotFoundError: if path (or, for some servers, a link
+            on the way) does not exist.
+        """
+        return posixpath.normpath(path)
+
+    def read_range(self, path: str, offset: int, size: int | None) -> Iterator[bytes]:
+        """Up to ``size`` bytes of a file from ``offset`` (to the end if None)."""
+        return _slice(self.fs._read_stream(path), offset, size)
+
+    def write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
+        """Write data into an existing file from ``offset`` (no truncation).
+
+        :raises FileNotFoundError: if the file does not exist.
+        :raises NotSupportedError: where the protocol cannot do it.
+        """
+        raise NotSupportedError(
+            f"writing into the middle or end of a file is not supported on "
+            f"{self.kind} storage ({path})")
+
+    def disk_usage(self, path: str) -> tuple[int, int, int]:
+        """(total, used, free) bytes of the file system holding path."""
+        raise NotSupportedError(f"disk usage is not available on {self.kind} storage")
+
+    @property
+    def can_write_at(self) -> bool:
+        """True if :meth:`write_at` works here."""
+        return False
+
+    def close(self) -> None:
+        """Release what the extras opened (not the cerulean file system)."""
+
+
+class LocalBackend(Backend):
+    """Storage on this machine."""
+
+    def realpath(self, path: str) -> str:
+        """See :meth:`Backend.realpath`; missing parts resolve lexically."""
+        return os.path.realpath(path)
+
+    def read_range(self, path: str, offset: int, size: int | None) -> Iterator[bytes]:
+        """See :meth:`Backend.read_range`."""
+        with open(path, "rb") as f:
+            f.seek(offset)
+            left = size
+            while left is None or left > 0:
+                chunk = f.read(CHUNK if left is None else min(CHUNK, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
+                yield chunk
+
+    def write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
+        """See :meth:`Backend.write_at`."""
+        count = 0
+        with open(path, "r+b") as f:
+            f.seek(offset)
+            for chunk in data:
+                f.write(chunk)
+                count += len(chunk)
+        return count
+
+    @property
+    def can_write_at(self) -> bool:
+        """True: local files can be written anywhere."""
+        return True
+
+    def disk_usage(self, path: str) -> tuple[int, int, int]:
+        """See :meth:`Backend.disk_usage`."""
+        usage = shutil.disk_usage(path)
+        return usage.total, usage.used, usage.free
+
+
+class SftpBackend(Backend):
+    """Storage reached over SFTP on a cluster's SSH terminal.
+
+    :param fs: the cerulean SftpFileSystem.
+    :param terminal: the SshTerminal it runs on; the extras open SFTP
+        sessions of their own on its connection.
+    """
+
+    def __init__(self, fs: FileSystemImpl, terminal: SshTerminal) -> None:
+        super().__init__(fs, "sftp")
+        self._terminal = terminal
+        self._lock = threading.Lock()
+        self._idle: list[tuple[int, paramiko.SFTPClient]] = []
+
+    @contextlib.contextmanager
+    def _sftp(self) -> Iterator[paramiko.SFTPClient]:
+        """Borrow an SFTP session of the current connection."""
+        generation = self._terminal.connection_generation
+        client = None
+        with self._lock:
+            while self._idle:
+                gen, candidate = self._idle.pop()
+                if gen == generation:
+                    client = candidate
+                    break
+                _close_quietly(candidate)  # from a connection that dropped
+        if client is None:
+            client = self._terminal.open_sftp()
+        try:
+            yield client
+        except BaseException:
+            # A failed request may leave the session in a bad state (or the
+            # connection gone); use a fresh one next time.
+            _close_quietly(client)
+            raise
+        with self._lock:
+            self._idle.append((generation, client))
+
+    def realpath(self, path: str) -> str:
+        """See :meth:`Backend.realpath` (the SFTP REALPATH request)."""
+        with self._sftp() as sftp:
+            try:
+                return sftp.normalize(path)
+            except OSError as e:
+                raise _with_path(e, path) from None
+
+    def read_range(self, path: str, offset: int, size: int | None) -> Iterator[bytes]:
+        """See :meth:`Backend.read_range`."""
+        with self._sftp() as sftp:
+            try:
+                f = sftp.open(path, "rb")
+            except OSError as e:
+                raise _with_path(e, path) from None
+            with f:
+                f.seek(offset)
+                left = size
+                while left is None or left > 0:
+                    chunk = f.read(CHUNK if left is None else min(CHUNK, left))
+                    if not chunk:
+                        return
+                    if left is not None:
+                        left -= len(chunk)
+                    yield chunk
+
+    def write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
+        """See :meth:`Backend.write_at`."""
+        count = 0
+        with self._sftp() as sftp:
+            try:
+                f = sftp.open(path, "r+b")
+            except OSError as e:
+                raise _with_path(e, path) from None
+            with f:
+                f.set_pipelined(True)
+                f.seek(offset)
+                for chunk in data:
+                    f.write(chunk)
+                    count += len(chunk)
+        return count
+
+    @property
+    def can_write_at(self) -> bool:
+        """True: SFTP writes at any offset."""
+        return True
+
+    def disk_usage(self, path: str) -> tuple[int, int, int]:
+        """See :meth:`Backend.disk_usage` (``df`` on the cluster)."""
+        return _df(self._terminal, path)
+
+    def close(self) -> None:
+        """Close the SFTP sessions of the extras."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for _, client in idle:
+            _close_quietly(client)
+
+
+def _df(terminal: Terminal, path: str) -> tuple[int, int, int]:
+    code, out, err = terminal.run(60.0, "df", ["-P", "-k", "--", shlex.quote(path)])
+    lines = out.strip().splitlines()
+    if code != 0 or len(lines) < 2:
+        raise OSError(errno.EIO, f"df failed on the cluster: {err.strip() or out.strip()}",
+                      path)
+    fields = lines[-1].split()
+    try:
+        total, used, free = (int(fields[i]) * 1024 for i in (1, 2, 3))
+    except (IndexError, ValueError):
+        raise OSError(errno.EIO, f"cannot read the output of df: {lines[-1]!r}",
+                      path) from None
+    return total, used, free
+
+
+def _slice(chunks: Iterator[bytes], offset: int, size: int | None) -> Iterator[bytes]:
+    """Skip ``offset`` bytes of a stream and stop after ``size`` more."""
+    try:
+        for chunk in chunks:
+            if offset >= len(chunk):
+                offset -= len(chunk)
+                continue
+            chunk = chunk[offset:]
+            offset = 0
+            if size is not None:
+                chunk = chunk[:size]
+                size -= len(chunk)
+            if chunk:
+                yield chunk
+            if size is not None and size <= 0:
+                return
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def _with_path(error: OSError, path: str) -> OSError:
+    """paramiko raises IOError(errno, text) without the path; add it."""
+    if error.errno is not None and error.filename is None:
+        return type(error)(error.errno, error.strerror or str(error), path)
+    if error.errno is None and "No such file" in str(error):
+        return FileNotFoundError(errno.ENOENT, str(error), path)
+    return error
+
+
+def _close_quietly(client: Any) -> None:
+    with contextlib.suppress(Exception):  # the session is being discarded anyway
+        client.close()
+
+
+def make_backend(kind: str, fs: FileSystemImpl, terminal: Terminal | None) -> Backend:
+    """The backend for a storage ``type`` of the cluster configuration."""
+    if kind == "local":
+        return LocalBackend(fs, "local")
+    if kind == "sftp":
+        from cerulean import SshTerminal
+
+        assert isinstance(terminal, SshTerminal)
+        return SftpBackend(fs, terminal)
+    return Backend(fs, kind)

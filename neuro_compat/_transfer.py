@@ -1,0 +1,449 @@
+"""Uploads and downloads: ``upload_file``, ``download_file``, ``upload_dir``,
+``download_dir``.
+
+The walk over directories runs on the event loop, as in neuro_sdk (so the
+async ``filter`` and the progress callbacks run there); the data moves in
+worker threads:
+
+* files up to :data:`SMALL_FILE` bytes in a directory go in batches through
+  cerulean's batched primitives (``_write_files``/``_read_files``), which
+  keep many requests in flight on one connection, and land whole or not at
+  all;
+* other files stream in chunks of 1 MiB, front to back, in place, up to
+  :data:`MAX_CONCURRENT` at once (neuro_sdk's limit), so an interrupted
+  transfer leaves a prefix of the file that ``continue_=True`` completes by
+  appending.
+
+``update`` and ``continue_`` follow neuro_sdk's rules, including its
+tolerance of two seconds for clocks and truncated modification times.
+"""
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import secrets
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
+
+from yarl import URL
+
+from cerulean.file_system_impl import WriteItem
+from cerulean.path import FileStat
+
+from . import _storage_ops as ops
+from ._bridge import Bridge, CancelToken, ProgressRelay
+from ._ignore import AsyncFilter, with_ignore_file
+from ._progress import (
+    StorageProgressComplete,
+    StorageProgressEnterDir,
+    StorageProgressFail,
+    StorageProgressLeaveDir,
+    StorageProgressStart,
+    StorageProgressStep,
+)
+from ._storage_root import StorageRoot
+from ._storage_types import FileStatus
+from .errors import StorageNotFoundError
+
+CHUNK = 1024 * 1024
+"""Bytes per read or write when streaming a file."""
+
+SMALL_FILE = 1024 * 1024
+"""Files up to this size travel in batches in directory transfers."""
+
+BATCH = 64
+"""Files per batch; a large directory is split so batches run in parallel."""
+
+MAX_CONCURRENT = 20
+"""How many files (or batches) of a directory transfer move at once."""
+
+TIME_THRESHOLD = 1.0
+"""Seconds of tolerance for clock differences, as neuro_sdk has."""
+
+_T = TypeVar("_T")
+
+
+def upload_offset(local: os.stat_result, remote: FileStatus, update: bool,
+                  continue_: bool) -> int | None:
+    """Where to start uploading over an existing file, None to skip it.
+
+    The local file counts as newer unless the remote one is newer by more
+    than the tolerance (remote times are whole seconds). Then ``update``
+    skips the file, and ``continue_`` skips a complete one and appends to a
+    shorter one.
+    """
+    if local.st_mtime - remote.modification_time > -2 * TIME_THRESHOLD:
+        return 0
+    if update:
+        return None
+    if continue_:
+        if local.st_size == remote.size:
+            return None
+        if local.st_size > remote.size:
+            return remote.size
+    return 0
+
+
+def download_offset(local: os.stat_result, remote_mtime: float, remote_size: int,
+                    update: bool, continue_: bool) -> int | None:
+    """Where to start downloading over an existing local file, None to skip."""
+    if local.st_mtime - int(remote_mtime) < 2 * TIME_THRESHOLD:
+        return 0
+    if update:
+        return None
+    if continue_:
+        if local.st_size == remote_size:
+            return None
+        if local.st_size < remote_size:
+            return local.st_size
+    return 0
+
+
+@dataclass(frozen=True)
+class _LocalEntry:
+    name: str
+    kind: str  # "file", "dir" or "other"
+    stat: os.stat_result | None
+
+
+def _scan_local(path: Path) -> list[_LocalEntry]:
+    entries = []
+    with os.scandir(path) as it:
+        for entry in it:
+            try:
+                if entry.is_file():
+                    entries.append(_LocalEntry(entry.name, "file", entry.stat()))
+                elif entry.is_dir():
+                    entries.append(_LocalEntry(entry.name, "dir", None))
+                else:
+                    entries.append(_LocalEntry(entry.name, "other", None))
+            except OSError:  # vanished, or a dangling link
+                entries.append(_LocalEntry(entry.name, "other", None))
+    entries.sort(key=lambda e: e.name)
+    return entries
+
+
+def _temp_beside(path: Path) -> Path:
+    return path.with_name(f".{path.name[:180]}.{secrets.token_hex(6)}.neuro-tmp")
+
+
+class Transfer:
+    """One transfer operation: its worker threads, progress and cancellation.
+
+    :param bridge: the cluster's worker threads.
+    :param root: the cluster's storage root.
+    :param progress: the user's progress object, or None.
+    :param update: the ``update`` flag.
+    :param continue_: the ``continue_`` flag.
+    """
+
+    def __init__(self, bridge: Bridge, root: StorageRoot, progress: Any, *,
+                 update: bool = False, continue_: bool = False) -> None:
+        self.bridge = bridge
+        self.root = root
+        self.token = CancelToken()
+        self.relay = ProgressRelay(progress, self.token)
+        self.update = update
+        self.continue_ = continue_
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+
+    async def call(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run a blocking step; stop it on cancellation; surface a failed
+        progress callback."""
+        result = await self.bridge.run_cancellable(lambda token: fn(*args), self.token)
+        self.relay.raise_error()
+        return result
+
+    # --- Single files (blocking parts) --------------------------------------
+
+    def _chunks(self, f: Any, src: URL, dst: URL, current: int, size: int) -> Iterator[bytes]:
+        while True:
+            self.token.check()
+            chunk = f.read(CHUNK)
+            if not chunk:
+                return
+            yield chunk
+            current += len(chunk)
+            self.relay.emit("step", StorageProgressStep(src, dst, current, size))
+
+    def _upload_one(self, local: Path, path: str, offset: int, src: URL, dst: URL) -> None:
+        with open(local, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if offset and not self.root.backend.can_write_at:
+                offset = 0  # cannot append here: upload the whole file again
+            self.relay.emit("start", StorageProgressStart(src, dst, size))
+            with ops.os_errors(dst):
+                if offset:
+                    f.seek(offset)
+                    self.relay.emit("step", StorageProgressStep(src, dst, offset, size))
+                    self.root.backend.write_at(path, offset,
+                                               self._chunks(f, src, dst, offset, size))
+                else:
+                    self.root.backend.write_stream(path, self._chunks(f, src, dst, 0, size))
+        self.relay.emit("complete", StorageProgressComplete(src, dst, size))
+
+    def _download_one(self, path: str, size: int, local: Path, offset: int, src: URL,
+                      dst: URL) -> None:
+        self.relay.emit("start", StorageProgressStart(src, dst, size))
+        backend = self.root.backend
+        with ops.os_errors(src):
+            chunks = (backend.read_range(path, offset, None) if offset
+                      else backend.read_stream(path))
+        with open(local, "r+b" if offset else "wb") as f:
+            current = offset
+            if offset:
+                f.seek(offset)
+                f.truncate()
+                self.relay.emit("step", StorageProgressStep(src, dst, current, size))
+            try:
+                with ops.os_errors(src):
+                    for chunk in chunks:
+                        self.token.check()
+                        f.write(chunk)
+                        current += len(chunk)
+                        self.relay.emit("step", StorageProgressStep(src, dst, current, size))
+            finally:
+                close = getattr(chunks, "close", None)
+                if close is not None:
+                    close()
+        self.relay.emit("complete", StorageProgressComplete(src, dst, current))
+
+    # --- Single files (async) -----------------------------------------------
+
+    async def upload_file(self, local: Path, rel: PurePosixPath, src: URL, dst: URL,
+                          offset: int) -> None:
+        """Upload one file (checks done by the caller)."""
+        async with self._slots:
+            await self.call(self._upload_file_blocking, local, rel, src, dst, offset)
+
+    def _upload_file_blocking(self, local: Path, rel: PurePosixPath, src: URL, dst: URL,
+                              offset: int) -> None:
+        path = ops.writable_path(self.root, rel, dst)
+        self._upload_one(local, path, offset, src, dst)
+
+    async def download_file(self, rel: PurePosixPath, size: int, local: Path, src: URL,
+                            dst: URL, offset: int) -> None:
+        """Download one file (checks done by the caller)."""
+        async with self._slots:
+            await self.call(self._download_file_blocking, rel, size, local, src, dst,
+                            offset)
+
+    def _download_file_blocking(self, rel: PurePosixPath, size: int, local: Path,
+                                src: URL, dst: URL, offset: int) -> None:
+        path, _ = ops.readable_file(self.root, rel, src)
+        self._download_one(path, size, local, offset, src, dst)
+
+    # --- Batches of small files (blocking) --------------------------------
+
+    def _upload_batch(self, items: list[tuple[Path, str, URL, URL]]) -> None:
+        pending: deque[tuple[URL, URL, int]] = deque()
+
+        def produce() -> Iterator[WriteItem]:
+            for local, path, src, dst in items:
+                self.token.check()
+                data = local.read_bytes()
+                self.relay.emit("start", StorageProgressStart(src, dst, len(data)))
+                pending.append((src, dst, len(data)))
+                yield WriteItem(path, data)
+
+        with ops.os_errors(items[0][3].parent):
+            for _ in self.root.backend.write_files(produce()):
+                src, dst, size = pending.popleft()
+                if size:
+                    self.relay.emit("step", StorageProgressStep(src, dst, size, size))
+                self.relay.emit("complete", StorageProgressComplete(src, dst, size))
+
+    def _download_batch(self, items: list[tuple[str, int, Path, URL, URL]]) -> None:
+        contents = self.root.backend.read_files((path, size) for path, size, *_ in items)
+        try:
+            with ops.os_errors(items[0][3].parent):
+                for (_, _, local, src, dst), data in zip(items, contents):
+                    self.token.check()
+                    self.relay.emit("start", StorageProgressStart(src, dst, len(data)))
+                    temp = _temp_beside(local)
+                    try:
+                        temp.write_bytes(data)
+                        os.replace(temp, local)
+                    except BaseException:
+                        temp.unlink(missing_ok=True)
+                        raise
+                    if data:
+                        self.relay.emit("step", StorageProgressStep(src, dst, len(data),
+                                                                    len(data)))
+                    self.relay.emit("complete",
+                                    StorageProgressComplete(src, dst, len(data)))
+        finally:
+            close = getattr(contents, "close", None)
+            if close is not None:
+                close()
+
+    # --- Directories (async) ------------------------------------------------
+
+    async def upload_dir(self, src: URL, local: Path, dst: URL, rel: PurePosixPath,
+                         rel_path: str, keep: AsyncFilter,
+                         ignore_file_names: AbstractSet[str]) -> None:
+        """Upload the directory ``local`` to ``rel`` (URI ``dst``) recursively."""
+        compare = self.update or self.continue_
+        real_dir, existing = await self.call(_prepare_remote_dir, self.root, rel, dst,
+                                             compare)
+        self.relay.call("enter", StorageProgressEnterDir(src, dst))
+        async with self._slots:
+            entries = await self.call(_scan_local, local)
+        if ignore_file_names:
+            for entry in entries:
+                if entry.kind == "file" and entry.name in ignore_file_names:
+                    keep = await self.call(with_ignore_file, keep, local / entry.name,
+                                           rel_path)
+        small: list[tuple[Path, str, URL, URL]] = []
+        tasks: list[Awaitable[None]] = []
+        for entry in entries:
+            child_rel = rel_path + entry.name + ("/" if entry.kind == "dir" else "")
+            if not await keep(child_rel):
+                continue
+            child_src, child_dst = src / entry.name, dst / entry.name
+            if entry.kind == "file":
+                assert entry.stat is not None
+                offset: int | None = 0
+                remote = existing.get(entry.name)
+                if remote is not None:
+                    offset = upload_offset(entry.stat, remote, self.update, self.continue_)
+                if offset is None:
+                    continue
+                if offset == 0 and entry.stat.st_size <= SMALL_FILE:
+                    small.append((local / entry.name, f"{real_dir}/{entry.name}",
+                                  child_src, child_dst))
+                else:
+                    tasks.append(self.upload_file(local / entry.name, rel / entry.name,
+                                                  child_src, child_dst, offset))
+            elif entry.kind == "dir":
+                tasks.append(self.upload_dir(child_src, local / entry.name, child_dst,
+                                             rel / entry.name, child_rel, keep,
+                                             ignore_file_names))
+            else:
+                self.relay.call("fail", StorageProgressFail(
+                    child_src, child_dst,
+                    f"Cannot upload {local / entry.name}, not regular file/directory"))
+        batches = [self._run_batch(self._upload_batch, small[i:i + BATCH])
+                   for i in range(0, len(small), BATCH)]
+        await run_concurrently(batches + tasks)
+        self.relay.call("leave", StorageProgressLeaveDir(src, dst))
+
+    async def _run_batch(self, fn: Callable[[list[Any]], None], items: list[Any]) -> None:
+        async with self._slots:
+            await self.call(fn, items)
+
+    async def download_dir(self, src: URL, rel: PurePosixPath, dst: URL, local: Path,
+                           rel_path: str, keep: AsyncFilter) -> None:
+        """Download the directory ``rel`` (URI ``src``) to ``local`` recursively."""
+        await self.call(_make_local_dir, local, dst)
+        self.relay.call("enter", StorageProgressEnterDir(src, dst))
+        existing: dict[str, os.stat_result] = {}
+        if self.update or self.continue_:
+            existing = {e.name: e.stat for e in await self.call(_scan_local, local)
+                        if e.kind == "file" and e.stat is not None}
+        async with self._slots:
+            real_dir, entries = await self.call(_list_remote_dir, self.root, rel, src)
+        small: list[tuple[str, int, Path, URL, URL]] = []
+        tasks: list[Awaitable[None]] = []
+        for name, st in entries:
+            child_src, child_dst = src / name, dst / name
+            if st.is_symlink():
+                st = await self.call(_follow, self.root, rel / name, child_src)
+            child_rel = rel_path + name + ("/" if st.is_dir() else "")
+            if not await keep(child_rel):
+                continue
+            if st.is_file():
+                offset: int | None = 0
+                mine = existing.get(name)
+                if mine is not None:
+                    offset = download_offset(mine, st.mtime, st.size, self.update,
+                                             self.continue_)
+                if offset is None:
+                    continue
+                if offset == 0 and st.size <= SMALL_FILE and not st.is_symlink():
+                    small.append((f"{real_dir}/{name}", st.size, local / name,
+                                  child_src, child_dst))
+                else:
+                    tasks.append(self.download_file(rel / name, st.size, local / name,
+                                                    child_src, child_dst, offset))
+            elif st.is_dir():
+                tasks.append(self.download_dir(child_src, rel / name, child_dst,
+                                               local / name, child_rel, keep))
+            else:
+                self.relay.call("fail", StorageProgressFail(
+                    child_src, child_dst,
+                    f"Cannot download {child_src}, not regular file/directory"))
+        batches = [self._run_batch(self._download_batch, small[i:i + BATCH])
+                   for i in range(0, len(small), BATCH)]
+        await run_concurrently(batches + tasks)
+        self.relay.call("leave", StorageProgressLeaveDir(src, dst))
+
+
+# --- Blocking helpers of the directory walk -----------------------------------
+
+def _prepare_remote_dir(root: StorageRoot, rel: PurePosixPath, uri: URL,
+                        compare: bool) -> tuple[str, dict[str, FileStatus]]:
+    """Make the destination directory if needed; return its checked path and,
+    if ``compare``, its files by name."""
+    existing: dict[str, FileStatus] = {}
+    if compare:
+        try:
+            existing = {s.name: s for s in ops.listdir(root, rel, uri) if s.is_file()}
+        except StorageNotFoundError:
+            pass
+        except NotADirectoryError:
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(uri)) from None
+    if not existing:
+        try:
+            ops.mkdir(root, rel, uri, parents=False, exist_ok=True)
+        except FileExistsError:
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(uri)) from None
+    with ops.os_errors(uri):
+        return root.resolve(rel, uri, follow=True), existing
+
+
+def _list_remote_dir(root: StorageRoot, rel: PurePosixPath,
+                     uri: URL) -> tuple[str, list[tuple[str, FileStat]]]:
+    with ops.os_errors(uri):
+        path = root.resolve(rel, uri, follow=True)
+        return path, sorted(root.backend.listdir(path))
+
+
+def _follow(root: StorageRoot, rel: PurePosixPath, uri: URL) -> FileStat:
+    """The stat record of what a link inside the storage points to; its own
+    record if it points outside the storage root or nowhere."""
+    try:
+        with ops.os_errors(uri):
+            return root.backend.stat(root.resolve(rel, uri, follow=True))
+    except (OSError, ValueError):
+        with ops.os_errors(uri):
+            return root.backend.lstat(root.resolve(rel, uri, follow=False))
+
+
+def _make_local_dir(local: Path, uri: URL) -> None:
+    try:
+        local.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(uri)) from None
+
+
+async def run_concurrently(coros: list[Awaitable[None]]) -> None:
+    """Run coroutines at once; on the first failure cancel the rest, wait
+    for them to stop, and raise it."""
+    if not coros:
+        return
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in done:
+            task.result()
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks)
+        raise

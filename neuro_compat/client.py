@@ -1,0 +1,248 @@
+"""Making a client: :func:`get`, :class:`Factory` and :class:`Client`."""
+from __future__ import annotations
+
+import importlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import Any, NoReturn
+
+from typing_extensions import Self  # noqa: UP035 - typing.Self is 3.11+
+
+from ._clusters import Config
+from ._session import ClusterSession
+from ._utils import AwaitableContextManager, NoPublicConstructor
+from .config import CONFIG_ENV_NAME, DEFAULT_CONFIG_DIR, config_file_for, load_clusters
+from .errors import ClientError, NotSupportedError
+from .parser import Parser
+from .storage import Storage
+
+
+@dataclass(frozen=True)
+class ClientTimeout:
+    """Timeouts, shaped like ``aiohttp.ClientTimeout`` (which neuro_sdk takes).
+
+    Accepted for compatibility; an ``aiohttp.ClientTimeout`` works as well.
+    Clusters are reached over SSH, whose timeouts come from the cluster
+    configuration (``connect_timeout``), so the values are not used.
+    """
+
+    total: float | None = None
+    connect: float | None = None
+    sock_read: float | None = 60
+    sock_connect: float | None = 60
+    ceil_threshold: float = 5
+
+
+DEFAULT_TIMEOUT = ClientTimeout()
+"""The default of the ``timeout`` parameters."""
+
+_OUT_OF_SCOPE = {
+    "images": "Images (a container registry)",
+    "users": "Users (platform accounts and sharing)",
+    "secrets": "Secrets",
+    "disks": "Disks",
+    "buckets": "Buckets (object storage)",
+    "blob_storage": "Blob storage",
+    "service_accounts": "Service accounts",
+    "admin": "Admin",
+    "bucket_provider": "Bucket providers",
+}
+
+
+class Client(metaclass=NoPublicConstructor):
+    """Client of the configured clusters.
+
+    For creating a client instance use :class:`Factory` or :func:`get`.
+
+    The class provides access to the subsystems: :attr:`jobs`,
+    :attr:`storage`, :attr:`config` and :attr:`parse`. The other neuro_sdk
+    subsystems (images, users, secrets, disks, buckets, service accounts,
+    blob storage) have no counterpart on HPC clusters: using them raises
+    :class:`NotSupportedError` naming the subsystem.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._parse: Parser = Parser._create(config)
+        self._sessions: dict[str, ClusterSession] = {}
+        self._storage: Storage = Storage._create(self)
+        self._jobs: Any = None
+        self._closed = False
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None = None,
+                        exc_val: BaseException | None = None,
+                        exc_tb: TracebackType | None = None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Close the client: the SSH connections and worker threads of every
+        cluster it used. All calls after closing are forbidden.
+
+        The method is idempotent.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        closer = getattr(self._jobs, "_close", None)
+        if closer is not None:
+            await closer()
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.aclose()
+
+    @property
+    def closed(self) -> bool:
+        """Is this client instance closed, ``bool``."""
+        return self._closed
+
+    @property
+    def username(self) -> str:
+        """User name used on the current cluster, read-only ``str``."""
+        return self._config.username
+
+    @property
+    def cluster_name(self) -> str:
+        """The current cluster's name, read-only ``str``."""
+        return self._config.cluster_name
+
+    @property
+    def presets(self) -> Any:
+        """A ``Mapping`` of preset name (``str``) to :class:`Preset` dataclass
+        of the current cluster."""
+        return self._config.presets
+
+    @property
+    def config(self) -> Config:
+        """Configuration subsystem, see :class:`Config` for details."""
+        return self._config
+
+    @property
+    def parse(self) -> Parser:
+        """A set of helpers used for parsing string forms of URIs, images,
+        volumes and environment variables, see :class:`Parser`."""
+        return self._parse
+
+    @property
+    def storage(self) -> Storage:
+        """Storage subsystem, see :class:`Storage` for details."""
+        self._check_open()
+        return self._storage
+
+    @property
+    def jobs(self) -> Any:
+        """Jobs subsystem, see :class:`Jobs` for details."""
+        self._check_open()
+        if self._jobs is None:
+            # The Jobs subsystem lives in neuro_compat.jobs; it is built on
+            # this client through Jobs._create(client) (see _session()).
+            try:
+                module = importlib.import_module(".jobs", __package__)
+            except ModuleNotFoundError as e:
+                if e.name != f"{__package__}.jobs":
+                    raise
+                raise NotSupportedError("Jobs: the Jobs subsystem is not installed "
+                                        "in this build of neuro_compat") from None
+            self._jobs = module.Jobs._create(self)
+        return self._jobs
+
+    def __getattr__(self, name: str) -> NoReturn:
+        if name in _OUT_OF_SCOPE:
+            raise NotSupportedError(
+                f"{_OUT_OF_SCOPE[name]} (Client.{name}) is not supported: neuro_compat "
+                "offers the Jobs and Storage APIs of neuro_sdk on HPC clusters")
+        raise AttributeError(f"'Client' object has no attribute '{name}'")
+
+    # --- For the subsystems -------------------------------------------------
+
+    def _session(self, cluster_name: str | None = None) -> ClusterSession:
+        """The session (cerulean objects, worker threads) of a cluster.
+
+        Made on first use and closed with the client. This is how the
+        Storage and Jobs subsystems reach a cluster.
+
+        :param cluster_name: a configured cluster, None for the current one.
+        :raises ValueError: if no such cluster is configured.
+        """
+        self._check_open()
+        name = cluster_name or self._config.cluster_name
+        session = self._sessions.get(name)
+        if session is None:
+            session = ClusterSession(self._config.cluster_config(name),
+                                     self._config.source)
+            self._sessions[name] = session
+        return session
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientError("the client is closed; make a new one with get()")
+
+
+class Factory:
+    """A *factory* that makes :class:`Client` instances.
+
+    :param path: the configuration directory, holding ``clusters.toml``
+        (see :mod:`neuro_compat.config`), or a ``.toml`` file. Default: the
+        ``NEUROMATION_CONFIG`` environment variable, else ``~/.neuro``.
+    :param trace_configs: accepted for compatibility and ignored (there is
+        no HTTP traffic to trace).
+    :param trace_id: accepted for compatibility and ignored.
+    :param trace_sampled: accepted for compatibility and ignored.
+    """
+
+    def __init__(self, path: Path | None = None, trace_configs: Any = None,
+                 trace_id: str | None = None, trace_sampled: bool | None = None) -> None:
+        if path is None:
+            path = Path(os.environ.get(CONFIG_ENV_NAME, DEFAULT_CONFIG_DIR))
+        self._path = Path(path).expanduser()
+
+    @property
+    def path(self) -> Path:
+        """Revealed path to the configuration directory (or file), expanded
+        as described above. Read-only ``pathlib.Path`` property."""
+        return self._path
+
+    @property
+    def is_config_present(self) -> bool:
+        """True if a cluster configuration file is present under
+        :attr:`path`, False otherwise (then the embedded default is used)."""
+        return config_file_for(self._path).exists()
+
+    async def get(self, *, timeout: Any = DEFAULT_TIMEOUT) -> Client:
+        """Read the cluster configuration and return a client instance.
+
+        Connections to clusters are made on first use, not here.
+
+        :param timeout: accepted for compatibility (see :class:`ClientTimeout`).
+        :returns: :class:`Client` that can be used for working with the
+            clusters.
+        :raises ConfigError: if the configuration file is malformed.
+        """
+        clusters = load_clusters(self._path)
+        state_dir = clusters.source.parent if clusters.source is not None else None
+        return Client._create(Config._create(clusters, state_dir))  # type: ignore[no-any-return]
+
+
+def get(*, path: Path | None = None, timeout: Any = DEFAULT_TIMEOUT,
+        trace_configs: Any = None) -> AwaitableContextManager[Client]:
+    """The handy API for getting initialized :class:`Client` instance.
+
+    A shortcut for :meth:`Factory.get` that also acts as asynchronous
+    context manager::
+
+        async with neuro_compat.get() as client:
+            async with client.storage.list(URL("storage:")) as it:
+                async for status in it:
+                    print(status.name)
+
+    ``client = await get()`` works too; then call ``await client.close()``.
+
+    :param path: the configuration directory or file, see :class:`Factory`.
+    :param timeout: accepted for compatibility (see :class:`ClientTimeout`).
+    :param trace_configs: accepted for compatibility and ignored.
+    """
+    return AwaitableContextManager(Factory(path).get(timeout=timeout))
