@@ -1,0 +1,266 @@
+"""Helpers for the neuro_compat tests: cluster configurations pointing at the
+test servers, a runner for coroutines, and a progress recorder.
+
+pytest-asyncio is not a dependency, so tests are plain functions that run
+their coroutine with :func:`run`.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+import uuid
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from tests.conftest import require_servers
+from tests.servers import settings as S
+
+_T = TypeVar("_T")
+
+DAV_PASSWORD_ENV = "NEURO_COMPAT_TEST_DAV_PASSWORD"
+
+
+def run(coro: Coroutine[Any, Any, _T], timeout: float = 120.0) -> _T:
+    """Run a coroutine on a fresh event loop; fail if it takes too long."""
+    async def bounded() -> _T:
+        return await asyncio.wait_for(coro, timeout)
+    return asyncio.run(bounded())
+
+
+def worker_threads() -> list[str]:
+    """Names of the live neuro_compat worker threads."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("neuro-compat")]
+
+
+def wait_no_workers(timeout: float = 5.0) -> list[str]:
+    """Wait until no neuro_compat worker thread is alive; return the rest."""
+    deadline = time.monotonic() + timeout
+    while worker_threads() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return worker_threads()
+
+
+@dataclass
+class Cluster:
+    """A cluster configuration written for a test.
+
+    :ivar kind: ``local``, ``sftp`` or ``webdav``.
+    :ivar config_dir: the directory to pass to ``get(path=...)``.
+    :ivar root: the storage root (on the storage's file system).
+    :ivar user: the user name in storage URIs.
+    :ivar local_root: where the storage root is on this machine, if it is
+        reachable here (local storage, and WebDAV through the share's
+        directory), else None.
+    """
+
+    kind: str
+    config_dir: Path
+    root: str
+    user: str
+    local_root: Path | None
+
+    @property
+    def user_dir(self) -> Path:
+        """The user's storage directory on this machine (local clusters)."""
+        assert self.local_root is not None
+        return self.local_root / self.user
+
+
+def _write(config_dir: Path, text: str) -> None:
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "clusters.toml").write_text(text)
+
+
+def local_cluster(tmp: Path) -> Cluster:
+    """A local cluster with its storage root in ``tmp``."""
+    root = tmp / "storage-root"
+    config_dir = tmp / "config"
+    _write(config_dir, f"""
+[clusters.here]
+username = "tester"
+job_dir = "{tmp / 'jobs'}"
+[clusters.here.terminal]
+type = "local"
+[clusters.here.storage]
+type = "local"
+root = "{root}"
+[clusters.here.scheduler]
+type = "directgnu"
+[clusters.here.presets.cpu-small]
+cpu = 1
+memory_mb = 512
+""")
+    return Cluster("local", config_dir, str(root), "tester", root)
+
+
+def sftp_cluster(tmp: Path) -> Cluster:
+    """A cluster on the test sshd, storage over SFTP in a fresh directory."""
+    require_servers("ssh")
+    base = f"{S.HOME}/test-neuro-{uuid.uuid4().hex[:12]}"
+    config_dir = tmp / "config"
+    _write(config_dir, f"""
+[clusters.hpc]
+job_dir = "{base}/jobs"
+[clusters.hpc.terminal]
+type = "ssh"
+host = "{S.HOST}"
+port = {S.SSH_PORT}
+user = "{S.USER}"
+key_file = "{S.RSA_KEY}"
+known_hosts = "{S.KNOWN_HOSTS}"
+[clusters.hpc.storage]
+type = "sftp"
+root = "{base}/storage"
+[clusters.hpc.scheduler]
+type = "directgnu"
+[clusters.hpc.presets.cpu-small]
+cpu = 1
+memory_mb = 512
+""")
+    return Cluster("sftp", config_dir, f"{base}/storage", S.USER, None)
+
+
+def webdav_cluster(tmp: Path) -> Cluster:
+    """A cluster whose storage is on the test WebDAV server's private share."""
+    require_servers("webdav")
+    name = f"test-neuro-{uuid.uuid4().hex[:12]}"
+    os.environ[DAV_PASSWORD_ENV] = S.PASSWORD
+    config_dir = tmp / "config"
+    _write(config_dir, f"""
+[clusters.dav]
+username = "tester"
+job_dir = "{tmp / 'jobs'}"
+[clusters.dav.terminal]
+type = "local"
+[clusters.dav.storage]
+type = "webdav"
+url = "{S.WEBDAV_PRIVATE_URL}"
+user = "{S.USER}"
+password_env = "{DAV_PASSWORD_ENV}"
+root = "/{name}"
+[clusters.dav.scheduler]
+type = "directgnu"
+""")
+    return Cluster("webdav", config_dir, f"/{name}", "tester", S.WEBDAV_PRIVATE_DIR / name)
+
+
+def make_cluster(kind: str, tmp: Path) -> Cluster:
+    """The test cluster of a kind."""
+    if kind == "local":
+        return local_cluster(tmp)
+    if kind == "sftp":
+        return sftp_cluster(tmp)
+    if kind == "webdav":
+        webdav_usable()
+        return webdav_cluster(tmp)
+    raise ValueError(kind)
+
+
+def webdav_usable() -> None:
+    """Skip the test while cerulean's WebDAV backend is not implemented."""
+    import inspect
+
+    import pytest
+
+    import cerulean
+
+    if inspect.isabstract(cerulean.WebdavFileSystem):
+        pytest.skip("cerulean.WebdavFileSystem is not implemented yet")
+
+
+def remove_cluster(cluster: Cluster) -> None:
+    """Remove what a test cluster left on its server."""
+    if cluster.kind == "sftp":
+        import cerulean
+
+        base = cluster.root.rsplit("/", 1)[0]
+        assert base.startswith(f"{S.HOME}/test-neuro-")
+        term = cerulean.SshTerminal(S.HOST, S.SSH_PORT,
+                                    cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY)),
+                                    known_hosts=str(S.KNOWN_HOSTS))
+        try:
+            term.run(60.0, "rm", ["-rf", base])
+        finally:
+            term.close()
+    elif cluster.kind == "webdav" and cluster.local_root is not None:
+        import shutil
+
+        shutil.rmtree(cluster.local_root, ignore_errors=True)
+
+
+@contextmanager
+def cluster_of(kind: str, tmp: Path) -> Iterator[Cluster]:
+    """A test cluster, removed afterwards."""
+    cluster = make_cluster(kind, tmp)
+    try:
+        yield cluster
+    finally:
+        remove_cluster(cluster)
+
+
+class Recorder:
+    """A progress object (file, recursive and delete) that records events."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        self.threads: set[int] = set()
+
+    def _record(self, kind: str, data: Any) -> None:
+        self.threads.add(threading.get_ident())
+        self.events.append((kind, data))
+
+    def start(self, data: Any) -> None:
+        self._record("start", data)
+
+    def step(self, data: Any) -> None:
+        self._record("step", data)
+
+    def complete(self, data: Any) -> None:
+        self._record("complete", data)
+
+    def enter(self, data: Any) -> None:
+        self._record("enter", data)
+
+    def leave(self, data: Any) -> None:
+        self._record("leave", data)
+
+    def fail(self, data: Any) -> None:
+        self._record("fail", data)
+
+    def delete(self, data: Any) -> None:
+        self._record("delete", data)
+
+    def kinds(self) -> list[str]:
+        """The event kinds, in order."""
+        return [k for k, _ in self.events]
+
+
+def make_tree(base: Path, dirs: int = 3, files: int = 4, size: int = 100) -> dict[str, bytes]:
+    """A small tree of distinct files; returns relative path -> content."""
+    content: dict[str, bytes] = {}
+    for d in range(dirs):
+        for f in range(files):
+            rel = f"d{d}/f{f}.txt" if d else f"f{f}.txt"
+            data = (f"{rel}:".encode() * (size // 8 + 1))[:size]
+            path = base / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            content[rel] = data
+    return content
+
+
+def read_tree(base: Path) -> dict[str, bytes]:
+    """Relative path -> content of every file below ``base``."""
+    return {p.relative_to(base).as_posix(): p.read_bytes()
+            for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def set_mtime(path: Path, seconds_ago: float) -> None:
+    """Set a local file's modification time into the past."""
+    t = time.time() - seconds_ago
+    os.utime(path, (t, t))
