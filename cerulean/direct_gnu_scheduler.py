@@ -95,6 +95,10 @@ def launch_script(jd: JobDescription) -> str:
     :returns: POSIX shell code.
     """
     script = job_shell_script(jd)
+    # Not part of the script, but refused alike on every scheduler.
+    _script.check_line(jd.name, "name")
+    if jd.working_directory is not None:
+        _script.check_line(jd.working_directory, "working_directory")
     out = ("/dev/null" if jd.system_out_file is None
            else _script.quote(jd.system_out_file, "system_out_file"))
     err = ("/dev/null" if jd.system_err_file is None

@@ -267,9 +267,8 @@ def _records(result: Result, flavor: str) -> dict[str, dict[str, str]]:
     text = result.stdout
     if flavor == TORQUE:
         # Torque prints XML for the jobs it knows and complains about the
-        # rest; with only the complaints, stdout is empty.
-        start = text.find("<Data")
-        records = parse_qstat_xml(text[start:] if start >= 0 else "")
+        # rest on stderr; with only complaints, stdout is empty.
+        records = parse_qstat_xml(text)
     else:
         records = parse_qstat_full(text)
     if result.exit_code != 0 and not records and not _all_unknown(result):
