@@ -32,11 +32,11 @@ _ALGORITHMS_FOR_KEY_TYPE = {
 def open_transport(host: str, port: int, credential: Credential,
                    verifier: HostKeyVerifier, *, connect_timeout: float,
                    keepalive_interval: float,
-                   via: paramiko.Transport | None = None) -> paramiko.Transport:
+                   tunnel: paramiko.Channel | None = None) -> paramiko.Transport:
     """Connect, verify the host key, log in; return the Transport.
 
-    :param via: Reach host:port through this transport (like ``ssh -J``)
-        instead of a direct TCP connection.
+    :param tunnel: A ``direct-tcpip`` channel to host:port through a jump
+        host (like ``ssh -J``), to use instead of a new TCP connection.
     :raises ConnectionError: the host cannot be reached or the SSH handshake
         fails.
     :raises cerulean.ssh_terminal.HostKeyError: the host key is unknown
@@ -44,11 +44,11 @@ def open_transport(host: str, port: int, credential: Credential,
     :raises cerulean.ssh_terminal.AuthenticationError: login refused.
     """
     where = f"{credential.username}@{host}:{port}"
-    if via is None:
-        sock: socket.socket | paramiko.Channel = _tcp_socket(
-            host, port, connect_timeout, keepalive_interval)
+    sock: socket.socket | paramiko.Channel
+    if tunnel is None:
+        sock = _tcp_socket(host, port, connect_timeout, keepalive_interval)
     else:
-        sock = _forwarded_channel(via, host, port, connect_timeout)
+        sock = tunnel
     transport = paramiko.Transport(sock)
     try:
         transport.banner_timeout = connect_timeout
@@ -71,7 +71,7 @@ def open_transport(host: str, port: int, credential: Credential,
         # Transport.close() skips the socket if the handshake never started.
         sock.close()
         raise
-    logger.info("Connected to %s%s", where, " (jumped)" if via else "")
+    logger.info("Connected to %s%s", where, " (jumped)" if tunnel else "")
     return transport
 
 
@@ -103,16 +103,6 @@ def _tcp_socket(host: str, port: int, timeout: float,
             last_error = e
     raise ConnectionError(
         f"Cannot connect to {host}:{port}: {last_error}") from last_error
-
-
-def _forwarded_channel(via: paramiko.Transport, host: str, port: int,
-                       timeout: float) -> paramiko.Channel:
-    try:
-        return via.open_channel("direct-tcpip", (host, port), ("127.0.0.1", 0),
-                                timeout=timeout)
-    except (paramiko.SSHException, EOFError, OSError) as e:
-        raise ConnectionError(
-            f"The jump host could not connect to {host}:{port}: {e}") from e
 
 
 def _host_key_algorithms(verifier: HostKeyVerifier, host: str,

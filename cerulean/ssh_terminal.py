@@ -183,22 +183,30 @@ class SshTerminal(Terminal):
             raise ValueError(f"ProxyJump chain through {alias!r} is longer than"
                              f" {_MAX_JUMPS} hops; is it a loop?")
         entry = _ssh_config.resolve(config, alias)
-        if credential is None:
-            credential = DefaultKeysCredential(
-                user or entry.user, list(entry.identity_files) or None,
-                use_agent=not entry.identities_only)
         via: SshTerminal | None = None
         for hop in entry.proxy_jump:
             hop_user, hop_host, hop_port = _ssh_config.parse_hop(hop)
             if via is None:  # the first hop may itself jump, per its config
                 via = cls._from_config(config, hop_host, hop_user, hop_port,
                                        None, overrides, depth + 1)
-            else:
-                via = cls._chain(config, hop_host, hop_user, hop_port, via,
-                                 overrides)
+            else:  # later hops are reached through the previous one
+                via = cls._from_entry(_ssh_config.resolve(config, hop_host),
+                                      hop_user, hop_port, None, overrides, via)
+        return cls._from_entry(entry, user, port, credential, overrides, via)
+
+    @classmethod
+    def _from_entry(cls, entry: _ssh_config.HostConfig, user: str | None,
+                    port: int | None, credential: Credential | None,
+                    overrides: _Overrides, via: SshTerminal | None) -> SshTerminal:
+        """Connect to a resolved config entry; the result owns ``via``."""
+        if credential is None:
+            credential = DefaultKeysCredential(
+                user or entry.user, list(entry.identity_files) or None,
+                use_agent=not entry.identities_only)
         try:
             term = cls(entry.hostname, port or entry.port, credential,
-                       known_hosts=overrides.known_hosts or _first(entry.known_hosts_files),
+                       known_hosts=(overrides.known_hosts
+                                    or _first(entry.known_hosts_files)),
                        host_key_policy=(overrides.host_key_policy
                                         or entry.host_key_policy or "strict"),
                        keepalive_interval=_pick(overrides.keepalive_interval,
@@ -211,27 +219,6 @@ class SshTerminal(Terminal):
                 via.close()
             raise
         term._owns_via = via is not None
-        return term
-
-    @classmethod
-    def _chain(cls, config: paramiko.SSHConfig, alias: str, user: str | None,
-               port: int | None, via: SshTerminal,
-               overrides: _Overrides) -> SshTerminal:
-        """A later hop of a ProxyJump list, reached through ``via``."""
-        entry = _ssh_config.resolve(config, alias)
-        credential = DefaultKeysCredential(
-            user or entry.user, list(entry.identity_files) or None,
-            use_agent=not entry.identities_only)
-        try:
-            term = cls(entry.hostname, port or entry.port, credential,
-                       known_hosts=overrides.known_hosts or _first(entry.known_hosts_files),
-                       host_key_policy=(overrides.host_key_policy
-                                        or entry.host_key_policy or "strict"),
-                       via=via)
-        except BaseException:
-            via.close()
-            raise
-        term._owns_via = True
         return term
 
     # --- the connection --------------------------------------------------
@@ -260,11 +247,14 @@ class SshTerminal(Terminal):
                             self._host, self._port)
                 _close_transport(transport)
                 self._transport = None
-            via = self._via.transport() if self._via is not None else None
+            tunnel = None
+            if self._via is not None:
+                tunnel = self._via._open_tunnel(self._host, self._port,
+                                                self._connect_timeout)
             self._transport = open_transport(
                 self._host, self._port, self._credential, self._verifier,
                 connect_timeout=self._connect_timeout,
-                keepalive_interval=self._keepalive_interval, via=via)
+                keepalive_interval=self._keepalive_interval, tunnel=tunnel)
             self._generation += 1
             return self._transport
 
@@ -292,11 +282,26 @@ class SshTerminal(Terminal):
         transport = self.transport()
         try:
             return open_(transport)
+        except paramiko.ChannelException:
+            raise  # the server answered "no": the connection is fine
         except _CONNECTION_ERRORS as e:
             logger.info("Opening a channel on %s failed (%s); reconnecting",
                         self._where(), e)
             self._forget(transport)
             return open_(self.transport())
+
+    def _open_tunnel(self, host: str, port: int,
+                     timeout: float) -> paramiko.Channel:
+        """A ``direct-tcpip`` channel from this (jump) host to host:port."""
+        def open_(transport: paramiko.Transport) -> paramiko.Channel:
+            return transport.open_channel(
+                "direct-tcpip", (host, port), ("127.0.0.1", 0), timeout=timeout)
+        try:
+            return self._on_live_connection(open_)
+        except _CONNECTION_ERRORS as e:
+            raise ConnectionError(
+                f"Jump host {self._where()} could not connect to"
+                f" {host}:{port}: {e}") from e
 
     def _forget(self, transport: paramiko.Transport) -> None:
         """Drop ``transport`` if it is still ours, so the next call reconnects."""
@@ -434,7 +439,13 @@ def _open_session(transport: paramiko.Transport) -> paramiko.Channel:
 
 
 def _close_transport(transport: paramiko.Transport) -> None:
-    transport.close()
+    try:
+        transport.close()
+    except _CONNECTION_ERRORS:
+        # A jumped connection's socket is a channel of the jump connection;
+        # if that is gone, closing the channel fails. The transport thread
+        # stops anyway, because close() marks it inactive first.
+        pass
     # close() may return before paramiko's thread has ended; wait, so that
     # closing a terminal really leaves no threads behind.
     if transport.is_alive():

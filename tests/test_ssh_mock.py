@@ -20,7 +20,12 @@ from cerulean.ssh_terminal import (
     UnknownHostKeyError,
 )
 
-pytestmark = pytest.mark.timeout(30)
+pytestmark = [
+    pytest.mark.timeout(30),
+    # mockssh's server thread raises EOFError when a client hangs up right
+    # after logging in; that is the mock's noise, not ours.
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning"),
+]
 
 
 def connect(mock_ssh: Any, known_hosts: str | None = None, **kwargs: Any) -> Any:
