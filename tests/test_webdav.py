@@ -1,0 +1,712 @@
+"""WebdavFileSystem against the real wsgidav server (and, for statuses
+wsgidav cannot be made to send, a tiny local HTTP server).
+
+The private share's files live in S.WEBDAV_PRIVATE_DIR on this machine, so
+the tests check what actually landed on the server's disk, set old
+modification times there, and look for leftover temporary files.
+
+Where WebDAV differs from the other file systems by design (no links, no
+permissions or owners, one-second times), the tests say so.
+"""
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path as LocalPath
+from typing import Any
+
+import pytest
+import requests
+
+import cerulean
+from cerulean import EntryType, Permission, UnsupportedOperationError
+from tests.servers import settings as S
+from tests.webdav_helpers import (
+    CuttableProxy,
+    FaultServer,
+    count_requests,
+    new_dir_name,
+    on_disk,
+    private_fs,
+    temp_files,
+)
+
+pytestmark = pytest.mark.real_server("webdav")
+
+NAMES = ["with space", "hash#tag", "per%cent", "percent%20encoded",
+         "unicode-é-ü-€-日本", "q?uestion", "plus+semi;colon", "amp&eq=",
+         "quote'dq\"", "brackets[1](2){3}", "tilde~", "a:b@c", ".dotfile"]
+
+
+@pytest.fixture
+def dav() -> Iterator[tuple[Any, Any, LocalPath]]:
+    """(fs, base, base's directory on the server's disk)."""
+    name = new_dir_name()
+    with private_fs() as fs:
+        base = fs / name
+        base.mkdir()
+        try:
+            yield fs, base, on_disk(base)
+        finally:
+            shutil.rmtree(S.WEBDAV_PRIVATE_DIR / name, ignore_errors=True)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def chunks(total: int, size: int = 1 << 20, seed: int = 1) -> Iterator[bytes]:
+    block = hashlib.sha512(str(seed).encode()).digest() * (size // 64)
+    sent = 0
+    while sent < total:
+        piece = block[:min(size, total - sent)]
+        sent += len(piece)
+        yield piece
+
+
+# --- Metadata -------------------------------------------------------------------
+
+def test_stat_is_one_propfind_and_reports_what_the_server_has(dav: Any) -> None:
+    fs, base, disk = dav
+    (disk / "f").write_bytes(b"x" * 1234)
+    (disk / "d").mkdir()
+    with count_requests(fs) as counts:
+        info = (base / "f").stat()
+    assert counts == {"PROPFIND": 1}
+    assert info.entry_type == EntryType.FILE and info.is_file()
+    assert info.size == 1234
+    # HTTP dates have whole seconds.
+    assert abs(info.mtime - (disk / "f").stat().st_mtime) < 1.0
+    # By design: no owners on WebDAV, permissions emulated as private.
+    assert (info.uid, info.gid, info.mode) == (None, None, 0o600)
+    assert (base / "d").stat().entry_type == EntryType.DIRECTORY
+    assert (base / "d").stat().mode == 0o700
+    assert (base / "f").lstat() == info
+
+
+def test_metadata_methods(dav: Any) -> None:
+    fs, base, disk = dav
+    (disk / "f").write_bytes(b"abc")
+    (disk / "d").mkdir()
+    f, d, missing = base / "f", base / "d", base / "missing"
+    with count_requests(fs) as counts:
+        assert f.exists() and f.is_file() and not f.is_dir()
+    assert counts == {"PROPFIND": 3}  # one round trip each
+    assert d.exists() and d.is_dir() and not d.is_file()
+    assert not missing.exists() and not missing.is_file()
+    assert not missing.is_dir()
+    # A path through a file is simply missing.
+    assert not (f / "x").exists()
+    assert f.size() == 3
+    assert f.entry_type() == EntryType.FILE
+    assert d.entry_type() == EntryType.DIRECTORY
+    # By design: WebDAV has no links, owners or permission bits.
+    assert not f.is_symlink() and not d.is_symlink()
+    assert not missing.is_symlink()
+    assert f.uid() is None and f.gid() is None
+    assert f.has_permission(Permission.OWNER_READ)
+    assert f.has_permission(Permission.OWNER_WRITE)
+    assert not f.has_permission(Permission.OWNER_EXECUTE)
+    assert d.has_permission(Permission.OWNER_EXECUTE)
+    assert not f.has_permission(Permission.OTHERS_READ)
+    assert not missing.has_permission(Permission.OWNER_READ)
+    with pytest.raises(FileNotFoundError):
+        missing.stat()
+    with pytest.raises(FileNotFoundError):
+        missing.size()
+    with pytest.raises(FileNotFoundError):
+        missing.entry_type()
+
+
+def test_readlink_raises_einval_since_there_are_no_links(dav: Any) -> None:
+    _, base, disk = dav
+    (disk / "f").write_bytes(b"")
+    with pytest.raises(OSError) as info:
+        (base / "f").readlink()
+    assert info.value.errno == errno.EINVAL
+    with pytest.raises(FileNotFoundError):
+        (base / "missing").readlink()
+
+
+# --- Listings -------------------------------------------------------------------
+
+def test_listing_is_one_propfind_with_attributes_reused(dav: Any) -> None:
+    fs, base, disk = dav
+    for i in range(60):
+        (disk / f"file{i}").write_bytes(b"y" * i)
+    (disk / "sub").mkdir()
+    (disk / "sub" / "inner").write_bytes(b"z")
+    with count_requests(fs) as counts:
+        entries = dict(fs._listdir(str(base)))
+    assert counts == {"PROPFIND": 1}
+    assert set(entries) == {f"file{i}" for i in range(60)} | {"sub"}
+    assert entries["file7"].size == 7 and entries["file7"].is_file()
+    assert entries["sub"].is_dir()
+    with count_requests(fs) as counts:
+        names = sorted(p.name for p in base.iterdir())
+    assert counts == {"PROPFIND": 1}
+    assert names == sorted(entries)
+    # walk: one listing per directory, nothing asked per entry.
+    with count_requests(fs) as counts:
+        walked = list(base.walk())
+    assert counts == {"PROPFIND": 2}
+    assert walked[0][0] == base and walked[0][1] == ["sub"]
+    assert len(walked[0][2]) == 60
+    assert walked[1] == (base / "sub", [], ["inner"])
+
+
+def test_walk_bottom_up_and_errors(dav: Any) -> None:
+    _, base, disk = dav
+    (disk / "a" / "b").mkdir(parents=True)
+    (disk / "a" / "b" / "f").write_bytes(b"")
+    order = [p.name for p, _, _ in base.walk(topdown=False)]
+    assert order == ["b", "a", base.name]
+    errors: list[OSError] = []
+    assert list((base / "missing").walk(onerror=errors.append)) == []
+    assert isinstance(errors[0], FileNotFoundError)
+
+
+def test_listing_a_file_or_nothing(dav: Any) -> None:
+    _, base, disk = dav
+    (disk / "f").write_bytes(b"")
+    with pytest.raises(NotADirectoryError):
+        list((base / "f").iterdir())
+    with pytest.raises(FileNotFoundError):
+        list((base / "missing").iterdir())
+
+
+# --- Names ----------------------------------------------------------------------
+
+def test_awkward_names_round_trip(dav: Any) -> None:
+    _, base, disk = dav
+    for name in NAMES:
+        (base / name).write_text(name)
+        (base / f"dir {name}").mkdir()
+        (base / f"dir {name}" / name).write_text("inner " + name)
+    # Exactly these names arrived on the server's disk ...
+    on_server = set(os.listdir(disk))
+    assert on_server == set(NAMES) | {f"dir {n}" for n in NAMES}
+    # ... and come back through listing, stat and reading.
+    assert {p.name for p in base.iterdir()} == on_server
+    for name in NAMES:
+        assert (base / name).read_text() == name
+        assert (disk / name).read_text() == name
+        assert (base / f"dir {name}").is_dir()
+        walked = list((base / f"dir {name}").walk())
+        assert walked[0][2] == [name]
+        assert (base / f"dir {name}" / name).read_text() == "inner " + name
+    (base / "hash#tag").rename(base / "new #%é")
+    assert (disk / "new #%é").read_text() == "hash#tag"
+    (base / "dir per%cent").rmdir(recursive=True)
+    assert not (disk / "dir per%cent").exists()
+
+
+def test_names_made_on_the_server_are_listed_exactly(dav: Any) -> None:
+    _, base, disk = dav
+    for name in NAMES:
+        (disk / name).write_text(name)
+    assert {p.name for p in base.iterdir()} == set(NAMES)
+    assert all((base / n).read_text() == n for n in NAMES)
+
+
+def test_dot_dot_stays_inside_the_share(dav: Any) -> None:
+    fs, base, disk = dav
+    (disk / "f").write_text("here")
+    assert (base / "sub" / ".." / "f").read_text() == "here"
+    # As with a local root, ".." above the base URL is the base URL.
+    assert (fs / ".." / ".." / base.name / "f").read_text() == "here"
+
+
+# --- Directories ----------------------------------------------------------------
+
+def test_mkdir_semantics(dav: Any) -> None:
+    _, base, disk = dav
+    (base / "d").mkdir()
+    assert (disk / "d").is_dir()
+    with pytest.raises(FileExistsError):
+        (base / "d").mkdir()
+    (base / "d").mkdir(exists_ok=True)
+    with pytest.raises(FileNotFoundError):
+        (base / "x" / "y").mkdir()
+    (base / "x" / "y" / "z").mkdir(parents=True)
+    assert (disk / "x" / "y" / "z").is_dir()
+    (base / "x" / "y").mkdir(parents=True, exists_ok=True)
+    (disk / "f").write_bytes(b"")
+    with pytest.raises(FileExistsError):
+        (base / "f").mkdir()
+    with pytest.raises(FileExistsError):  # a file is not an existing dir
+        (base / "f").mkdir(exists_ok=True)
+    with pytest.raises(NotADirectoryError):
+        (base / "f" / "sub").mkdir()
+
+
+def test_rmdir_and_remove(dav: Any) -> None:
+    _, base, disk = dav
+    (disk / "empty").mkdir()
+    (disk / "full" / "deeper").mkdir(parents=True)
+    (disk / "full" / "deeper" / "f").write_bytes(b"1")
+    (disk / "file").write_bytes(b"")
+    (base / "empty").rmdir()
+    assert not (disk / "empty").exists()
+    with pytest.raises(OSError) as info:
+        (base / "full").rmdir()
+    assert info.value.errno == errno.ENOTEMPTY
+    assert (disk / "full" / "deeper" / "f").exists()
+    with pytest.raises(NotADirectoryError):
+        (base / "file").rmdir()
+    with pytest.raises(NotADirectoryError):
+        (base / "file").rmdir(recursive=True)
+    with pytest.raises(FileNotFoundError):
+        (base / "missing").rmdir()
+    (base / "full").rmdir(recursive=True)
+    assert not (disk / "full").exists()
+    (base / "file").remove()
+    assert not (disk / "file").exists()
+    (base / "file").remove()  # nothing there: no error
+    (disk / "tree" / "a").mkdir(parents=True)
+    (base / "tree").remove()
+    assert os.listdir(disk) == []
+
+
+def test_unlink_never_deletes_a_directory(dav: Any) -> None:
+    _, base, disk = dav
+    (disk / "d").mkdir()
+    (disk / "d" / "keep").write_bytes(b"1")
+    (disk / "f").write_bytes(b"")
+    with pytest.raises(IsADirectoryError):
+        (base / "d").unlink()
+    assert (disk / "d" / "keep").exists()
+    (base / "f").unlink()
+    assert not (disk / "f").exists()
+    with pytest.raises(FileNotFoundError):
+        (base / "f").unlink()
+
+
+# --- Contents -------------------------------------------------------------------
+
+def test_read_and_write_methods(dav: Any) -> None:
+    fs, base, disk = dav
+    f = base / "f.txt"
+    with count_requests(fs) as counts:
+        f.write_text("héllo")
+    assert counts == {"PUT": 1}
+    assert (disk / "f.txt").read_bytes() == "héllo".encode()
+    assert f.read_text() == "héllo"
+    f.write_bytes(b"\x00\x01")
+    assert f.read_bytes() == b"\x00\x01"
+    f.write_text("l1", encoding="utf-16")
+    assert f.read_text(encoding="utf-16") == "l1"
+    f.write_bytes(b"")
+    assert f.read_bytes() == b"" and f.size() == 0
+    with count_requests(fs) as counts:
+        assert b"".join(f.streaming_read()) == b""
+    assert counts == {"GET": 1}
+
+
+def test_streaming_large_file_in_and_out(dav: Any) -> None:
+    _, base, disk = dav
+    total = 24 * 1024 * 1024 + 123
+    expected = hashlib.sha256()
+    for chunk in chunks(total):
+        expected.update(chunk)
+    (base / "big").streaming_write(chunks(total))
+    assert (disk / "big").stat().st_size == total
+    assert sha256((disk / "big").read_bytes()) == expected.hexdigest()
+    got = hashlib.sha256()
+    sizes = []
+    for chunk in (base / "big").streaming_read():
+        got.update(chunk)
+        sizes.append(len(chunk))
+    assert got.hexdigest() == expected.hexdigest()
+    # Streamed in chunks, never the whole file at once.
+    assert len(sizes) > 10 and max(sizes) <= 1 << 20
+
+
+def test_stopping_a_read_early_releases_the_connection(dav: Any) -> None:
+    _, base, disk = dav
+    (disk / "big").write_bytes(b"q" * (8 << 20))
+    stream = (base / "big").streaming_read()
+    assert len(next(stream)) > 0
+    stream.close()
+    (base / "small").write_text("after")  # the file system still works
+    assert (base / "small").read_text() == "after"
+
+
+def test_content_errors(dav: Any) -> None:
+    _, base, disk = dav
+    (disk / "d").mkdir()
+    (disk / "f").write_bytes(b"")
+    with pytest.raises(IsADirectoryError):
+        (base / "d").read_bytes()
+    with pytest.raises(FileNotFoundError):
+        (base / "missing").read_bytes()
+    with pytest.raises(IsADirectoryError):
+        (base / "d").write_bytes(b"x")
+    with pytest.raises(FileNotFoundError):
+        (base / "nodir" / "f").write_bytes(b"x")
+    with pytest.raises(NotADirectoryError):
+        (base / "f" / "g").write_bytes(b"x")
+    with pytest.raises(TypeError):
+        (base / "t").streaming_write(["text, not bytes"])
+
+
+def test_touch_creates_or_updates_mtime(dav: Any) -> None:
+    _fs, base, disk = dav
+    (base / "new").touch()
+    assert (disk / "new").read_bytes() == b""
+    old = time.time() - 3600
+    (disk / "f").write_bytes(b"content stays")
+    os.utime(disk / "f", (old, old))
+    (disk / "d").mkdir()
+    (disk / "d" / "inside").write_bytes(b"1")
+    os.utime(disk / "d", (old, old))
+    (base / "f").touch()
+    # By design: WebDAV cannot set a time, so touch rewrote the content
+    # (atomically) to make the server set it.
+    assert abs((base / "f").stat().mtime - time.time()) < 5
+    assert (disk / "f").read_bytes() == b"content stays"
+    (base / "d").touch()
+    assert abs((base / "d").stat().mtime - time.time()) < 5
+    assert os.listdir(disk / "d") == ["inside"]
+    assert temp_files(disk) == []
+    with pytest.raises(FileNotFoundError):
+        (base / "nodir" / "f").touch()
+
+
+def test_rename(dav: Any) -> None:
+    _fs, base, disk = dav
+    (disk / "a").write_text("A")
+    (disk / "b").write_text("B")
+    (disk / "d").mkdir()
+    (disk / "d" / "x").write_text("X")
+    (disk / "e").mkdir()
+    (base / "a").rename(base / "c")
+    assert (disk / "c").read_text() == "A" and not (disk / "a").exists()
+    (base / "c").rename(base / "b")  # replaces a file
+    assert (disk / "b").read_text() == "A"
+    with pytest.raises(IsADirectoryError):  # a file never replaces a dir
+        (base / "b").rename(base / "d")
+    assert (disk / "d" / "x").exists()
+    with pytest.raises(OSError) as info:  # nor a dir a full dir
+        (base / "e").rename(base / "d")
+    assert info.value.errno == errno.ENOTEMPTY
+    with pytest.raises(NotADirectoryError):
+        (base / "d").rename(base / "b")
+    (base / "d").rename(base / "e")  # a dir replaces an empty dir
+    assert (disk / "e" / "x").read_text() == "X"
+    with pytest.raises(OSError) as info:
+        (base / "e").rename(base / "e" / "inside")
+    assert info.value.errno == errno.EINVAL
+    with pytest.raises(FileNotFoundError):
+        (base / "missing").rename(base / "z")
+    with pytest.raises(FileNotFoundError):
+        (base / "b").rename(base / "nodir" / "b")
+    (base / "b").rename(base / "b")  # onto itself: nothing happens
+    assert (disk / "b").read_text() == "A"
+
+
+# --- What WebDAV cannot do ------------------------------------------------------
+
+def test_unsupported_methods_raise_by_default(dav: Any) -> None:
+    fs, base, disk = dav
+    (disk / "f").write_bytes(b"")
+    calls: list[Callable[[], object]] = [
+                 lambda: (base / "l").symlink_to(base / "f"),
+                 lambda: (base / "f").chmod(0o644),
+                 lambda: (base / "f").set_permission(Permission.OTHERS_READ),
+                 lambda: (base / "d").mkdir(0o755)]
+    for call in calls:
+        with pytest.raises(UnsupportedOperationError) as info:
+            call()
+        assert "unsupported_methods_raise=False" in str(info.value)
+    assert os.listdir(disk) == ["f"]
+    assert not fs._supports(cerulean.file_system_impl.Capability.SYMLINKS)
+
+
+def test_unsupported_methods_do_nothing_if_asked() -> None:
+    name = new_dir_name()
+    with private_fs(unsupported_methods_raise=False) as fs:
+        base = fs / name
+        base.mkdir()
+        try:
+            (base / "f").write_bytes(b"")
+            (base / "l").symlink_to(base / "f")
+            (base / "f").chmod(0o777)
+            (base / "f").set_permission(Permission.OTHERS_WRITE, True)
+            (base / "d").mkdir(0o700)  # made, with the server's permissions
+            assert sorted(os.listdir(on_disk(base))) == ["d", "f"]
+            assert (base / "f").stat().mode == 0o600
+        finally:
+            shutil.rmtree(on_disk(base), ignore_errors=True)
+
+
+# --- Atomic landing -------------------------------------------------------------
+
+class Abort(Exception):
+    pass
+
+
+def failing_after(count: int, size: int = 1 << 20) -> Iterator[bytes]:
+    yield from chunks(count * size, size, seed=2)
+    raise Abort("stop")
+
+
+def test_aborted_write_leaves_old_target_and_no_temp_files(dav: Any) -> None:
+    fs, base, disk = dav
+    (disk / "target").write_bytes(b"old content")
+    with pytest.raises(Abort):
+        fs._write_atomic(str(base / "target"), failing_after(5))
+    assert (disk / "target").read_bytes() == b"old content"
+    assert os.listdir(disk) == ["target"]
+    # And with nothing there before, nothing there after.
+    with pytest.raises(Abort):
+        fs._write_atomic(str(base / "fresh"), failing_after(3))
+    assert os.listdir(disk) == ["target"]
+
+
+def test_atomic_write_replaces_a_file_but_not_a_directory(dav: Any) -> None:
+    fs, base, disk = dav
+    (disk / "target").write_bytes(b"old")
+    assert fs._write_atomic(str(base / "target"), chunks(3 << 20)) == 3 << 20
+    assert (disk / "target").stat().st_size == 3 << 20
+    (disk / "dir").mkdir()
+    with pytest.raises(IsADirectoryError):
+        fs._write_atomic(str(base / "dir"), [b"x"])
+    assert sorted(os.listdir(disk)) == ["dir", "target"]
+    with pytest.raises(UnsupportedOperationError):
+        fs._write_atomic(str(base / "target"), [b"x"], exact_mode=0o644)
+    assert (disk / "target").stat().st_size == 3 << 20
+
+
+def test_connection_cut_mid_upload_leaves_old_target_and_no_temp_files(
+        dav: Any) -> None:
+    _, base, disk = dav
+    (disk / "target").write_bytes(b"old content")
+    proxy = CuttableProxy()
+    try:
+        with cerulean.WebdavFileSystem(
+                f"http://127.0.0.1:{proxy.port}/private",
+                cerulean.PasswordCredential(S.USER, S.PASSWORD)) as fs:
+            def data() -> Iterator[bytes]:
+                for i, chunk in enumerate(chunks(64 << 20)):
+                    if i == 4:
+                        proxy.cut()
+                    yield chunk
+            with pytest.raises(ConnectionError):
+                fs._write_atomic(f"/{base.name}/target", data())
+            # The file system works again for the next call.
+            assert (fs / base.name / "target").read_bytes() == b"old content"
+    finally:
+        proxy.close()
+    # The server may still be finishing the broken request.
+    deadline = time.monotonic() + 5
+    while temp_files(disk) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert os.listdir(disk) == ["target"]
+    assert (disk / "target").read_bytes() == b"old content"
+
+
+def test_connection_cut_mid_download_raises_connection_error(dav: Any) -> None:
+    _, base, disk = dav
+    (disk / "big").write_bytes(b"r" * (32 << 20))
+    proxy = CuttableProxy()
+    try:
+        with cerulean.WebdavFileSystem(
+                f"http://127.0.0.1:{proxy.port}/private",
+                cerulean.PasswordCredential(S.USER, S.PASSWORD)) as fs:
+            stream = (fs / base.name / "big").streaming_read()
+            next(stream)
+            proxy.cut()
+            with pytest.raises(ConnectionError):
+                for _ in stream:
+                    pass
+    finally:
+        proxy.close()
+
+
+# --- Errors and authentication --------------------------------------------------
+
+def test_wrong_password_raises_permission_error() -> None:
+    with pytest.raises(PermissionError) as info:
+        cerulean.WebdavFileSystem(S.WEBDAV_PRIVATE_URL,
+                                  cerulean.PasswordCredential(S.USER, "wrong"))
+    message = str(info.value)
+    assert "401" in message and "PROPFIND" in message
+    assert S.WEBDAV_PRIVATE_URL in message and "wrong" not in message
+
+
+def test_anonymous_access() -> None:
+    with pytest.raises(PermissionError):
+        cerulean.WebdavFileSystem(S.WEBDAV_PRIVATE_URL)
+    name = new_dir_name()
+    with cerulean.WebdavFileSystem(S.WEBDAV_PUBLIC_URL) as fs:
+        try:
+            (fs / name).mkdir()
+            (fs / name / "f").write_text("public")
+            assert (S.WEBDAV_PUBLIC_DIR / name / "f").read_text() == "public"
+            assert [p.name for p in (fs / name).iterdir()] == ["f"]
+            (fs / name).rmdir(recursive=True)
+            assert not (S.WEBDAV_PUBLIC_DIR / name).exists()
+        finally:
+            shutil.rmtree(S.WEBDAV_PUBLIC_DIR / name, ignore_errors=True)
+
+
+@pytest.mark.real_server("webdav-https")
+def test_https_with_the_ca_file_and_without() -> None:
+    cred = cerulean.PasswordCredential(S.USER, S.PASSWORD)
+    name = new_dir_name()
+    with cerulean.WebdavFileSystem(S.WEBDAV_HTTPS_URL, cred,
+                                   str(S.WEBDAV_CA_CERT)) as fs:
+        try:
+            (fs / name).mkdir()
+            (fs / name / "f").streaming_write(chunks(2 << 20))
+            assert (fs / name / "f").size() == 2 << 20
+            assert sha256((fs / name / "f").read_bytes()) == sha256(
+                b"".join(chunks(2 << 20)))
+        finally:
+            shutil.rmtree(S.WEBDAV_PRIVATE_DIR / name, ignore_errors=True)
+    with pytest.raises(ConnectionError) as info:
+        cerulean.WebdavFileSystem(S.WEBDAV_HTTPS_URL, cred)
+    assert "host_ca_cert_file" in str(info.value)
+    with pytest.raises(FileNotFoundError):
+        cerulean.WebdavFileSystem(S.WEBDAV_HTTPS_URL, cred, "/no/such/ca.pem")
+
+
+def test_bad_arguments() -> None:
+    cred = cerulean.PasswordCredential(S.USER, S.PASSWORD)
+    with pytest.raises(ValueError, match="http"):
+        cerulean.WebdavFileSystem("ftp://127.0.0.1/private", cred)
+    with pytest.raises(ValueError, match="PasswordCredential"):
+        cerulean.WebdavFileSystem(
+            f"http://{S.USER}:{S.PASSWORD}@127.0.0.1:18080/private")
+    with pytest.raises(ValueError, match="PasswordCredential"):
+        cerulean.WebdavFileSystem(S.WEBDAV_PRIVATE_URL,
+                                  cerulean.PubKeyCredential(S.USER, "key"))
+    with pytest.raises(FileNotFoundError):
+        cerulean.WebdavFileSystem(S.WEBDAV_PRIVATE_URL + "/no-such-dir", cred)
+    with pytest.raises(ConnectionError):
+        cerulean.WebdavFileSystem("http://127.0.0.1:1/private", cred)
+
+
+def test_locked_file_is_reported_with_method_url_and_status(dav: Any) -> None:
+    fs, base, disk = dav
+    (disk / "f").write_bytes(b"")
+    url = fs._url(str(base / "f"))
+    auth = (S.USER, S.PASSWORD)
+    answer = requests.request(
+        "LOCK", url, auth=auth, headers={"Content-Type": "application/xml"},
+        data=b'<?xml version="1.0"?><D:lockinfo xmlns:D="DAV:"><D:lockscope>'
+             b"<D:exclusive/></D:lockscope><D:locktype><D:write/></D:locktype>"
+             b"</D:lockinfo>", timeout=10)
+    assert answer.status_code == 200
+    try:
+        with pytest.raises(OSError) as info:
+            (base / "f").write_bytes(b"x")
+        assert info.value.errno == errno.EBUSY
+        assert "PUT" in str(info.value) and url in str(info.value)
+        assert "423" in str(info.value)
+    finally:
+        requests.request("UNLOCK", url, auth=auth, timeout=10, headers={
+            "Lock-Token": answer.headers["Lock-Token"]})
+
+
+@pytest.mark.parametrize("status,kind,err", [
+    (401, PermissionError, errno.EACCES),
+    (403, PermissionError, errno.EACCES),
+    (404, FileNotFoundError, errno.ENOENT),
+    (410, FileNotFoundError, errno.ENOENT),
+    (500, OSError, errno.EIO),
+    (502, OSError, errno.EIO),
+    (507, OSError, errno.ENOSPC),
+])
+def test_status_mapping(status: int, kind: type[OSError], err: int) -> None:
+    with FaultServer() as server, cerulean.WebdavFileSystem(server.url) as fs:
+        for method, call in (
+                ("PROPFIND", lambda: (fs / "x").stat()),
+                ("GET", lambda: (fs / "x").read_bytes()),
+                ("PUT", lambda: (fs / "x").write_bytes(b"1")),
+                ("MKCOL", lambda: (fs / "x").mkdir())):
+            server.answers[(method, "/dav/x")] = (status, b"")
+            with pytest.raises(kind) as info:
+                call()
+            assert info.value.errno == err
+            message = str(info.value)
+            assert method in message and str(status) in message
+            assert f"{server.url}/x" in message
+
+
+def test_hostile_or_broken_xml_is_refused() -> None:
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+            b'<D:multistatus xmlns:D="DAV:"><D:response><D:href>&lol2;'
+            b"</D:href></D:response></D:multistatus>")
+    with FaultServer() as server, cerulean.WebdavFileSystem(server.url) as fs:
+        for body in (bomb, b"<not xml", b"<D:x xmlns:D='DAV:'/>"):
+            server.answers[("PROPFIND", "/dav/x")] = (207, body)
+            with pytest.raises(OSError) as info:
+                (fs / "x").stat()
+            assert info.value.errno == errno.EPROTO
+
+
+# --- The file system object -----------------------------------------------------
+
+def test_file_system_object(dav: Any) -> None:
+    fs, base, _ = dav
+    with private_fs() as other:
+        assert other == fs and hash(other) == hash(fs)
+        assert other / base.name == base
+    assert fs != cerulean.LocalFileSystem()
+    assert fs.root() == fs / ""
+    assert str(base) == f"/{base.name}"
+    assert (base / "a b#").as_uri() == (
+        f"{S.WEBDAV_PRIVATE_URL}/{base.name}/a%20b%23")
+    made = cerulean.make_file_system(
+        "webdav", S.WEBDAV_PRIVATE_URL,
+        cerulean.PasswordCredential(S.USER, S.PASSWORD))
+    with made:
+        assert made == fs and (made / base.name).is_dir()
+    with pytest.raises(ValueError, match="closed"):
+        (made / base.name).exists()
+
+
+def test_threads_share_one_file_system(dav: Any) -> None:
+    _fs, base, disk = dav
+
+    def work(i: int) -> bytes:
+        path = base / f"f{i}"
+        path.write_bytes(b"%d" % i * 1000)
+        assert path.size() == len(b"%d" % i) * 1000
+        data: bytes = path.read_bytes()
+        return data
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(work, range(40)))
+    assert results == [b"%d" % i * 1000 for i in range(40)]
+    assert len(os.listdir(disk)) == 40
+    assert threading.active_count() < 50
+
+
+def test_pure_parts_and_readlink_recursive(dav: Any) -> None:
+    fs, base, disk = dav
+    p = base / "dir" / "name.tar.gz"
+    assert p.parts == ("/", base.name, "dir", "name.tar.gz")
+    assert (p.drive, p.root, p.anchor) == ("", "/", "/")
+    assert p.parent == base / "dir" and p.parents[-1] == fs.root()
+    assert (p.name, p.suffix, p.suffixes, p.stem) == (
+        "name.tar.gz", ".gz", [".tar", ".gz"], "name.tar")
+    assert p.as_posix() == f"/{base.name}/dir/name.tar.gz"
+    assert p.is_absolute() and not p.is_reserved()
+    assert base.joinpath("dir", "name.tar.gz") == p
+    assert str(p.relative_to(base)) == "dir/name.tar.gz"
+    assert p.with_name("x") == base / "dir" / "x"
+    assert p.with_suffix(".zip") == base / "dir" / "name.tar.zip"
+    (disk / "f").write_bytes(b"")
+    with pytest.raises(OSError) as info:
+        (base / "f").readlink(recursive=True)
+    assert info.value.errno == errno.EINVAL
