@@ -32,6 +32,7 @@ class _StderrFilter:
         self.pgid: int | None = None
 
     def feed(self, data: bytes) -> None:
+        """Take the next chunk of stderr."""
         if self.pgid is not None:
             self._body += data
             return
@@ -49,6 +50,7 @@ class _StderrFilter:
         self._head.clear()
 
     def value(self) -> bytes:
+        """All of stderr except the marker line."""
         return bytes(self._body + self._head)
 
 
@@ -105,8 +107,13 @@ def collect(chan: paramiko.Channel, nonce: str, stdin_data: bytes,
     while True:
         # Interleave stdin with reading: a command that writes a lot before
         # reading its input would otherwise deadlock on full windows.
-        while pending and chan.send_ready() and not chan.closed:
-            pending = pending[chan.send(bytes(pending[:_CHUNK])):]
+        while pending and chan.send_ready():
+            try:
+                pending = pending[chan.send(bytes(pending[:_CHUNK])):]
+            except OSError:
+                if not chan.closed:
+                    raise
+                pending = pending[:0]  # the command ended without reading it all
         drain()
         if chan.eof_received or chan.closed:
             break

@@ -30,7 +30,7 @@ class PasswordCredential(Credential):
         self.password = password
 
     def __repr__(self) -> str:
-        # Never show the password, not even in a traceback or a log line.
+        """Show the username, never the password (not even in a log line)."""
         return f"PasswordCredential({self.username!r}, '***')"
 
 
@@ -50,6 +50,7 @@ class PubKeyCredential(Credential):
         self.passphrase = passphrase
 
     def __repr__(self) -> str:
+        """Show username and key file, never the passphrase."""
         secret = "None" if self.passphrase is None else "'***'"
         return f"PubKeyCredential({self.username!r}, {self.public_key!r}, {secret})"
 
@@ -68,6 +69,7 @@ class AgentCredential(Credential):
         self.username = username
 
     def __repr__(self) -> str:
+        """Show the username."""
         return f"AgentCredential({self.username!r})"
 
 
@@ -103,6 +105,7 @@ class DefaultKeysCredential(Credential):
         self.use_agent = use_agent
 
     def __repr__(self) -> str:
+        """Show the settings, never the passphrase."""
         secret = "None" if self.passphrase is None else "'***'"
         return (f"DefaultKeysCredential({self.username!r}, {self.key_files!r},"
                 f" {secret}, use_agent={self.use_agent!r})")

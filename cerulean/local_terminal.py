@@ -32,9 +32,11 @@ class LocalTerminal(Terminal):
         return isinstance(other, LocalTerminal)
 
     def __hash__(self) -> int:
+        """Hash consistent with :meth:`__eq__`."""
         return hash(LocalTerminal)
 
     def __repr__(self) -> str:
+        """``LocalTerminal()``."""
         return "LocalTerminal()"
 
     def run(self, timeout: float, command: str | Path, args: list[str],

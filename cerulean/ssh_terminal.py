@@ -409,9 +409,11 @@ class SshTerminal(Terminal):
         return isinstance(other, SshTerminal) and self._key() == other._key()
 
     def __hash__(self) -> int:
+        """Hash consistent with :meth:`__eq__`."""
         return hash(self._key())
 
     def __repr__(self) -> str:
+        """Host, port and user; never the credential's secret."""
         return (f"SshTerminal({self._host!r}, {self._port},"
                 f" user={self._credential.username!r})")
 

@@ -42,6 +42,7 @@ class Terminal(ABC):
         return self is other
 
     def __hash__(self) -> int:
+        """Hash consistent with :meth:`__eq__`."""
         return id(self)
 
     def close(self) -> None:
