@@ -493,7 +493,7 @@ def _parse_storage(reader: _Reader, terminal: TerminalConfig) -> StorageConfig:
 def _parse_scheduler(reader: _Reader) -> SchedulerConfig:
     reader.only("type", "prefix")
     kind = reader.choice("type", ("directgnu", "slurm", "torque"), required=True)
-    prefix = reader.string("prefix") or ""
+    prefix = reader.string("prefix", allow_empty=True) or ""
     if "\n" in prefix or "\r" in prefix:
         reader.fail("prefix", "must be one line")
     return SchedulerConfig(type=kind, prefix=prefix)
@@ -612,9 +612,10 @@ class _Reader:
         name = f"{self.prefix}.{key}" if self.prefix else key
         return _Reader(self.origin, value, name)
 
-    def string(self, key: str, required: bool = False) -> Any:
+    def string(self, key: str, required: bool = False, allow_empty: bool = False) -> Any:
         value = self._get(key, required)
-        if value is not None and (not isinstance(value, str) or not value):
+        if value is not None and (not isinstance(value, str)
+                                  or not (value or allow_empty)):
             self.fail(key, f"must be a non-empty string, not {value!r}")
         return value
 
