@@ -13,13 +13,21 @@ logger = logging.getLogger(__name__)
 """The Cerulean root logger. Use this to set Cerulean's log level."""
 
 from cerulean.credential import (  # noqa: E402
+    AgentCredential,
     Credential,
+    DefaultKeysCredential,
     PasswordCredential,
     PubKeyCredential,
 )
 from cerulean.terminal import Terminal  # noqa: E402
 from cerulean.local_terminal import LocalTerminal  # noqa: E402
-from cerulean.ssh_terminal import SshTerminal  # noqa: E402
+from cerulean.ssh_terminal import (  # noqa: E402
+    AuthenticationError,
+    HostKeyChangedError,
+    HostKeyError,
+    SshTerminal,
+    UnknownHostKeyError,
+)
 from cerulean.file_system import FileSystem, UnsupportedOperationError  # noqa: E402
 from cerulean.path import EntryType, Path, Permission  # noqa: E402
 from cerulean.local_file_system import LocalFileSystem  # noqa: E402
@@ -40,9 +48,15 @@ __all__ = [
     "Credential",
     "PasswordCredential",
     "PubKeyCredential",
+    "AgentCredential",
+    "DefaultKeysCredential",
     "Terminal",
     "LocalTerminal",
     "SshTerminal",
+    "AuthenticationError",
+    "HostKeyError",
+    "UnknownHostKeyError",
+    "HostKeyChangedError",
     "FileSystem",
     "UnsupportedOperationError",
     "EntryType",
