@@ -69,6 +69,10 @@ OP_UNSUPPORTED = 8
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _HEADER = struct.Struct(">IBI")  # length, type, request id
+# The attributes OpenSSH sends with every name: size, uid, gid,
+# permissions, atime, mtime (flags 0x0F).
+_COMMON_FLAGS = ATTR_SIZE | ATTR_UIDGID | ATTR_PERMISSIONS | ATTR_ACMODTIME
+_COMMON_ATTRS = struct.Struct(">QIIIII")
 
 
 _ERRNO_OF_STATUS = {
@@ -173,9 +177,8 @@ class Reader:
 
     def string(self) -> bytes:
         """The next string, as bytes."""
-        size = self.uint32()
-        start = self.pos
-        self.pos += size
+        start = self.pos + 4
+        self.pos = start + _U32.unpack_from(self.data, self.pos)[0]
         return self.data[start:self.pos]
 
     def text(self) -> str:
@@ -185,6 +188,11 @@ class Reader:
     def stat(self) -> FileStat:
         """The next ATTRS block, as a FileStat."""
         flags = self.uint32()
+        if flags == _COMMON_FLAGS:  # the fast, usual case
+            size, uid, gid, mode, _, mtime = _COMMON_ATTRS.unpack_from(
+                self.data, self.pos)
+            self.pos += 28
+            return stat_from_mode(mode, size, float(mtime), uid, gid)
         size = mode = mtime = 0
         uid = gid = None
         if flags & ATTR_SIZE:

@@ -13,7 +13,7 @@ from typing import (
 )
 
 if TYPE_CHECKING:
-    from cerulean.file_system_impl import FileSystemImpl
+    from cerulean.file_system_impl import DirEntry, FileSystemImpl
     from cerulean.path import Path
 
 
@@ -29,16 +29,26 @@ def walk(top: Path, topdown: bool,
          followlinks: bool
          ) -> Generator[tuple[Path, list[str], list[str]], None, None]:
     """os.walk() on a cerulean Path; see :meth:`cerulean.Path.walk`."""
-    fs = top.filesystem
     try:
-        entries = fs._listdir(str(top))
+        entries = top.filesystem._listdir(str(top))
     except OSError as error:
-        if error.filename is None:
-            error.filename = str(top)
-        if onerror is not None:
-            onerror(error)
+        _report(error, top, onerror)
         return
+    yield from _walk_listed(top, entries, topdown, onerror, followlinks)
 
+
+def _report(error: OSError, path: Path,
+            onerror: Callable[[OSError], None] | None) -> None:
+    if error.filename is None:
+        error.filename = str(path)
+    if onerror is not None:
+        onerror(error)
+
+
+def _walk_listed(top: Path, entries: list[DirEntry], topdown: bool,
+                 onerror: Callable[[OSError], None] | None, followlinks: bool
+                 ) -> Generator[tuple[Path, list[str], list[str]], None, None]:
+    fs = top.filesystem
     dirnames: list[str] = []
     filenames: list[str] = []
     links: set[str] = set()
@@ -53,10 +63,17 @@ def walk(top: Path, topdown: bool,
             filenames.append(name)
 
     if topdown:
-        yield top, dirnames, filenames
-    for name in dirnames:
-        if name not in links or followlinks:
-            yield from walk(top / name, topdown, onerror, followlinks)
+        yield top, dirnames, filenames  # the caller may prune dirnames
+    descend = [name for name in dirnames if name not in links or followlinks]
+    # All subdirectories are listed at once, so a backend can have the
+    # listings in flight together instead of one round trip after another.
+    listings = fs._listdirs([str(top / name) for name in descend])
+    for name, listing in zip(descend, listings):
+        if isinstance(listing, OSError):
+            _report(listing, top / name, onerror)
+            continue
+        yield from _walk_listed(top / name, listing, topdown, onerror,
+                                followlinks)
     if not topdown:
         yield top, dirnames, filenames
 

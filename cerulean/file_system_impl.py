@@ -38,7 +38,7 @@ from pathlib import PurePosixPath
 from typing import NamedTuple
 
 from cerulean.file_system import FileSystem
-from cerulean.path import EntryType, FileStat, Path, entry_type_of_mode
+from cerulean.path import EntryType, FileStat, Path
 
 logger = logging.getLogger(__name__)
 
@@ -293,6 +293,22 @@ class FileSystemImpl(FileSystem):
             raise
         return count
 
+    def _listdirs(self, paths: list[str]) -> list[list[DirEntry] | OSError]:
+        """List many directories; return each one's entries or error.
+
+        Backends override this to have all the listings in flight at once;
+        the default lists one directory after the other. Errors are
+        returned in place (not raised), so one unreadable directory does
+        not hide the others.
+        """
+        results: list[list[DirEntry] | OSError] = []
+        for path in paths:
+            try:
+                results.append(self._listdir(path))
+            except OSError as error:
+                results.append(error)
+        return results
+
     def _read_files(self, files: Iterable[tuple[str, int]]
                     ) -> Iterator[bytes]:
         """Yield the whole content of each of many small files, in order.
@@ -329,8 +345,17 @@ def stat_from_mode(st_mode: int, size: int, mtime: float,
 
     Entry types POSIX does not name (none exist on Linux) count as files.
     """
-    entry_type = entry_type_of_mode(st_mode) or EntryType.FILE
-    return FileStat(entry_type, size, mtime, stat.S_IMODE(st_mode), uid, gid)
+    entry_type = _TYPE_OF_FORMAT.get(st_mode & _FORMAT_BITS, EntryType.FILE)
+    return FileStat(entry_type, size, mtime, st_mode & 0o7777, uid, gid)
+
+
+_FORMAT_BITS = 0o170000
+_TYPE_OF_FORMAT = {
+    stat.S_IFDIR: EntryType.DIRECTORY, stat.S_IFREG: EntryType.FILE,
+    stat.S_IFLNK: EntryType.SYMBOLIC_LINK, stat.S_IFCHR: EntryType.CHARACTER_DEVICE,
+    stat.S_IFBLK: EntryType.BLOCK_DEVICE, stat.S_IFIFO: EntryType.FIFO,
+    stat.S_IFSOCK: EntryType.SOCKET,
+}
 
 
 def not_found(path: str) -> FileNotFoundError:

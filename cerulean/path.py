@@ -12,12 +12,9 @@ from __future__ import annotations
 import errno
 import stat as stat_module
 from collections.abc import Callable, Generator, Iterable
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import PurePath, PurePosixPath
-from typing import (
-    TYPE_CHECKING,
-)
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from cerulean.file_system_impl import FileSystemImpl
@@ -78,12 +75,13 @@ def entry_type_of_mode(mode: int) -> EntryType | None:
     return _TYPE_OF_FORMAT.get(stat_module.S_IFMT(mode))
 
 
-@dataclass(frozen=True)
-class FileStat:
+class FileStat(NamedTuple):
     """The metadata of a file system entry, fetched in one round trip.
 
     Returned by :meth:`Path.stat` and :meth:`Path.lstat`. Fields that a
     file system cannot tell are None (WebDAV has no owners, for example).
+    It is an immutable named tuple, cheap to make by the thousand (every
+    entry of a listing carries one).
 
     Attributes:
         entry_type: What kind of entry this is (see :class:`EntryType`).

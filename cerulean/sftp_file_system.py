@@ -126,6 +126,10 @@ class SftpFileSystem(FileSystemImpl):
 
     def _release(self, channel: SftpChannel) -> None:
         """Give a session back; broken ones are closed instead."""
+        try:
+            channel.flush()  # requests nobody waits for, such as a CLOSE
+        except ConnectionError:
+            pass
         with self._lock:
             if channel.healthy and not self._closed:
                 self._idle.append(channel)
@@ -182,9 +186,9 @@ class SftpFileSystem(FileSystemImpl):
             raise
 
     def _listdirs(self, paths: list[str]
-                  ) -> list[tuple[str, list[DirEntry] | OSError]]:
-        """List several directories at once (used by walk and copy)."""
-        return self._query(lambda ch: list(T.list_dirs(ch, paths)))
+                  ) -> list[list[DirEntry] | OSError]:
+        return self._query(lambda ch: [result for _, result in
+                                       T.list_dirs(ch, paths)])
 
     def _readlink(self, path: str) -> str:
         def readlink(ch: SftpChannel) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shlex
 import stat
 from collections.abc import Iterator
 from pathlib import Path as LocalPath
@@ -56,7 +57,9 @@ def is_sftp(fs: Any) -> bool:
 def run_on(fs: Any, *command: str) -> str:
     """Run a command where fs's files are (locally, or over its SSH link)."""
     if is_sftp(fs):
-        code, out, err = fs._terminal.run(30.0, command[0], list(command[1:]))
+        # Terminal.run does not quote arguments (as documented).
+        code, out, err = fs._terminal.run(
+            30.0, command[0], [shlex.quote(arg) for arg in command[1:]])
         assert code == 0, err
         return str(out)
     import subprocess
