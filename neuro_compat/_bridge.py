@@ -32,7 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
-from typing_extensions import Self  # noqa: UP035 - typing.Self is 3.11+
+from typing_extensions import Self
 
 _T = TypeVar("_T")
 _T_co = TypeVar("_T_co", covariant=True)

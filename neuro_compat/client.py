@@ -8,7 +8,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn
 
-from typing_extensions import Self  # noqa: UP035 - typing.Self is 3.11+
+from typing_extensions import Self
 
 from ._clusters import Config
 from ._session import ClusterSession

@@ -108,7 +108,7 @@ from typing import Any, NoReturn
 from ._preset import Preset
 from .errors import ConfigError
 
-if sys.version_info >= (3, 11):  # noqa: UP036 - the package supports 3.9
+if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python < 3.11 only
     import tomli as tomllib
