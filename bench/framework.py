@@ -11,12 +11,13 @@ worker picks whichever one the interpreter has installed.
 """
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path as LocalPath
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable
 
 from tests.servers import settings
 
@@ -43,8 +44,8 @@ class OpenSSH:
 
     command: str
     value: Callable[[float], float]
-    setup: Optional[str] = None
-    teardown: Optional[str] = None
+    setup: str | None = None
+    teardown: str | None = None
 
 
 @dataclass
@@ -55,20 +56,20 @@ class Case:
     name: str
     unit: str
     better: str
-    func: Callable[["Context"], float]
-    openssh: Optional[OpenSSH] = None
-    prepare: Optional[Callable[["Context"], None]] = None
-    repeats: Optional[int] = None
+    func: Callable[[Context], float]
+    openssh: OpenSSH | None = None
+    prepare: Callable[[Context], None] | None = None
+    repeats: int | None = None
 
 
-REGISTRY: Dict[str, Case] = {}
+REGISTRY: dict[str, Case] = {}
 
 
 def case(name: str, unit: str, better: str = "lower",
-         openssh: Optional[OpenSSH] = None,
-         prepare: Optional[Callable[["Context"], None]] = None,
-         repeats: Optional[int] = None) -> Callable[[Callable[["Context"], float]],
-                                                    Callable[["Context"], float]]:
+         openssh: OpenSSH | None = None,
+         prepare: Callable[[Context], None] | None = None,
+         repeats: int | None = None) -> Callable[[Callable[[Context], float]],
+                                                    Callable[[Context], float]]:
     """Register a benchmark case.
 
     :param name: What is measured, as printed in the report.
@@ -81,7 +82,7 @@ def case(name: str, unit: str, better: str = "lower",
     if better not in ("lower", "higher"):
         raise ValueError(f"better must be 'lower' or 'higher', not {better!r}")
 
-    def register(func: Callable[["Context"], float]) -> Callable[["Context"], float]:
+    def register(func: Callable[[Context], float]) -> Callable[[Context], float]:
         module = func.__module__.rsplit(".", 1)[-1]
         key = f"{module}:{func.__name__}"
         REGISTRY[key] = Case(key, name, unit, better, func, openssh, prepare, repeats)
@@ -104,8 +105,8 @@ class Context:
     settings: Any = settings
     data_dir: str = str(DATA_DIR)
     scratch: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="bench-"))
-    _remote_scratch: Optional[str] = None
-    _opened: List[Any] = field(default_factory=list)
+    _remote_scratch: str | None = None
+    _opened: list[Any] = field(default_factory=list)
     _terminal: Any = None
 
     def ssh_terminal(self) -> Any:
@@ -162,5 +163,5 @@ class Context:
             try:
                 thing.close()
             except Exception:  # closing is best effort at the end of a run
-                pass
+                logging.getLogger(__name__).warning("closing %r failed", thing, exc_info=True)
         shutil.rmtree(self.scratch, ignore_errors=True)

@@ -24,7 +24,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from bench import cases as cases_package
 from bench.framework import DATA_DIR, REGISTRY, REPO, Case, Context, ssh_options
@@ -33,19 +33,19 @@ from tests.servers import settings as S
 WORKER = REPO / "bench" / "worker.py"
 
 
-def load_cases(only: Optional[str]) -> List[Case]:
+def load_cases(only: str | None) -> list[Case]:
     for module in pkgutil.iter_modules(cases_package.__path__):
         importlib.import_module(f"bench.cases.{module.name}")
     return [c for k, c in sorted(REGISTRY.items())
             if only is None or only in k or only in c.name]
 
 
-def worker_command(python: str, key: str, impl: str) -> List[str]:
+def worker_command(python: str, key: str, impl: str) -> list[str]:
     return [python, str(WORKER), key, impl]
 
 
-def run_worker(command: List[str]) -> Dict[str, Any]:
-    proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO,
+def run_worker(command: list[str]) -> dict[str, Any]:
+    proc = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False,
                           timeout=1800)
     lines = proc.stdout.strip().splitlines()
     try:
@@ -93,22 +93,22 @@ class OpenSSHRunner:
             self.shell(f"{ssh} {S.USER}@{S.HOST} rm -rf {remote}; rm -rf {shlex.quote(scratch)}")
 
 
-def median(samples: List[float]) -> Optional[float]:
+def median(samples: list[float]) -> float | None:
     return statistics.median(samples) if samples else None
 
 
-def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+def ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
-def fmt(x: Optional[float]) -> str:
+def fmt(x: float | None) -> str:
     if x is None:
         return "-"
     return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
 
 
-def run_case(case: Case, repeats: int, old_python: Optional[str],
-             ssh: OpenSSHRunner) -> Dict[str, Any]:
+def run_case(case: Case, repeats: int, old_python: str | None,
+             ssh: OpenSSHRunner) -> dict[str, Any]:
     if case.prepare is not None:
         ctx = Context(ours=True)
         try:
@@ -118,8 +118,8 @@ def run_case(case: Case, repeats: int, old_python: Optional[str],
     impls = {"ours": sys.executable}
     if old_python:
         impls["cerulean-1.0.0"] = old_python
-    samples: Dict[str, List[float]] = {name: [] for name in impls}
-    notes: Dict[str, str] = {}
+    samples: dict[str, list[float]] = {name: [] for name in impls}
+    notes: dict[str, str] = {}
     commands = {name: " ".join(map(shlex.quote, worker_command(py, case.key, name)))
                 for name, py in impls.items()}
     if case.openssh is not None:
@@ -146,7 +146,7 @@ def run_case(case: Case, repeats: int, old_python: Optional[str],
     finally:
         if case.openssh is not None and case.openssh.teardown:
             subprocess.run(["bash", "-c", ssh.expand(case.openssh.teardown, "", "")],
-                           cwd=REPO, capture_output=True)
+                           cwd=REPO, capture_output=True, check=False)
     medians = {name: median(values) for name, values in samples.items()}
     return {
         "key": case.key, "name": case.name, "unit": case.unit, "better": case.better,
@@ -156,7 +156,7 @@ def run_case(case: Case, repeats: int, old_python: Optional[str],
     }
 
 
-def report(results: List[Dict[str, Any]]) -> None:
+def report(results: list[dict[str, Any]]) -> None:
     head = (f"{'case':48} {'unit':>6} {'better':>6} {'ours':>9} {'1.0.0':>9} "
             f"{'OpenSSH':>9} {'ours/1.0.0':>10} {'ours/ssh':>9}")
     print("\n" + head + "\n" + "-" * len(head))

@@ -17,7 +17,7 @@ if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]
 sys.path.append(REPO)
 
-from bench.framework import REGISTRY, Context, NotApplicable  # noqa: E402
+from bench.framework import REGISTRY, Context, NotApplicable
 
 
 def main() -> int:
@@ -29,7 +29,7 @@ def main() -> int:
         print(json.dumps({"value": value}))
     except NotApplicable as e:
         print(json.dumps({"na": str(e) or "not applicable"}))
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - any failure is this case's result
         traceback.print_exc()
         print(json.dumps({"error": f"{type(e).__name__}: {e}"}))
     finally:

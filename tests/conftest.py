@@ -21,8 +21,9 @@ import shutil
 import socket
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path as LocalPath
-from typing import Any, Iterator, Tuple
+from typing import Any
 
 import pytest
 
@@ -147,7 +148,7 @@ def remove_remote_dir(term: Any, path: str) -> None:
 
 @pytest.fixture(params=["local", "sftp", "webdav"])
 def filesystem(request: pytest.FixtureRequest,
-               tmp_path: LocalPath) -> Iterator[Tuple[Any, Any]]:
+               tmp_path: LocalPath) -> Iterator[tuple[Any, Any]]:
     import cerulean
     kind = request.param
     if kind == "local":
@@ -181,7 +182,7 @@ def filesystem(request: pytest.FixtureRequest,
 @pytest.fixture(params=["directgnu-local", "directgnu-ssh", "slurm-ssh",
                         "torque-ssh"])
 def scheduler(request: pytest.FixtureRequest,
-              tmp_path: LocalPath) -> Iterator[Tuple[Any, str]]:
+              tmp_path: LocalPath) -> Iterator[tuple[Any, str]]:
     import cerulean
     kind = request.param
     if kind == "directgnu-local":
@@ -202,15 +203,16 @@ def scheduler(request: pytest.FixtureRequest,
 # --- mockssh (fast, in-process; for unit tests beside the real ones) --------
 
 @pytest.fixture
-def mock_ssh(tmp_path: LocalPath) -> Iterator[Tuple[Any, Any, str]]:
+def mock_ssh(tmp_path: LocalPath) -> Iterator[tuple[Any, Any, str]]:
     """(server, credential, known_hosts path) of an in-process mockssh server.
 
     Runs commands as the test process's own user, public-key auth only.
     """
-    import cerulean
     import mockssh
     import mockssh.server
     import paramiko
+
+    import cerulean
 
     key_path = tmp_path / "mock_id_rsa"
     paramiko.RSAKey.generate(2048).write_private_key_file(str(key_path))
