@@ -64,7 +64,7 @@ def test_sshd_rejects_a_wrong_password() -> None:
     client.close()
 
 
-def wait_for_output(command: str, predicate: object, timeout: float = 60.0) -> str:
+def wait_for_output(command: str, predicate: object, timeout: float = 120.0) -> str:
     deadline = time.monotonic() + timeout
     while True:
         _, out, _ = ssh_run(command)
