@@ -100,14 +100,37 @@ __all__ = [
 ]
 
 # --- Jobs (issue 7) ----------------------------------------------------------
-# The Jobs developer adds the Jobs subsystem's names here once
-# neuro_compat/jobs.py (and its dataclass modules) exist, e.g.:
-#
-#   from .jobs import Jobs, ...            # Jobs, JobDescription, JobStatus,
-#   __all__ += ["Jobs", ...]               # Container, Resources, HTTPPort,
-#                                          # JobStatusHistory, JobStatusItem,
-#                                          # JobTelemetry, JobRestartPolicy,
-#                                          # JobPriority, StdStream, Message
-#
-# Client.jobs already builds neuro_compat.jobs.Jobs through Jobs._create(client).
+from ._job_types import (
+    Container,
+    HTTPPort,
+    JobDescription,
+    JobDescriptionInternal,
+    JobPriority,
+    JobRestartPolicy,
+    JobStatus,
+    JobStatusHistory,
+    JobStatusItem,
+    JobTelemetry,
+    Message,
+    Resources,
+    StdStream,
+)
+from .jobs import Jobs
+
+__all__ += [
+    "Container",
+    "HTTPPort",
+    "JobDescription",
+    "JobDescriptionInternal",
+    "JobPriority",
+    "JobRestartPolicy",
+    "JobStatus",
+    "JobStatusHistory",
+    "JobStatusItem",
+    "JobTelemetry",
+    "Jobs",
+    "Message",
+    "Resources",
+    "StdStream",
+]
 # --- end of Jobs ---------------------------------------------------------------

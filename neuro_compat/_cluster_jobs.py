@@ -1,0 +1,485 @@
+"""The blocking side of the Jobs subsystem on one cluster.
+
+:class:`ClusterJobs` does everything that talks to a cluster (submitting,
+asking the scheduler, reading and writing the registry, running commands
+beside a job); :class:`neuro_compat.Jobs` calls its methods in the
+cluster's worker threads. All methods are thread-safe: the cerulean objects
+underneath are, and the little state kept here is set under a lock or is
+idempotent.
+"""
+from __future__ import annotations
+
+import contextlib
+import logging
+import posixpath
+import shlex
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import PurePosixPath
+
+from yarl import URL
+
+import cerulean
+from cerulean.scheduler import SchedulerError
+
+from . import _capacity, _telemetry
+from ._backend import Backend, make_backend
+from ._job_record import JobRecord, JobState
+from ._job_script import BACKSTOP_SECONDS, job_description, wrapper_script
+from ._job_state import derive
+from ._job_types import Container, JobStatus
+from ._registry import Entry, Progress, Registry
+from ._runtime import RUNTIME_PROGRAMS, Bind, exec_line, launch, missing_runtime_error
+from ._session import ClusterSession
+from ._uri import normalize_storage_uri, storage_relpath
+from .errors import NotSupportedError
+
+log = logging.getLogger(__name__)
+
+COMMAND_TIMEOUT = 60.0
+"""Seconds to wait for a command run beside a job or for the scheduler."""
+
+_OUTPUT_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A job to start, checked and filled in by :class:`~neuro_compat.Jobs`.
+
+    :ivar container: what to run, with its resources.
+    :ivar name: the job's name, or None.
+    :ivar tags: the job's tags.
+    :ivar description: the job's description, or None.
+    :ivar preset_name: the preset, or None (``run`` with own resources).
+    :ivar life_span: the run-time limit in seconds, or None.
+    :ivar partition: the partition or queue, or None.
+    :ivar scheduler_options: extra scheduler options from the preset.
+    """
+
+    container: Container
+    name: str | None
+    tags: tuple[str, ...]
+    description: str | None
+    preset_name: str | None
+    life_span: float | None
+    partition: str | None
+    scheduler_options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A job and its state at one moment.
+
+    :ivar record: what was submitted.
+    :ivar state: its status now.
+    """
+
+    record: JobRecord
+    state: JobState
+
+
+class ClusterJobs:
+    """Jobs on one cluster, through one client's session.
+
+    :param session: the client's session with the cluster.
+    """
+
+    def __init__(self, session: ClusterSession) -> None:
+        self.session = session
+        self.config = session.config
+        self._lock = threading.Lock()
+        self._registry: Registry | None = None
+        self._backend: Backend | None = None
+        self._login_host: str | None = None
+        self._runtime_checked = False
+
+    # --- The cerulean objects -------------------------------------------------
+
+    @property
+    def registry(self) -> Registry:
+        """The job files, on the machine the terminal runs on."""
+        if self._registry is None:
+            self._registry = Registry(self.session.host_fs(), self.config.job_dir)
+        return self._registry
+
+    @property
+    def scheduler(self) -> cerulean.Scheduler:
+        """The cluster's scheduler."""
+        return self.session.scheduler()
+
+    @property
+    def terminal(self) -> cerulean.Terminal:
+        """The cluster's terminal."""
+        return self.session.terminal()
+
+    def _host_backend(self) -> Backend:
+        # Reads from an offset (the job's output) need the storage backend's
+        # extras, on the job host's file system.
+        with self._lock:
+            if self._backend is None:
+                ssh = isinstance(self.terminal, cerulean.SshTerminal)
+                self._backend = make_backend("sftp" if ssh else "local",
+                                             self.session.host_fs(),
+                                             self.terminal if ssh else None)
+            return self._backend
+
+    def run(self, line: str, purpose: str, timeout: float = COMMAND_TIMEOUT) -> str:
+        """Run a shell line on the cluster; its stdout, or raise with stderr.
+
+        :raises RuntimeError: if it fails or times out, naming ``purpose``.
+        """
+        code, out, err = self.terminal.run(timeout, "sh", ["-c", shlex.quote(line)])
+        if code != 0:
+            what = "timed out" if code is None else f"exited with {code}"
+            raise RuntimeError(f"Could not {purpose} on cluster '{self.config.name}': "
+                               f"the command {what}: {(err or out).strip()}")
+        return out
+
+    # --- Starting ---------------------------------------------------------------
+
+    def binds(self, container: Container) -> list[Bind]:
+        """The host paths of a container's volumes (storage directories).
+
+        :raises ValueError: for a volume of another cluster or a bad path.
+        :raises NotSupportedError: if the storage is not on the nodes.
+        """
+        binds = []
+        for volume in container.volumes:
+            uri = normalize_storage_uri(URL(volume.storage_uri), self.config.username,
+                                        self.config.name)
+            if uri.host != self.config.name:
+                raise ValueError(f"volume {volume.storage_uri} is on cluster '{uri.host}', "
+                                 f"but the job runs on cluster '{self.config.name}'")
+            host = self.session.storage_host_path(storage_relpath(uri))
+            binds.append(Bind(host, volume.container_path, volume.read_only))
+        return binds
+
+    def check_runtime(self) -> None:
+        """Make sure the configured container runtime exists (once).
+
+        :raises NotSupportedError: saying how to configure one.
+        """
+        runtime = self.config.runtime
+        if runtime == "host" or self._runtime_checked:
+            return
+        program = RUNTIME_PROGRAMS[runtime]
+        code, _, _ = self.terminal.run(COMMAND_TIMEOUT, "command", ["-v", program])
+        if code != 0:
+            where = (self.config.terminal.host or "this machine")
+            raise missing_runtime_error(runtime, self.config.name, self.session.origin,
+                                        where)
+        self._runtime_checked = True
+
+    def submit(self, sub: Submission) -> Snapshot:
+        """Register and submit a job; its record is stored once submitted.
+
+        :raises NotSupportedError: for volumes under runtime ``host``, or a
+            runtime that is not installed.
+        """
+        config = self.config
+        container = sub.container
+        binds = self.binds(container)
+        if config.runtime == "host" and binds:
+            raise _volumes_under_host(config.name, container, binds)
+        self.check_runtime()
+        job_id = f"job-{uuid.uuid4()}"
+        reg = self.registry
+        reg.create_home(job_id)
+        try:
+            workdir = self._workdir(job_id, container)
+            if sub.life_span is not None:
+                reg.write_limit(job_id, sub.life_span)
+            run = launch(config.runtime, job_id=job_id, image=container.image,
+                         entrypoint=container.entrypoint, command=container.command,
+                         working_dir=container.working_dir, env_names=list(container.env),
+                         binds=binds, cpu=container.resources.cpu,
+                         memory=container.resources.memory, shm=container.resources.shm)
+            script = wrapper_script(
+                events=reg.path(job_id, "events"),
+                limit=reg.path(job_id, "limit") if sub.life_span is not None else None,
+                launch=run)
+            jd = job_description(
+                scheduler=config.scheduler.type, name=sub.name or job_id, script=script,
+                workdir=workdir, home=reg.home(job_id), output=reg.output(job_id),
+                env=dict(container.env), resources=container.resources,
+                partition=sub.partition, options=sub.scheduler_options,
+                limit=sub.life_span)
+            created = time.time()
+            scheduler_id = self.scheduler.submit(jd)
+        except BaseException:
+            reg.remove(job_id)
+            raise
+        record = JobRecord(
+            id=job_id, owner=config.username, cluster_name=config.name, created_at=created,
+            container=container, name=sub.name, tags=sub.tags, description=sub.description,
+            preset_name=sub.preset_name, life_span=sub.life_span,
+            scheduler_type=config.scheduler.type, scheduler_id=scheduler_id,
+            runtime=config.runtime, workdir=workdir)
+        try:
+            reg.write_record(record)
+        except BaseException:
+            # Unregistered, the job could never be seen or killed again.
+            with contextlib.suppress(Exception):
+                self.scheduler.cancel(scheduler_id)
+            raise
+        return Snapshot(record, JobState(JobStatus.PENDING, "Scheduling",
+                                         "Waiting in the scheduler's queue",
+                                         life_span=sub.life_span))
+
+    def _workdir(self, job_id: str, container: Container) -> str:
+        """Where the job's command starts on the node.
+
+        Under ``host``: the given working directory, else the user's storage
+        directory (so ``storage:data`` is ``./data`` for the command), else
+        (WebDAV storage) the job's own directory. Container runtimes start
+        in the job's directory; the container's working directory is theirs.
+        """
+        if self.config.runtime != "host":
+            return self.registry.home(job_id)
+        if self.config.storage.type == "webdav":
+            return container.working_dir or self.registry.home(job_id)
+        if container.working_dir:
+            return container.working_dir
+        self.session.storage_root()  # makes the user's directory if missing
+        return self.session.storage_host_path(PurePosixPath(self.config.username))
+
+    # --- Status -------------------------------------------------------------------
+
+    def find(self, job_id: str) -> Entry | None:
+        """The registry entry of a job, or None if this cluster has no such job."""
+        return self.registry.entry(job_id)
+
+    def snapshot(self, entry: Entry) -> Snapshot:
+        """The current state of one job (stored if it is final now)."""
+        return self.snapshots([entry])[0]
+
+    def snapshots(self, entries: Sequence[Entry]) -> list[Snapshot]:
+        """The current state of many jobs, with one scheduler query.
+
+        Jobs that are over have their final state stored, so the scheduler
+        is never asked about them again.
+        """
+        active = [e.record for e in entries if e.final is None]
+        states: dict[str, JobState] = {}
+        if active:
+            states = self._derive(active)
+        result = []
+        for entry in entries:
+            state = entry.final or states[entry.record.id]
+            result.append(Snapshot(entry.record, state))
+        return result
+
+    def all_snapshots(self) -> list[Snapshot]:
+        """Every job of the registry, with its current state."""
+        return self.snapshots(self.registry.entries())
+
+    def _derive(self, records: list[JobRecord]) -> dict[str, JobState]:
+        reg = self.registry
+        ours = [r for r in records if r.scheduler_type == self.config.scheduler.type]
+        asked = {r.id for r in ours}
+        # Ask the scheduler first, then read the events: a job the scheduler
+        # calls done has then written everything it ever will.
+        statuses = self.scheduler.get_statuses([r.scheduler_id for r in ours]) if ours \
+            else {}
+        progress = reg.progress([r.id for r in records])
+        limits = {r.id: reg.read_limit(r.id) if r.life_span is not None else None
+                  for r in records}
+        done = [r for r in ours
+                if statuses.get(r.scheduler_id) == cerulean.JobStatus.DONE]
+        codes: Mapping[str, int | None] = {}
+        if done:
+            # Also lets the scheduler drop the exit file it keeps for the job.
+            codes = self._exit_codes([r.scheduler_id for r in done])
+        now = time.time()
+        states = {}
+        finals = []
+        for r in records:
+            p: Progress = progress[r.id]
+            status = statuses.get(r.scheduler_id) if r.id in asked else None
+            message = ""
+            if status == cerulean.JobStatus.DONE and p.events.exit_code is None:
+                message = reg.read_tail(posixpath.join(reg.home(r.id), "scheduler.err"))
+            state = derive(r, p, status, now=now, limit=limits[r.id],
+                           scheduler_exit_code=codes.get(r.scheduler_id),
+                           scheduler_message=message)
+            state = replace(state, life_span=limits[r.id])
+            states[r.id] = state
+            if state.status.is_finished:
+                finals.append((r, state))
+        if finals:
+            reg.write_finals(finals)
+        return states
+
+    def _exit_codes(self, scheduler_ids: list[str]) -> Mapping[str, int | None]:
+        try:
+            return self.scheduler.get_exit_codes(scheduler_ids)
+        except SchedulerError as e:
+            # Only a fallback: the wrapper's own record comes first.
+            log.warning("cluster '%s': could not read exit codes: %s", self.config.name, e)
+            return {}
+
+    # --- Acting on a job ------------------------------------------------------------
+
+    def kill(self, entry: Entry) -> None:
+        """Cancel a job that is not over (a finished one is left alone)."""
+        if entry.final is not None:
+            return
+        self.registry.write_cancel(entry.record.id, time.time())
+        self.scheduler.cancel(entry.record.scheduler_id)
+
+    def bump(self, entry: Entry, extra: float) -> None:
+        """Extend a job's life span by ``extra`` seconds.
+
+        :raises ValueError: if the job is over or has no life span.
+        :raises NotSupportedError: where the scheduler does not allow it.
+        """
+        record = entry.record
+        if entry.final is not None:
+            raise ValueError(f"Job {record.id} has already finished")
+        current = self.registry.read_limit(record.id)
+        if current is None:
+            raise ValueError(f"Job {record.id} has no life span to extend "
+                             "(it runs without a time limit)")
+        new = current + extra
+        kind = record.scheduler_type
+        if kind == "torque":
+            raise NotSupportedError(
+                "bump_life_span: Torque/PBS does not let users extend the walltime of "
+                f"a submitted job (job {record.id})")
+        if kind == "slurm":
+            minutes = -(-(int(new) + BACKSTOP_SECONDS) // 60)
+            prefix = self.config.scheduler.prefix
+            code, out, err = self.terminal.run(
+                COMMAND_TIMEOUT, prefix + "scontrol",
+                ["update", f"JobId={shlex.quote(record.scheduler_id)}",
+                 f"TimeLimit={minutes}"])
+            if code != 0:
+                text = (err or out).strip()
+                if "denied" in text.lower() or "permission" in text.lower():
+                    raise NotSupportedError(
+                        f"bump_life_span: Slurm on cluster '{self.config.name}' does not "
+                        f"let users extend a job's time limit (only administrators "
+                        f"may): {text}")
+                raise RuntimeError(f"Could not extend the time limit of job {record.id}: "
+                                   f"scontrol exited with {code}: {text}")
+        # DirectGnu: the wrapper is the only enforcer, the new limit is enough.
+        self.registry.write_limit(record.id, new)
+
+    def read_output(self, job_id: str, offset: int) -> bytes:
+        """Output of a job written since ``offset`` (up to 1 MiB at a time)."""
+        try:
+            chunks = self._host_backend().read_range(self.registry.output(job_id), offset,
+                                                     _OUTPUT_CHUNK)
+            return b"".join(chunks)
+        except FileNotFoundError:
+            return b""  # not started yet
+
+    def exited(self, job_id: str) -> bool:
+        """Whether the wrapper has recorded the command's exit (cheap check)."""
+        progress = self.registry.progress([job_id])[job_id]
+        return progress.events.exit_code is not None
+
+    # --- Beside the job -------------------------------------------------------------
+
+    def beside(self, snap: Snapshot, line: str, what: str) -> str:
+        """A shell line running ``line`` on the job's node, in its directory.
+
+        DirectGnu jobs run where the terminal runs; Slurm jobs are entered
+        with ``srun --jobid ... --overlap``; Torque jobs only when they run
+        on the machine the terminal is on.
+
+        :raises ValueError: if the job is not running.
+        :raises NotSupportedError: for a Torque job on another node.
+        """
+        record, state = snap.record, snap.state
+        if not state.status.is_running or state.pid is None:
+            raise ValueError(f"Job {record.id} is not running (status: {state.status})")
+        env = "".join(f"export {name}={shlex.quote(value)}; "
+                      for name, value in record.container.env.items())
+        script = f"cd {shlex.quote(record.workdir)} || exit 1; {env}{line}"
+        kind = record.scheduler_type
+        if kind == "slurm":
+            return (f"{self.config.scheduler.prefix}srun "
+                    f"--jobid={shlex.quote(record.scheduler_id)} --overlap --ntasks=1 "
+                    f"--nodes=1 --quiet sh -c {shlex.quote(script)}")
+        if kind == "torque" and state.host != self.login_host():
+            raise NotSupportedError(
+                f"{what}: job {record.id} runs on node {state.host}, and Torque/PBS "
+                "offers no way to run a command beside a job on another node")
+        return f"sh -c {shlex.quote(script)}"
+
+    def exec_line(self, snap: Snapshot, cmd: str) -> str:
+        """The line that runs ``cmd`` beside a job, as ``Jobs.exec`` does."""
+        record = snap.record
+        inner = exec_line(record.runtime, job_id=record.id, image=record.container.image,
+                          binds=self.binds(record.container), cmd=cmd)
+        return self.beside(snap, inner, "exec")
+
+    def signal(self, snap: Snapshot) -> None:
+        """Send SIGKILL to the job's command (its whole process tree)."""
+        record, state = snap.record, snap.state
+        if record.runtime in ("docker", "podman"):
+            line = f"{record.runtime} kill --signal=KILL {shlex.quote(record.id)}"
+        else:
+            line = (f"tree() {{ printf '%s\\n' \"$1\"; for c in $(pgrep -P \"$1\"); do "
+                    f"tree \"$c\"; done; }}; kill -s KILL $(tree {int(state.pid or 0)})")
+        self.run(self.beside(snap, line, "send_signal"), "send a signal to the job")
+
+    def sample(self, snap: Snapshot) -> _telemetry.Sample | None:
+        """One telemetry sample of a running job, or None once it is gone."""
+        record, state = snap.record, snap.state
+        if record.runtime in ("docker", "podman"):
+            out = self.run(self.beside(snap, _telemetry.docker_script(record.runtime,
+                                                                      record.id), "top"),
+                           "read the job's telemetry")
+            return _telemetry.parse_docker(out)
+        out = self.run(self.beside(snap, _telemetry.tree_script(state.pid or 0), "top"),
+                       "read the job's telemetry")
+        return _telemetry.parse_tree(out)
+
+    def login_host(self) -> str:
+        """The host name of the machine the terminal runs on."""
+        if self._login_host is None:
+            self._login_host = self.run("hostname", "read the host name").strip()
+        return self._login_host
+
+    def forward_target(self, snap: Snapshot) -> str:
+        """The host to connect to, from the terminal's machine, for a job's port."""
+        state = snap.state
+        if not state.status.is_running:
+            raise ValueError(f"Job {snap.record.id} is not running (status: {state.status})")
+        if snap.record.scheduler_type == "directgnu" or state.host == self.login_host():
+            return "127.0.0.1"
+        return state.node or state.host or "127.0.0.1"
+
+    # --- Capacity ---------------------------------------------------------------------
+
+    def capacity(self) -> dict[str, int]:
+        """How many more jobs of each preset fit now."""
+        needs = {name: _capacity.Need(p.cpu, p.memory_mb, p.gpu or 0, p.partition)
+                 for name, p in self.config.presets.items()}
+        kind = self.config.scheduler.type
+        prefix = self.config.scheduler.prefix
+        if kind == "slurm":
+            out = self.run(prefix + _capacity.SLURM_COMMAND, "ask Slurm about its nodes")
+            return _capacity.slurm_capacity(out, needs)
+        if kind == "torque":
+            out = self.run(prefix + _capacity.TORQUE_COMMAND, "ask PBS about its nodes")
+            return _capacity.torque_capacity(out, needs)
+        out = self.run(prefix + _capacity.DIRECTGNU_COMMAND, "count CPUs and memory")
+        return _capacity.directgnu_capacity(out, needs)
+
+
+def _volumes_under_host(cluster: str, container: Container,
+                        binds: Sequence[Bind]) -> NotSupportedError:
+    pairs = "; ".join(f"{v.storage_uri} (for {v.container_path}) is {b.host_path}"
+                      for v, b in zip(container.volumes, binds))
+    return NotSupportedError(
+        f"volumes: cluster '{cluster}' runs jobs with runtime 'host', which runs the "
+        "command directly on the node and mounts nothing. Use the storage path "
+        f"itself in the command instead: {pairs}. (Or configure a container runtime "
+        f"such as apptainer for the cluster.)")
+

@@ -1,0 +1,269 @@
+"""The streams behind :class:`~neuro_compat.StdStream`.
+
+``Jobs.exec`` runs a command beside a job as an interactive process: over
+SSH a session channel of the terminal's connection (``exec_command``),
+locally a subprocess. Its stdout and stderr are read by two small threads
+of their own and handed to the event loop as they arrive, so a session
+that waits for output holds none of the bounded worker threads (which
+other calls need); writes and closing go through the worker threads.
+
+``Jobs.attach`` has no process: it follows the job's output file (see
+:class:`LogSource`).
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import subprocess
+import threading
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol
+
+from ._bridge import Bridge
+from ._job_types import Message
+from .errors import StdStreamError
+
+log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    import paramiko
+
+    import cerulean
+
+_CHUNK = 32 * 1024
+
+
+class Process(Protocol):
+    """A running command with binary stdin, stdout and stderr (blocking)."""
+
+    def read(self, fileno: int) -> bytes:
+        """Next chunk of stdout (1) or stderr (2); ``b""`` at its end."""
+
+    def write(self, data: bytes) -> None:
+        """Send data to stdin."""
+
+    def close_stdin(self) -> None:
+        """Signal end of file on stdin."""
+
+    def wait(self) -> int:
+        """Wait for the exit code (-1 if there is none)."""
+
+    def kill(self) -> None:
+        """Stop the command and release what it holds."""
+
+
+class LocalProcess:
+    """A command on this machine, through ``/bin/sh -c``."""
+
+    def __init__(self, line: str) -> None:
+        self._proc = subprocess.Popen(["/bin/sh", "-c", line], stdin=subprocess.PIPE,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                      start_new_session=True)
+
+    def read(self, fileno: int) -> bytes:
+        """See :class:`Process`."""
+        stream = self._proc.stdout if fileno == 1 else self._proc.stderr
+        assert stream is not None
+        # read1: what is there now (at least one byte), not a full chunk.
+        data: bytes = stream.read1(_CHUNK)  # type: ignore[attr-defined]
+        return data
+
+    def write(self, data: bytes) -> None:
+        """See :class:`Process`."""
+        assert self._proc.stdin is not None
+        self._proc.stdin.write(data)
+        self._proc.stdin.flush()
+
+    def close_stdin(self) -> None:
+        """See :class:`Process`."""
+        assert self._proc.stdin is not None
+        with contextlib.suppress(OSError):
+            self._proc.stdin.close()
+
+    def wait(self) -> int:
+        """See :class:`Process`."""
+        return self._proc.wait()
+
+    def kill(self) -> None:
+        """See :class:`Process`."""
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+
+
+class SshProcess:
+    """A command on the cluster, on a session channel of the terminal's
+    SSH connection."""
+
+    def __init__(self, terminal: cerulean.SshTerminal, line: str) -> None:
+        channel: paramiko.Channel = terminal.transport().open_session()
+        channel.exec_command(line)
+        self._channel = channel
+
+    def read(self, fileno: int) -> bytes:
+        """See :class:`Process`."""
+        if fileno == 1:
+            return self._channel.recv(_CHUNK)
+        return self._channel.recv_stderr(_CHUNK)
+
+    def write(self, data: bytes) -> None:
+        """See :class:`Process`."""
+        self._channel.sendall(data)
+
+    def close_stdin(self) -> None:
+        """See :class:`Process`."""
+        with contextlib.suppress(OSError, EOFError):
+            self._channel.shutdown_write()
+
+    def wait(self) -> int:
+        """See :class:`Process`."""
+        return self._channel.recv_exit_status()
+
+    def kill(self) -> None:
+        """See :class:`Process` (closing the channel ends the remote command's
+        session; sshd sends it SIGHUP)."""
+        self._channel.close()
+
+
+def open_process(terminal: cerulean.Terminal, line: str) -> Process:
+    """Start ``line`` on the terminal's machine as an interactive process."""
+    import cerulean
+
+    if isinstance(terminal, cerulean.SshTerminal):
+        return SshProcess(terminal, line)
+    return LocalProcess(line)
+
+
+class ProcessSource:
+    """Feeds a :class:`~neuro_compat.StdStream` from a process.
+
+    :param process: the running process.
+    :param bridge: the worker threads for writes and closing.
+    :param stdin: whether stdin is attached (the caller closes it if not).
+    :param stdout: whether stdout is delivered (else read and dropped).
+    :param stderr: whether stderr is delivered.
+    """
+
+    def __init__(self, process: Process, bridge: Bridge, *, stdin: bool, stdout: bool,
+                 stderr: bool) -> None:
+        self._process = process
+        self._bridge = bridge
+        self._stdin = stdin
+        self._wanted = {1: stdout, 2: stderr}
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
+        self._closed = False
+        self._open_streams = 2
+        self._threads = [threading.Thread(target=self._pump, args=(fileno,),
+                                          name=f"neuro-compat-exec-{fileno}", daemon=True)
+                         for fileno in (1, 2)]
+        for thread in self._threads:
+            thread.start()
+
+    def _pump(self, fileno: int) -> None:
+        try:
+            while True:
+                data = self._process.read(fileno)
+                if not data:
+                    break
+                if self._wanted[fileno]:
+                    self._put(Message(fileno, data))
+        except Exception as e:  # noqa: BLE001 - a closed stream ends the pump
+            log.debug("exec stream %d ended: %s", fileno, e)
+        self._put(None)
+
+    def _put(self, item: Message | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
+
+    async def read(self) -> Message | None:
+        """The next chunk; None at the end (StdStreamError for a failure)."""
+        while not self._closed:
+            item = await self._queue.get()
+            if item is not None:
+                return item
+            self._open_streams -= 1
+            if self._open_streams == 0:
+                self._closed = True
+                code = await self._bridge.run(self._process.wait)
+                if code != 0:
+                    raise StdStreamError(code)
+        return None
+
+    async def write(self, data: bytes) -> None:
+        """Send data to stdin; ``b""`` closes it."""
+        if not self._stdin:
+            raise ValueError("the session's stdin is not attached (pass stdin=True)")
+        if not data:
+            await self._bridge.run(self._process.close_stdin)
+        else:
+            await self._bridge.run(self._process.write, data)
+
+    async def resize(self, h: int, w: int) -> None:
+        """There is no terminal to resize (tty sessions are not offered)."""
+        raise ValueError("the session has no terminal (it was opened with tty=False)")
+
+    async def close(self) -> None:
+        """Stop the process (if still running) and its reader threads."""
+        self._closed = True
+        await self._bridge.run(self._process.kill)
+        await self._bridge.run(_join, self._threads)
+
+
+def _join(threads: list[threading.Thread]) -> None:
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+class LogSource:
+    """Feeds a :class:`~neuro_compat.StdStream` from a job's output file.
+
+    :param chunks: an async iterator of the job's output chunks, ending
+        when the job ends (``Jobs.monitor``).
+    :param exit_code: returns the job's exit code once it has ended.
+    :param deliver: whether to deliver the output (else it is only followed
+        to the job's end).
+    """
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None],
+                 exit_code: Callable[[], Awaitable[int | None]], *, deliver: bool) -> None:
+        self._chunks = chunks
+        self._exit_code = exit_code
+        self._deliver = deliver
+        self._closed = False
+
+    async def read(self) -> Message | None:
+        """The next chunk of the job's output (as stdout), None at the end."""
+        while not self._closed:
+            try:
+                data = await self._chunks.__anext__()
+            except StopAsyncIteration:
+                self._closed = True
+                code = await self._exit_code()
+                if code:
+                    raise StdStreamError(code) from None
+                return None
+            if self._deliver:
+                return Message(1, data)
+        return None
+
+    async def write(self, data: bytes) -> None:
+        """Jobs have no stdin (they run in batch)."""
+        raise ValueError("a batch job has no stdin to write to")
+
+    async def resize(self, h: int, w: int) -> None:
+        """There is no terminal to resize."""
+        raise ValueError("a batch job has no terminal")
+
+    async def close(self) -> None:
+        """Stop following the output."""
+        self._closed = True
+        await self._chunks.aclose()
