@@ -171,11 +171,15 @@ class SftpChannel:
                     break
                 kind = buffer[pos + 4]
                 request_id = _U32.unpack_from(buffer, pos + 5)[0]
-                body = bytes(buffer[pos + 9:end])
+                if kind == P.DATA:
+                    # Copy file data once, straight out of the buffer.
+                    reader: P.Reader = P.DataReader(bytes(buffer[pos + 13:end]))
+                else:
+                    reader = P.Reader(bytes(buffer[pos + 9:end]))
                 pos = end
                 handler = self._handlers.pop(request_id, None)
                 if handler is not None:
-                    handler(kind, P.Reader(body))
+                    handler(kind, reader)
         finally:
             del buffer[:pos]
 

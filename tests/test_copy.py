@@ -347,8 +347,66 @@ def test_connection_drop_midway(one_way: Pair, direction: str,
     assert sha256(target / "big") == hashlib.sha256(data).hexdigest()
 
 
+@pytest.mark.parametrize("direction", ["up", "down"])
+def test_connection_drop_in_a_tree(one_way: Pair, direction: str,
+                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    local, remote = one_way
+    source, target = (local, remote) if direction == "up" else (remote, local)
+    monkeypatch.setattr(copy_files, "CALLBACK_INTERVAL", 0.0)
+    (source / "d").mkdir()
+    for i in range(300):
+        (source / "d" / f"s{i:03}").write_bytes(bytes([i % 256]) * 3000)
+    dropped = []
+
+    def drop_midway(count: int, total: int) -> None:
+        if count >= 100 * 3000 and not dropped:
+            dropped.append(count)
+            _drop_connection(remote.filesystem)
+
+    with pytest.raises(OSError):
+        cerulean.copy(source / "d", target, callback=drop_midway)
+    assert dropped
+    assert temp_files(target) == []
+    landed = names(target / "d")
+    assert 100 <= len(landed) < 300
+    for name in landed:
+        i = int(name[1:])
+        assert (target / "d" / name).read_bytes() == bytes([i % 256]) * 3000
+
+
 def test_sftp_paths_are_not_local(one_way: Pair) -> None:
     local, remote = one_way
     assert is_sftp(remote.filesystem) and not is_sftp(local.filesystem)
     with pytest.raises(TypeError):
         cerulean.copy(str(local), remote)  # type: ignore[arg-type]
+
+
+def test_failures_in_a_batch_leave_no_temporaries(one_way: Pair) -> None:
+    """The SFTP side refuses (it runs as a normal user, so permissions
+    bite): the error comes out, nothing half-written stays behind."""
+    local, remote = one_way
+    for sub in ("a", "b"):
+        (local / "d" / sub).mkdir(parents=True)
+        for i in range(30):
+            (local / "d" / sub / f"s{i:02}").write_bytes(b"s" * 100)
+    (remote / "d" / "b").mkdir(parents=True)
+    (remote / "d" / "b").chmod(0o500)  # no new files in here
+    try:
+        with pytest.raises(PermissionError):
+            cerulean.copy(local / "d", remote, overwrite="always")
+    finally:
+        (remote / "d" / "b").chmod(0o700)
+    assert temp_files(remote) == []
+    for path in (remote / "d" / "a").iterdir():
+        assert path.read_bytes() == b"s" * 100
+    assert names(remote / "d" / "b") == set()
+
+    (remote / "u").mkdir()
+    for i in range(30):
+        (remote / "u" / f"s{i:02}").write_bytes(b"u" * 100)
+    (remote / "u" / "s07").chmod(0o000)  # unreadable for the SFTP user
+    with pytest.raises(PermissionError):
+        cerulean.copy(remote / "u", local)
+    assert temp_files(local) == []
+    for path in (local / "u").iterdir():
+        assert path.read_bytes() == b"u" * 100
