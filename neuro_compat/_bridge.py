@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import threading
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
@@ -86,6 +87,10 @@ class Bridge:
         self._pool = ThreadPoolExecutor(max_workers=workers,
                                         thread_name_prefix="neuro-compat")
         self._closed = False
+        # Blocking generators feeding live async iterators; touched only on
+        # the loop thread.
+        self._open_generators: set[Iterator[Any]] = set()
+        self._live_iterators: set[AsyncGenerator[Any, None]] = set()
 
     async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run ``fn(*args)`` in a worker thread and return its result.
@@ -132,25 +137,52 @@ class Bridge:
         :param gen: the blocking generator; advanced by one thread at a time.
         :param batch: how many items one pull takes.
         """
-        return self._pull(gen, batch)
+        holder: list[AsyncGenerator[_T, None]] = []
+        agen = self._pull(gen, batch, holder)
+        # Held until it finishes: an iterator abandoned without aclose() must
+        # still be there for asyncio.run() to close at loop shutdown (a
+        # garbage-collected one would get a closing task that the shutdown
+        # cancels before it runs, leaving the generator open).
+        holder.append(agen)
+        self._live_iterators.add(agen)
+        return agen
 
-    async def _pull(self, gen: Iterator[_T], batch: int) -> AsyncGenerator[_T, None]:
+    async def _pull(self, gen: Iterator[_T], batch: int,
+                    holder: list[AsyncGenerator[_T, None]]) -> AsyncGenerator[_T, None]:
         loop = asyncio.get_running_loop()
         take = functools.partial(_take, gen, batch)
-        pending: asyncio.Future[tuple[list[_T], bool]] | None = \
-            loop.run_in_executor(self._pool, take)
+        self._open_generators.add(gen)
+        pending: asyncio.Future[tuple[list[_T], bool]] | None = self._submit(loop, take)
         try:
             while pending is not None:
-                items, done = await asyncio.shield(pending)
-                pending = None if done else loop.run_in_executor(self._pool, take)
+                try:
+                    items, done = await asyncio.shield(pending)
+                except asyncio.CancelledError:
+                    if pending.cancelled() and self._closed:  # dropped by aclose()
+                        pending = None
+                        raise RuntimeError("the client is closed; its iterators "
+                                           "stopped with it") from None
+                    raise
+                pending = None if done else self._submit(loop, take)
                 for item in items:
                     yield item
         finally:
+            self._live_iterators.discard(holder[0])
             if pending is not None:
                 await _wait_quietly(pending)
-            close = getattr(gen, "close", None)
-            if close is not None:
-                await _wait_quietly(loop.run_in_executor(self._pool, close))
+            # Unless aclose() took it over (it closes open generators itself,
+            # once the pool has drained), close the generator in a worker.
+            if gen in self._open_generators:
+                self._open_generators.discard(gen)
+                close = getattr(gen, "close", None)
+                if close is not None:
+                    await _wait_quietly(loop.run_in_executor(self._pool, close))
+
+    def _submit(self, loop: asyncio.AbstractEventLoop,
+                fn: Callable[[], _R]) -> asyncio.Future[_R]:
+        if self._closed:
+            raise RuntimeError("the client is closed; its iterators stopped with it")
+        return loop.run_in_executor(self._pool, fn)
 
     async def feed(self, consume: Callable[[Iterator[_T]], _R],
                    source: AsyncIterator[_T]) -> _R:
@@ -188,10 +220,17 @@ class Bridge:
         return await self.run_cancellable(lambda token: consume(items(token)))
 
     async def aclose(self) -> None:
-        """Stop the worker threads after the calls in flight; idempotent."""
+        """Stop the worker threads after the calls in flight; idempotent.
+
+        Iterators still open stop too: their generators are closed (so their
+        ``finally`` blocks release files and sessions) once the calls in
+        flight are done.
+        """
         if self._closed:
             return
         self._closed = True
+        generators, self._open_generators = list(self._open_generators), set()
+        self._live_iterators.clear()
         loop = asyncio.get_running_loop()
         # shutdown(wait=True) blocks, so it must not run on the loop thread.
         done = loop.create_future()
@@ -199,6 +238,9 @@ class Bridge:
         def stop() -> None:
             try:
                 self._pool.shutdown(wait=True, cancel_futures=True)
+                for gen in generators:
+                    with contextlib.suppress(Exception):  # best effort, all of them
+                        gen.close()  # type: ignore[attr-defined]
             finally:
                 loop.call_soon_threadsafe(_set_done, done)
 

@@ -212,3 +212,37 @@ def test_bridge_refuses_zero_workers_and_closes_twice() -> None:
         await bridge.aclose()
         assert bridge.closed
     run(main())
+
+
+def test_closing_the_bridge_stops_open_iterators() -> None:
+    source = Source(1000, delay=0.001)
+
+    async def main() -> None:
+        bridge = Bridge(2)
+        it = AsyncIteratorContext(bridge.iterate(iter(source), batch=4))
+        assert await it.__anext__() == 0
+        await bridge.aclose()  # while the iterator is open
+        assert source.closed
+        with pytest.raises(RuntimeError, match="closed"):
+            async for _ in it:
+                pass
+    run(main())
+    assert wait_no_workers() == []
+
+
+def test_an_abandoned_iterator_does_not_hang_loop_shutdown() -> None:
+    source = Source(10**9)
+    bridge_box: list[Bridge] = []
+
+    async def main() -> None:
+        bridge = Bridge(2)
+        bridge_box.append(bridge)
+        it = AsyncIteratorContext(bridge.iterate(iter(source), batch=2))
+        assert await it.__anext__() == 0
+        # returns without closing it: asyncio.run's shutdown must finish it
+    started = time.monotonic()
+    asyncio.run(main())
+    assert time.monotonic() - started < 5
+    assert source.closed
+    bridge_box[0]._pool.shutdown(wait=True)
+    assert wait_no_workers() == []

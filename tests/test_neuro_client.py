@@ -11,7 +11,13 @@ from yarl import URL
 
 import neuro_compat as neuro
 from neuro_compat.config import DEFAULT_CONFIG, parse_clusters
-from tests.neuro_helpers import local_cluster, run, sftp_cluster, wait_no_workers
+from tests.neuro_helpers import (
+    local_cluster,
+    remove_cluster,
+    run,
+    sftp_cluster,
+    wait_no_workers,
+)
 from tests.servers import settings as S
 
 
@@ -258,8 +264,10 @@ def test_a_good_configuration_file_parses(tmp_path: Path) -> None:
 
 @pytest.mark.real_server("ssh")
 def test_ssh_cluster_errors_show_on_first_use(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              request: pytest.FixtureRequest) -> None:
     cluster = sftp_cluster(tmp_path)
+    request.addfinalizer(lambda: remove_cluster(cluster))
     file = cluster.config_dir / "clusters.toml"
     text = file.read_text()
     file.write_text(text.replace(f'key_file = "{S.RSA_KEY}"',
@@ -282,4 +290,59 @@ def test_ssh_cluster_errors_show_on_first_use(tmp_path: Path,
     file.write_text(text.replace(str(S.KNOWN_HOSTS), str(empty)))
     with pytest.raises(neuro.ServerNotAvailable, match="host key"):
         run(attempt())
-    assert os.environ.get("NEURO_TEST_PASSWORD") == S.PASSWORD
+
+
+def test_closing_with_an_open_iterator(tmp_path: Path) -> None:
+    cluster = local_cluster(tmp_path)
+
+    async def main() -> None:
+        client = await neuro.get(path=cluster.config_dir)
+        await client.storage.create(URL("storage:big"), b"x" * (8 * 1024 * 1024))
+        reader = client.storage.open(URL("storage:big"))
+        assert len(await reader.__anext__()) > 0
+        await client.close()  # the iterator is still open
+        with pytest.raises(RuntimeError, match="closed"):
+            async for _ in reader:
+                pass
+    run(main())
+    assert wait_no_workers() == []
+
+
+@pytest.mark.real_server("ssh")
+def test_ssh_agent_and_key_passphrase_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        request: pytest.FixtureRequest) -> None:
+    import re
+    import signal
+    import subprocess
+
+    cluster = sftp_cluster(tmp_path)
+    request.addfinalizer(lambda: remove_cluster(cluster))
+    file = cluster.config_dir / "clusters.toml"
+    text = file.read_text()
+
+    async def attempt() -> None:
+        async with neuro.get(path=cluster.config_dir) as client:
+            assert (await client.storage.stat(URL("storage:"))).is_dir()
+
+    # an encrypted key, its passphrase in a variable
+    file.write_text(text.replace(
+        f'key_file = "{S.RSA_KEY}"',
+        f'key_file = "{S.ED25519_KEY}"\nkey_passphrase_env = "NEURO_TEST_PASSPHRASE"'))
+    monkeypatch.setenv("NEURO_TEST_PASSPHRASE", S.ED25519_PASSPHRASE)
+    run(attempt())
+
+    # the keys of a running ssh-agent
+    out = subprocess.run(["ssh-agent", "-s"], check=True, capture_output=True,
+                         text=True).stdout
+    sock = re.search(r"SSH_AUTH_SOCK=([^;]+);", out)
+    pid = re.search(r"SSH_AGENT_PID=(\d+);", out)
+    assert sock and pid
+    try:
+        monkeypatch.setenv("SSH_AUTH_SOCK", sock.group(1))
+        subprocess.run(["ssh-add", "-q", str(S.ECDSA_KEY)], check=True,
+                       capture_output=True)
+        file.write_text(text.replace(f'key_file = "{S.RSA_KEY}"', "agent = true"))
+        run(attempt())
+    finally:
+        os.kill(int(pid.group(1)), signal.SIGTERM)
