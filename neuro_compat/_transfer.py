@@ -36,7 +36,7 @@ from cerulean.file_system_impl import WriteItem
 from cerulean.path import FileStat
 
 from . import _storage_ops as ops
-from ._bridge import Bridge, CancelToken, ProgressRelay
+from ._bridge import Bridge, CancelToken, OperationCancelled, ProgressRelay
 from ._ignore import AsyncFilter, with_ignore_file
 from ._progress import (
     StorageProgressComplete,
@@ -155,7 +155,11 @@ class Transfer:
     async def call(self, fn: Callable[..., _T], *args: Any) -> _T:
         """Run a blocking step; stop it on cancellation; surface a failed
         progress callback."""
-        result = await self.bridge.run_cancellable(lambda token: fn(*args), self.token)
+        try:
+            result = await self.bridge.run_cancellable(lambda token: fn(*args), self.token)
+        except OperationCancelled:
+            self.relay.raise_error()  # a callback failed: that is the error to show
+            raise
         self.relay.raise_error()
         return result
 
@@ -437,13 +441,30 @@ async def run_concurrently(coros: list[Awaitable[None]]) -> None:
     for them to stop, and raise it."""
     if not coros:
         return
-    tasks = [asyncio.ensure_future(c) for c in coros]
+    tasks: list[asyncio.Future[None]] = [asyncio.ensure_future(c) for c in coros]
     try:
-        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        for task in done:
-            task.result()
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
     except BaseException:
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks)
+        await _stop(tasks)
         raise
+    errors: list[BaseException] = []
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            error = task.exception()
+            if error is not None:
+                errors.append(error)
+    if errors:
+        await _stop(tasks)
+        # Tasks stopped because another failed report OperationCancelled;
+        # the cause is the other error.
+        errors.sort(key=lambda e: isinstance(e, OperationCancelled))
+        raise errors[0]
+
+
+async def _stop(tasks: list[asyncio.Future[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.wait(tasks)
+    for task in tasks:  # retrieve, so asyncio does not log them
+        if not task.cancelled():
+            task.exception()

@@ -137,6 +137,8 @@ def test_upload_and_download_file(cluster: Cluster, tmp_path: Path) -> None:
                 await s.download_file(URL("storage:missing"), file_uri(tmp_path / "m"))
             with pytest.raises(IsADirectoryError):
                 await s.download_file(URL("storage:dir"), file_uri(tmp_path / "m"))
+            with pytest.raises(IsADirectoryError):
+                await s.download_file(URL("storage:up.bin"), file_uri(tmp_path))
             with pytest.raises(ValueError):
                 await s.upload_file(URL("storage:up.bin"), URL("storage:x"))
     run(main())
@@ -345,6 +347,10 @@ def test_special_files_and_failing_callbacks(cluster: Cluster, tmp_path: Path) -
     src.mkdir()
     (src / "ok.txt").write_text("ok")
     os.mkfifo(src / "pipe")
+    many = tmp_path / "many"  # several batches at once, all stopped by one failure
+    for i in range(200):
+        (many / f"d{i % 4}").mkdir(parents=True, exist_ok=True)
+        (many / f"d{i % 4}" / f"f{i}").write_text(str(i))
 
     class Boom(Recorder):
         def complete(self, data: Any) -> None:
@@ -361,6 +367,12 @@ def test_special_files_and_failing_callbacks(cluster: Cluster, tmp_path: Path) -
             with pytest.raises(KeyError, match="callback failed"):
                 await client.storage.upload_dir(file_uri(src), URL("storage:s2"),
                                                 progress=Boom())
+            with pytest.raises(KeyError, match="callback failed"):
+                await client.storage.upload_dir(file_uri(many), URL("storage:m"),
+                                                progress=Boom())
+            with pytest.raises(KeyError, match="callback failed"):
+                await client.storage.download_dir(URL("storage:m"),
+                                                  file_uri(tmp_path / "m"), progress=Boom())
             with pytest.raises(KeyError, match="callback failed"):
                 await client.storage.upload_file(file_uri(src / "ok.txt"),
                                                  URL("storage:one"), progress=Boom())
