@@ -1,0 +1,200 @@
+"""Helpers for the neuro_compat Jobs tests: cluster configurations for each
+scheduler (DirectGnu here, DirectGnu, Slurm and the PBS wrappers over SSH on
+the test sshd), and small waits."""
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import neuro_compat
+from tests.conftest import require_servers
+from tests.servers import settings as S
+
+KINDS = ["local", "directgnu-ssh", "slurm", "torque"]
+"""Every kind of test cluster: DirectGnu on this machine, and over SSH:
+DirectGnu, Slurm, and the PBS wrappers (qsub/qstat/qdel) on Slurm."""
+
+
+@dataclass
+class JobsCluster:
+    """A cluster configuration written for a test.
+
+    :ivar kind: one of :data:`KINDS`.
+    :ivar config_dir: pass it to ``neuro_compat.get(path=...)``.
+    :ivar base: the directory holding storage root and job directory (on
+        this machine for ``local``, else on the test server).
+    """
+
+    kind: str
+    config_dir: Path
+    base: str
+
+    def client(self) -> neuro_compat._utils.AwaitableContextManager[neuro_compat.Client]:
+        """A client of this cluster."""
+        return neuro_compat.get(path=self.config_dir)
+
+    @property
+    def job_dir(self) -> str:
+        """The job directory."""
+        return f"{self.base}/jobs"
+
+    @property
+    def storage_root(self) -> str:
+        """The storage root."""
+        return f"{self.base}/storage"
+
+
+def _ssh_terminal() -> str:
+    return f"""
+type = "ssh"
+host = "{S.HOST}"
+port = {S.SSH_PORT}
+user = "{S.USER}"
+key_file = "{S.RSA_KEY}"
+known_hosts = "{S.KNOWN_HOSTS}"
+"""
+
+
+def write_config(kind: str, tmp: Path, runtime: str = "host") -> JobsCluster:
+    """Write the configuration of a test cluster of ``kind`` (no cleanup)."""
+    if kind == "local":
+        base = str(tmp / "cluster")
+        terminal, storage, scheduler = 'type = "local"', "local", "directgnu"
+        partition = ""
+    else:
+        require_servers("ssh")
+        if kind in ("slurm", "torque"):
+            require_servers(kind)
+        base = f"{S.HOME}/test-neurojobs-{uuid.uuid4().hex[:12]}"
+        terminal, storage = _ssh_terminal(), "sftp"
+        scheduler = "directgnu" if kind == "directgnu-ssh" else kind
+        partition = 'partition = "debug"' if kind != "directgnu-ssh" else ""
+    config_dir = tmp / f"config-{kind}"
+    config_dir.mkdir(parents=True, exist_ok=True)
+    (config_dir / "clusters.toml").write_text(f"""
+[clusters.test]
+job_dir = "{base}/jobs"
+runtime = "{runtime}"
+[clusters.test.terminal]
+{terminal}
+[clusters.test.storage]
+type = "{storage}"
+root = "{base}/storage"
+[clusters.test.scheduler]
+type = "{scheduler}"
+[clusters.test.presets.cpu-small]
+cpu = 1
+memory_mb = 100
+{partition}
+[clusters.test.presets.cpu-two]
+cpu = 2
+memory_mb = 200
+{partition}
+""")
+    return JobsCluster(kind, config_dir, base)
+
+
+def remove_cluster(cluster: JobsCluster) -> None:
+    """Remove the cluster's directories (and stop jobs left running there)."""
+    if cluster.kind == "local":
+        shutil.rmtree(cluster.base, ignore_errors=True)
+        return
+    import cerulean
+
+    assert cluster.base.startswith(f"{S.HOME}/test-neurojobs-")
+    term = cerulean.SshTerminal(S.HOST, S.SSH_PORT,
+                                cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY)),
+                                known_hosts=str(S.KNOWN_HOSTS))
+    try:
+        term.run(60.0, "rm", ["-rf", cluster.base])
+    finally:
+        term.close()
+
+
+@contextmanager
+def jobs_cluster(kind: str, tmp: Path, runtime: str = "host") -> Iterator[JobsCluster]:
+    """A test cluster of ``kind``, removed afterwards."""
+    cluster = write_config(kind, tmp, runtime)
+    try:
+        yield cluster
+    finally:
+        remove_cluster(cluster)
+
+
+def image(client: neuro_compat.Client) -> neuro_compat.RemoteImage:
+    """The image of the neuro_sdk examples (only recorded under ``host``)."""
+    return client.parse.remote_image("ubuntu:latest")
+
+
+async def start(client: neuro_compat.Client, command: str, **kwargs: Any
+                ) -> neuro_compat.JobDescription:
+    """Start ``command`` with the small preset."""
+    return await client.jobs.start(image=image(client), preset_name="cpu-small",
+                                   command=command, **kwargs)
+
+
+async def wait_for(client: neuro_compat.Client, job_id: str,
+                   done: Any = None, timeout: float = 60.0) -> neuro_compat.JobDescription:
+    """Poll the job's status until ``done(status)`` (default: finished)."""
+    check = done or (lambda s: s.is_finished)
+    deadline = time.monotonic() + timeout
+    while True:
+        job = await client.jobs.status(job_id)
+        if check(job.status):
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job_id} still {job.status} after {timeout} s: "
+                                 f"{job.history}")
+        await asyncio.sleep(0.2)
+
+
+async def wait_output(client: neuro_compat.Client, job_id: str, text: bytes,
+                      timeout: float = 60.0) -> bytes:
+    """Follow the job's output until it contains ``text``."""
+    seen = b""
+
+    async def follow() -> bytes:
+        nonlocal seen
+        async with client.jobs.monitor(job_id) as it:
+            async for chunk in it:
+                seen += chunk
+                if text in seen:
+                    return seen
+        raise AssertionError(f"job {job_id} ended without printing {text!r}: {seen!r}")
+
+    return await asyncio.wait_for(follow(), timeout)
+
+
+def free_port() -> int:
+    """A TCP port free on this machine now (and, on loopback, on the server)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+ECHO_SERVER = """python3 -c '
+import socket
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", {port}))
+s.listen(5)
+print("ready", flush=True)
+while True:
+    c, _ = s.accept()
+    while True:
+        data = c.recv(65536)
+        if not data:
+            break
+        c.sendall(data)
+    c.close()
+'"""
+"""A job command: a TCP echo server on 127.0.0.1:{port}, printing "ready"."""

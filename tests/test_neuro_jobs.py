@@ -1,0 +1,463 @@
+"""neuro_compat Jobs on real schedulers: DirectGnu on this machine, and over
+SSH to the test sshd DirectGnu, Slurm and the PBS wrappers on Slurm.
+
+Each test runs its own coroutine (see tests.neuro_helpers.run); independent
+jobs of a test run at once to keep the suite short.
+"""
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from yarl import URL
+
+import neuro_compat
+from neuro_compat import JobStatus, NotSupportedError, ResourceNotFound, StdStreamError
+from tests.neuro_helpers import run
+from tests.neuro_jobs_helpers import (
+    ECHO_SERVER,
+    KINDS,
+    free_port,
+    jobs_cluster,
+    start,
+    wait_for,
+    wait_output,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+SSH_KINDS = ["directgnu-ssh", "slurm", "torque"]
+LOCAL_AND_SLURM = ["local", "slurm"]
+
+
+def _finished(status: JobStatus) -> bool:
+    return status.is_finished
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_start_monitor_succeeds_with_output(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "echo hello; echo to-stderr >&2; echo $GREETING",
+                                  env={"GREETING": "it's a \"quoted\" $value"},
+                                  name="greeter", tags=["t1"], description="says hello")
+                assert job.id.startswith("job-") and len(job.id) == 40
+                assert str(job.uri) == f"job://test/{client.username}/{job.id}"
+                assert job.owner == client.username and job.cluster_name == "test"
+                assert job.preset_name == "cpu-small" and job.status == JobStatus.PENDING
+                assert str(job.container.image) == "ubuntu:latest"
+                output = b""
+                async with client.jobs.monitor(job.id) as it:
+                    async for chunk in it:
+                        output += chunk
+                assert output == b"hello\nto-stderr\nit's a \"quoted\" $value\n"
+                done = await wait_for(client, job.id)
+                assert done.status == JobStatus.SUCCEEDED, done.history
+                h = done.history
+                assert h.exit_code == 0 and h.reason == "Completed"
+                assert h.created_at is not None and h.started_at is not None
+                assert h.finished_at is not None and h.created_at <= h.finished_at
+                assert h.started_at <= h.finished_at
+                assert [t.status for t in h.transitions] == [
+                    JobStatus.PENDING, JobStatus.RUNNING, JobStatus.SUCCEEDED]
+                assert (done.name, done.tags, done.description) == (
+                    "greeter", ("t1",), "says hello")
+                # The output stays in the job's directory on the cluster.
+                jobs = client.jobs._on(None)
+                log = await jobs.session.bridge.run(
+                    jobs.registry.read_optional, jobs.registry.output(job.id))
+                assert log == output
+                # A finished job's log can be read again, at once.
+                async with client.jobs.monitor(job.id) as it:
+                    again = b"".join([chunk async for chunk in it])
+                assert again == output
+    run(main())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_failing_command_is_failed_and_kill_cancels(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                failing, sleeper = await asyncio.gather(
+                    start(client, "echo oops; exit 3"), start(client, "sleep 60"))
+                await wait_for(client, sleeper.id, lambda s: s.is_running)
+                await client.jobs.kill(sleeper.id)
+                failed, killed = await asyncio.gather(
+                    wait_for(client, failing.id), wait_for(client, sleeper.id, timeout=30))
+                assert failed.status == JobStatus.FAILED
+                assert failed.history.exit_code == 3
+                assert failed.history.reason == "Error"
+                assert "code 3" in failed.history.description
+                assert killed.status == JobStatus.CANCELLED, killed.history
+                assert killed.history.finished_at is not None
+                # Killing a finished job changes nothing.
+                await client.jobs.kill(failing.id)
+                assert (await client.jobs.status(failing.id)).status == JobStatus.FAILED
+    run(main())
+
+
+@pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
+def test_monitor_of_a_silent_job_ends_with_the_job(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "sleep 1")
+                t0 = time.monotonic()
+                async with client.jobs.monitor(job.id) as it:
+                    chunks = [chunk async for chunk in it]
+                assert chunks == []
+                assert time.monotonic() - t0 < 30
+                assert (await client.jobs.status(job.id)).status == JobStatus.SUCCEEDED
+    run(main())
+
+
+@pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
+def test_life_span_exceeded_is_failed_with_a_reason(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "echo started; sleep 60", life_span=2)
+                assert job.life_span == 2
+                t0 = time.monotonic()
+                done = await wait_for(client, job.id, timeout=40)
+                assert time.monotonic() - t0 < 30
+                assert done.status == JobStatus.FAILED
+                assert done.history.reason == "LifeSpanEnded"
+                assert "life span of 2 s" in done.history.description
+                assert done.history.run_time_seconds is not None
+                assert 2 <= done.history.run_time_seconds <= 20
+    run(main())
+
+
+@pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
+def test_list_filters(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                before = datetime.now(timezone.utc) - timedelta(seconds=5)
+                first = await start(client, "true", name="alpha", tags=["a", "b"])
+                second = await start(client, "exit 1", name="beta", tags=["b"])
+                third = await start(client, "sleep 60", tags=["c"])
+                await asyncio.gather(wait_for(client, first.id), wait_for(client, second.id),
+                                     wait_for(client, third.id, lambda s: s.is_running))
+
+                async def ids(**kwargs: Any) -> list[str]:
+                    async with client.jobs.list(**kwargs) as it:
+                        return [job.id async for job in it]
+
+                everything = [first.id, second.id, third.id]
+                assert await ids() == everything
+                assert await ids(reverse=True) == everything[::-1]
+                assert await ids(limit=2) == everything[:2]
+                assert await ids(reverse=True, limit=1) == [third.id]
+                assert await ids(statuses={JobStatus.SUCCEEDED}) == [first.id]
+                assert await ids(statuses=[JobStatus.FAILED, JobStatus.RUNNING]) == \
+                    [second.id, third.id]
+                assert await ids(statuses=JobStatus.active_items()) == [third.id]
+                assert await ids(name="beta") == [second.id]
+                assert await ids(tags=["b"]) == [first.id, second.id]
+                assert await ids(tags=["a", "b"]) == [first.id]
+                assert await ids(owners=[client.username]) == everything
+                assert await ids(owners=["somebody-else"]) == []
+                assert await ids(since=before) == everything
+                assert await ids(until=before) == []
+                assert await ids(since=datetime.now() + timedelta(hours=1)) == []  # naive
+                # One scheduler query for all active jobs (here: the running one).
+                jobs = client.jobs._on(None)
+                calls: list[list[str]] = []
+                real = jobs.scheduler.get_statuses
+
+                def counting(job_ids: Any) -> Any:
+                    calls.append(list(job_ids))
+                    return real(job_ids)
+
+                jobs.session._scheduler.get_statuses = counting  # type: ignore[union-attr,method-assign]
+                assert await ids() == everything
+                assert len(calls) == 1 and len(calls[0]) == 1
+                await client.jobs.kill(third.id)
+                await wait_for(client, third.id)
+    run(main())
+
+
+@pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
+def test_status_is_right_after_the_scheduler_forgot_the_job(kind: str,
+                                                             tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                ok = await start(client, "echo fine")
+                bad = await start(client, "exit 7")
+                # Wait through the registry only: nobody asks the scheduler.
+                jobs = client.jobs._on(None)
+                deadline = time.monotonic() + 60
+                while not all([await jobs.session.bridge.run(jobs.exited, j.id)
+                               for j in (ok, bad)]):
+                    assert time.monotonic() < deadline
+                    await asyncio.sleep(0.2)
+            # A new client (as after a restart) whose scheduler knows nothing.
+            async with cluster.client() as client:
+                jobs = client.jobs._on(None)
+                scheduler = await jobs.session.bridge.run(jobs.session.scheduler)
+                scheduler.get_statuses = lambda ids: {  # type: ignore[method-assign]
+                    i: __import__("cerulean").JobStatus.DONE for i in ids}
+                scheduler.get_exit_codes = lambda ids: {i: None for i in ids}  # type: ignore[method-assign]
+                done_ok = await client.jobs.status(ok.id)
+                done_bad = await client.jobs.status(bad.id)
+                assert done_ok.status == JobStatus.SUCCEEDED
+                assert done_ok.history.exit_code == 0
+                assert done_bad.status == JobStatus.FAILED
+                assert done_bad.history.exit_code == 7
+                async with client.jobs.list() as it:
+                    listed = {job.id: job.status async for job in it}
+                assert listed == {ok.id: JobStatus.SUCCEEDED, bad.id: JobStatus.FAILED}
+    run(main())
+
+
+@pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
+def test_twenty_starts_at_once(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                jobs = await asyncio.gather(*[start(client, f"echo job {i}")
+                                              for i in range(20)])
+                assert len({job.id for job in jobs}) == 20
+                done = await asyncio.gather(*[wait_for(client, job.id, timeout=120)
+                                              for job in jobs])
+                assert all(job.status == JobStatus.SUCCEEDED for job in done)
+                outputs = await asyncio.gather(*[wait_output(client, job.id, b"job")
+                                                 for job in jobs])
+                assert [out for out in outputs] == [f"job {i}\n".encode() for i in range(20)]
+    run(main(), timeout=170)
+
+
+@pytest.mark.parametrize("kind", ["local", "slurm", "directgnu-ssh"])
+def test_port_forward_to_an_echo_server_job(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job_port, local_port = free_port(), free_port()
+                job = await start(client, ECHO_SERVER.format(port=job_port))
+                await wait_output(client, job.id, b"ready")
+                async with client.jobs.port_forward(job.id, local_port, job_port):
+                    for message in (b"ping", b"x" * 200_000):
+                        reader, writer = await asyncio.open_connection("127.0.0.1",
+                                                                       local_port)
+                        writer.write(message)
+                        await writer.drain()
+                        writer.write_eof()
+                        echoed = await reader.read()
+                        writer.close()
+                        assert echoed == message
+                # Closed with the block.
+                with pytest.raises(OSError):
+                    socket.create_connection(("127.0.0.1", local_port), timeout=2).close()
+                await client.jobs.kill(job.id)
+                await wait_for(client, job.id)
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["local", "slurm", "torque"])
+def test_exec_beside_the_job(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "sleep 60", env={"FOO": "from the job"})
+                await wait_for(client, job.id, lambda s: s.is_running)
+                async with client.jobs.exec(job.id, "cat; echo \"$FOO\"; echo e >&2",
+                                            stdin=True, stdout=True, stderr=True) as s:
+                    await s.write_in(b"typed in\n")
+                    await s.write_in(b"")  # end of input
+                    out: dict[int, bytes] = {1: b"", 2: b""}
+                    while (message := await s.read_out()) is not None:
+                        out[message.fileno] += message.data
+                assert out == {1: b"typed in\nfrom the job\n", 2: b"e\n"}
+                with pytest.raises(StdStreamError) as failed:
+                    async with client.jobs.exec(job.id, "exit 4", stdout=True) as s:
+                        while await s.read_out() is not None:
+                            pass
+                assert failed.value.exit_code == 4
+                await client.jobs.kill(job.id)
+                await wait_for(client, job.id)
+                with pytest.raises(ValueError, match="not running"):
+                    async with client.jobs.exec(job.id, "true"):
+                        pass
+    run(main())
+
+
+@pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
+def test_top_reports_cpu_and_memory_while_running(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "python3 -c 'x = bytearray(50 * 2**20)\n"
+                                          "while True: pass'")
+                await wait_for(client, job.id, lambda s: s.is_running)
+                samples = []
+                async with client.jobs.top(job.id) as it:
+                    async for telemetry in it:
+                        samples.append(telemetry)
+                        if len(samples) == 2:
+                            break
+                assert max(s.cpu for s in samples) > 0.3
+                assert min(s.memory_bytes for s in samples) > 40 * 2**20
+                assert samples[-1].memory == samples[-1].memory_bytes / 2**20
+                await client.jobs.kill(job.id)
+                await wait_for(client, job.id)
+                with pytest.raises(ValueError, match="not running"):
+                    async with client.jobs.top(job.id) as it:
+                        async for _ in it:
+                            pass
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["local", "slurm"])
+def test_send_signal_kills_the_command(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "sleep 60")
+                await wait_for(client, job.id, lambda s: s.is_running)
+                await client.jobs.send_signal(job.id)
+                done = await wait_for(client, job.id, timeout=30)
+                assert done.status == JobStatus.FAILED
+                assert done.history.exit_code == 137
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["local", "slurm", "torque"])
+def test_bump_life_span(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "sleep 60", life_span=4)
+                await wait_for(client, job.id, lambda s: s.is_running)
+                if kind == "local":
+                    await client.jobs.bump_life_span(job.id, 60)
+                    assert (await client.jobs.status(job.id)).life_span == 64
+                    await asyncio.sleep(6)
+                    assert (await client.jobs.status(job.id)).status == JobStatus.RUNNING
+                    await client.jobs.kill(job.id)
+                else:
+                    # Slurm lets only administrators raise a time limit; Torque
+                    # not at all: said clearly, and the job is unchanged.
+                    with pytest.raises(NotSupportedError, match="bump_life_span"):
+                        await client.jobs.bump_life_span(job.id, 60)
+                    assert (await client.jobs.status(job.id)).life_span == 4
+                await wait_for(client, job.id)
+                with pytest.raises(ValueError, match="finished"):
+                    await client.jobs.bump_life_span(job.id, 10)
+    run(main())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_get_capacity_per_preset(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                capacity = await client.jobs.get_capacity()
+                assert set(capacity) == {"cpu-small", "cpu-two"}
+                assert capacity["cpu-small"] >= capacity["cpu-two"] >= 0
+                assert capacity["cpu-small"] >= 1
+    run(main())
+
+
+def test_attach_follows_the_output(tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "echo one; sleep 0.5; echo two; exit 2")
+                async with client.jobs.attach(job.id, stdout=True) as stream:
+                    data = b""
+                    with pytest.raises(StdStreamError) as failed:
+                        while (message := await stream.read_out()) is not None:
+                            assert message.fileno == 1
+                            data += message.data
+                assert data == b"one\ntwo\n" and failed.value.exit_code == 2
+                with pytest.raises(NotSupportedError, match="stdin"):
+                    async with client.jobs.attach(job.id, stdin=True):
+                        pass
+    run(main())
+
+
+def test_unknown_jobs_and_bad_ids(tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path) as cluster:
+            async with cluster.client() as client:
+                with pytest.raises(ResourceNotFound, match="not found"):
+                    await client.jobs.status("job-00000000-0000-4000-8000-000000000000")
+                with pytest.raises(ResourceNotFound, match="not a job id"):
+                    await client.jobs.status("../../etc/passwd")
+                with pytest.raises(ValueError, match="Preset"):
+                    await client.jobs.start(image=client.parse.remote_image("ubuntu"),
+                                            preset_name="gpu-huge", command="true")
+    run(main())
+
+
+def test_volumes_under_host_name_the_storage_path(tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path) as cluster:
+            async with cluster.client() as client:
+                volume = client.parse.volume("storage:data:/mnt/data:ro")
+                with pytest.raises(NotSupportedError) as refused:
+                    await start(client, "ls /mnt/data", volumes=[volume])
+                text = str(refused.value)
+                assert "volumes" in text and "runtime 'host'" in text
+                assert f"{cluster.storage_root}/{client.username}/data" in text
+                # The job can use that path itself, starting in the user's
+                # storage directory.
+                storage = Path(cluster.storage_root) / client.username / "data"
+                storage.mkdir(parents=True)
+                (storage / "in.txt").write_text("stored\n")
+                job = await start(client, "cat data/in.txt")
+                assert await wait_output(client, job.id, b"stored") == b"stored\n"
+    run(main())
+
+
+def test_a_runtime_that_is_not_installed_says_how_to_configure(tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path, runtime="apptainer") as cluster:
+            async with cluster.client() as client:
+                with pytest.raises(NotSupportedError) as refused:
+                    await start(client, "true")
+                text = str(refused.value)
+                assert "apptainer" in text and "clusters.test.runtime" in text
+                assert str(cluster.config_dir / "clusters.toml") in text
+                async with client.jobs.list() as it:
+                    assert [job async for job in it] == []  # nothing was started
+    run(main())
+
+
+UNSUPPORTED_START: list[tuple[str, Any]] = [
+    ("http", neuro_compat.HTTPPort(8080)),
+    ("secret_env", {"TOKEN": "secret:token"}),
+    ("secret_files", [neuro_compat.SecretFile(URL("secret:k"), "/k")]),
+    ("disk_volumes", [neuro_compat.DiskVolume(URL("disk:d"), "/d")]),
+    ("tty", True),
+    ("pass_config", True),
+    ("wait_for_jobs_quota", True),
+    ("schedule_timeout", 10.0),
+    ("restart_policy", neuro_compat.JobRestartPolicy.ON_FAILURE),
+    ("privileged", True),
+    ("priority", neuro_compat.JobPriority.HIGH),
+    ("org_name", "some-org"),
+]
+
+
+@pytest.mark.parametrize("param,value", UNSUPPORTED_START, ids=[p for p, _ in UNSUPPORTED_START])
+def test_every_unsupported_start_parameter_is_refused(param: str, value: Any,
+                                                      tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path) as cluster:
+            async with cluster.client() as client:
+                with pytest.raises(NotSupportedError, match=rf"\b{param}="):
+                    await start(client, "true", **{param: value})
+                async with client.jobs.list() as it:
+                    assert [job async for job in it] == []
+    run(main())
