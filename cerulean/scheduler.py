@@ -13,12 +13,14 @@ and how to read its output.
 from __future__ import annotations
 
 import logging
+import shlex
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from cerulean import _script
 from cerulean.job_description import JobDescription
 from cerulean.job_status import JobStatus
 from cerulean.terminal import Terminal
@@ -185,7 +187,7 @@ class Command:
     :param command: The command, put after the scheduler's prefix.
     :param args: Arguments, already quoted where needed.
     :param stdin: Data for standard input, if any.
-    :param workdir: Directory to run in (the terminal quotes it), if any.
+    :param workdir: Directory to run in, if any.
     """
 
     command: str
@@ -344,21 +346,28 @@ class CommandScheduler(Scheduler):
         :param submission: Whether this command submits a job, which must
             never be repeated blindly.
         """
-        line = self._prefix + command.command
-        logger.debug("Running %s %s", line, " ".join(command.args))
+        line = " ".join([command.command, *command.args])
+        if command.workdir is not None:
+            # Change directory inside the prefixed command rather than
+            # before it: with a prefix like 'module load slurm;', a `cd ... &&`
+            # in front would guard only the prefix, and the command would
+            # run in the wrong directory if the cd failed.
+            where = _script.quote(command.workdir, "working_directory")
+            line = "sh -c " + shlex.quote(f"cd -- {where} && exec {line}")
+        line = self._prefix + line
+        logger.debug("Running %s", line)
         exit_code, stdout, stderr = self._terminal.run(
-            self.command_timeout, line, list(command.args), command.stdin,
-            command.workdir)
+            self.command_timeout, line, [], command.stdin)
         if exit_code is None:
             hint = (" The job may or may not have been submitted; check the"
                     " queue before submitting it again." if submission else "")
             raise SchedulerError(
-                f"Could not {purpose}: `{line}` did not finish within"
+                f"Could not {purpose}: `{_brief(line)}` did not finish within"
                 f" {self.command_timeout} s.{hint}")
         result = Result(exit_code, stdout, stderr)
         if check and exit_code != 0:
             raise SchedulerError(
-                f"Could not {purpose}: `{line}` exited with {exit_code}:"
+                f"Could not {purpose}: `{_brief(line)}` exited with {exit_code}:"
                 f" {_output(result)}")
         return result
 
@@ -422,6 +431,10 @@ class ExitCodes:
 
     codes: dict[str, int | None]
     final: dict[str, int | None]
+
+
+def _brief(line: str) -> str:
+    return line if len(line) <= 200 else line[:200] + "..."
 
 
 def _output(result: Result) -> str:

@@ -8,6 +8,7 @@ behaviour is checked against the real servers in test_schedulers_real.py.
 from __future__ import annotations
 
 from collections.abc import Callable
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -278,11 +279,14 @@ def test_the_job_script_goes_to_sbatch_on_stdin_in_the_working_directory() -> No
     jd = cerulean.JobDescription()
     jd.command = "true"
     jd.working_directory = "/scratch/a dir"
-    cerulean.SlurmScheduler(term).submit(jd)
+    cerulean.SlurmScheduler(term, "module load slurm; ").submit(jd)
     line, stdin, workdir = term.calls[0]
-    assert line.startswith("sbatch --parsable")
     assert stdin is not None and stdin.startswith("#!/bin/bash\n")
-    assert workdir == "/scratch/a dir"
+    # The prefix comes first; the cd guards sbatch itself.
+    assert line.startswith("module load slurm; sh -c ")
+    inner = shlex.split(line[len("module load slurm; "):])[2]
+    assert inner.startswith("cd -- '/scratch/a dir' && exec sbatch --parsable")
+    assert workdir is None
 
 
 def test_scheduler_error_is_a_runtime_error() -> None:

@@ -1,0 +1,350 @@
+"""Schedulers against real servers: DirectGnu locally and over SSH, Slurm and
+the PBS wrappers (slurm-wlm-torque) over SSH.
+
+Most tests run once per backend through the ``scheduler`` fixture. The
+Slurm/PBS time-limit jobs need more than a minute (Slurm limits are whole
+minutes, checked every 30 s), so they are submitted by the first test in
+this file and checked by the last, while the others run.
+"""
+from __future__ import annotations
+
+import shlex
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+import cerulean
+from cerulean import JobStatus
+from tests.conftest import (
+    make_ssh_terminal,
+    remote_scratch_dir,
+    remove_remote_dir,
+    require_servers,
+)
+from tests.scheduler_helpers import (
+    PREFIX,
+    RecordingTerminal,
+    exit_files,
+    job,
+    kind_of,
+    read,
+    sh,
+    terminal_of,
+    wait_for_status,
+    with_prefix,
+)
+
+pytestmark = pytest.mark.timeout(240)
+
+W, R, D = JobStatus.WAITING, JobStatus.RUNNING, JobStatus.DONE
+
+
+@dataclass
+class Env:
+    sched: Any
+    term: cerulean.Terminal
+    workdir: str
+    kind: str
+
+
+@pytest.fixture
+def env(scheduler: tuple[Any, str]) -> Env:
+    sched, workdir = scheduler
+    return Env(with_prefix(sched), terminal_of(sched), workdir, kind_of(sched))
+
+
+# --- time limits on Slurm and the PBS wrappers (submitted first) -------------
+
+@pytest.fixture(scope="module")
+def time_limited_jobs() -> Iterator[dict[str, tuple[Any, str, str]]]:
+    """One job per batch scheduler that sleeps past its 60 s limit."""
+    require_servers("ssh", "slurm", "torque")
+    term = make_ssh_terminal()
+    scratch = remote_scratch_dir(term)
+    jobs = {}
+    try:
+        for name in ("slurm", "torque"):
+            sched = cerulean.make_scheduler(name, term, PREFIX)
+            jd = job("sleep", "300", time_reserved=60, working_directory=scratch,
+                     name=f"limit-{name}", system_err_file=f"{name}.err")
+            jobs[name] = (sched, sched.submit(jd), f"{scratch}/{name}.err")
+        yield jobs
+    finally:
+        for sched, job_id, _ in jobs.values():
+            sched.cancel(job_id)
+        remove_remote_dir(term, scratch)
+        term.close()
+
+
+def test_time_limits_reach_the_scheduler(
+        time_limited_jobs: dict[str, tuple[Any, str, str]]) -> None:
+    for sched, job_id, _ in time_limited_jobs.values():
+        term = terminal_of(sched)
+        limit = sh(term, f"squeue --noheader --format=%l --jobs={job_id}")
+        assert limit.strip() == "1:00"  # D-HH:MM:SS and walltime both arrived
+
+
+# --- exit codes, files, states ------------------------------------------------
+
+def test_exit_codes_0_and_5_and_nothing_left_behind(env: Env) -> None:
+    ok = env.sched.submit(job("true", working_directory=env.workdir))
+    five = env.sched.submit(job("exit", "5", working_directory=env.workdir))
+    assert env.sched.wait_all([ok, five], time_out=120, interval=0.3) == {
+        ok: 0, five: 5}
+    assert env.sched.get_statuses([ok, five]) == {ok: D, five: D}
+    assert exit_files(env.term, env.kind, [ok, five]) == []
+    # Asked again (the exit file is gone), the answer stays.
+    assert env.sched.get_exit_code(five) == 5
+    assert with_prefix(env.sched).get_exit_code(ok) in (0, None)
+    if env.kind == "directgnu":
+        assert sh(env.term, f"ls -A {shlex.quote(env.workdir)}") == ""
+
+
+def test_stdout_stderr_and_system_files(env: Env) -> None:
+    wd = env.workdir
+    both = env.sched.submit(job(
+        "echo", "out;", "echo", "err", ">&2", working_directory=wd,
+        stdout_file="out.txt", stderr_file="err.txt",
+        system_out_file="sys.out", system_err_file="sys.err"))
+    # Without stdout_file/stderr_file, output goes to the system files.
+    shared = env.sched.submit(job(
+        "echo", "shared-out;", "echo", "shared-err", ">&2",
+        working_directory=wd, system_out_file="shared.out",
+        system_err_file="shared.err"))
+    assert env.sched.wait_all([both, shared], time_out=120, interval=0.3) == {
+        both: 0, shared: 0}
+    assert read(env.term, f"{wd}/out.txt") == "out\n"
+    assert read(env.term, f"{wd}/err.txt") == "err\n"
+    assert read(env.term, f"{wd}/sys.out") is not None
+    assert read(env.term, f"{wd}/sys.err") is not None
+    assert "shared-out" in (read(env.term, f"{wd}/shared.out") or "")
+    assert "shared-err" in (read(env.term, f"{wd}/shared.err") or "")
+
+
+def test_running_then_done(env: Env) -> None:
+    job_id = env.sched.submit(job("sleep", "3", working_directory=env.workdir))
+    first = env.sched.get_status(job_id)
+    assert first in ((R,) if env.kind == "directgnu" else (W, R))
+    wait_for_status(env.sched, job_id, R)
+    assert env.sched.get_exit_code(job_id) is None  # not finished yet
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    assert env.sched.get_status(job_id) == D
+
+
+def test_cancel(env: Env) -> None:
+    # Two sleeps in the background of the command: cancel must end them all.
+    job_id = env.sched.submit(job("sleep 120 & sleep 120 & wait",
+                                  working_directory=env.workdir))
+    wait_for_status(env.sched, job_id, R)
+    env.sched.cancel(job_id)
+    assert env.sched.wait_all([job_id], time_out=30, interval=0.3) == {job_id: None}
+    if env.kind == "directgnu":
+        # Only zombies (never reaped on this machine) may be left.
+        live = sh(env.term, f"ps -o stat= -s {job_id} | grep -v '^Z'; exit 0")
+        assert live == ""
+    env.sched.cancel(job_id)  # cancelling a finished job is fine
+
+
+def test_directgnu_time_limit(env: Env) -> None:
+    if env.kind != "directgnu":
+        pytest.skip("batch schedulers: see test_time_limit_kills_the_job")
+    started = time.monotonic()
+    job_id = env.sched.submit(job("sleep 60 & sleep 60", time_reserved=1,
+                                  working_directory=env.workdir))
+    assert env.sched.wait(job_id, time_out=30, interval=0.2) is None
+    assert time.monotonic() - started < 10
+    assert env.sched.get_status(job_id) == D
+    live = sh(env.term, f"ps -o stat= -s {job_id} | grep -v '^Z'; exit 0")
+    assert live == ""
+
+
+def test_queue_batch(env: Env) -> None:
+    job_id = env.sched.submit(job(
+        "echo", '"${SLURM_JOB_PARTITION:-none}"', queue_name="batch",
+        working_directory=env.workdir, stdout_file="queue.txt"))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    expected = "none" if env.kind == "directgnu" else "batch"  # no queues there
+    assert read(env.term, f"{env.workdir}/queue.txt") == expected + "\n"
+
+
+def test_environment_values_with_spaces_and_quotes(env: Env) -> None:
+    values = {"A": "two words", "B": "it's \"quoted\" $HOME `id` $(id) ; \\ end",
+              "C": ""}
+    job_id = env.sched.submit(job(
+        "printf", "'%s|%s|%s\\n'", '"$A"', '"$B"', '"$C"',
+        environment=values, working_directory=env.workdir,
+        stdout_file="env.txt"))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    assert read(env.term, f"{env.workdir}/env.txt") == "|".join(values.values()) + "\n"
+
+
+def test_working_directory_with_a_space(env: Env) -> None:
+    wd = f"{env.workdir}/a dir"
+    sh(env.term, f"mkdir {shlex.quote(wd)}")
+    job_id = env.sched.submit(job("pwd", working_directory=wd,
+                                  stdout_file="pwd.txt"))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    assert read(env.term, f"{wd}/pwd.txt") == wd + "\n"
+
+
+def test_a_missing_working_directory_is_refused_at_submission(env: Env) -> None:
+    with pytest.raises(cerulean.scheduler.SchedulerError, match="no such|can't cd"):
+        env.sched.submit(job("true", working_directory=f"{env.workdir}/missing"))
+
+
+def test_two_nodes_on_a_one_node_cluster(env: Env) -> None:
+    jd = job("true", num_nodes=2, working_directory=env.workdir)
+    if env.kind == "directgnu":
+        with pytest.raises(ValueError, match="num_nodes=2"):
+            env.sched.submit(jd)
+        return
+    # Slurm accepts the job but never starts it (the partition has one node,
+    # and EnforcePartLimits is off): it stays WAITING, with the reason.
+    job_id = env.sched.submit(jd)
+    try:
+        assert env.sched.wait(job_id, time_out=2, interval=0.5) is None
+        assert env.sched.get_status(job_id) == W
+        reason = sh(env.term, f"squeue --noheader --format=%r --jobs={job_id}")
+        assert reason.strip() == "PartitionNodeLimit"
+    finally:
+        env.sched.cancel(job_id)
+    assert env.sched.wait(job_id, time_out=30, interval=0.3) is None
+    assert env.sched.get_status(job_id) == D
+
+
+@pytest.mark.parametrize("attack", ["a;touch {f}", "$(touch {f})", "`touch {f}`",
+                                    "x' ; touch {f} ; '"])
+def test_injection_attempts_run_nothing(env: Env, attack: str) -> None:
+    flag = f"pwned-{uuid.uuid4().hex[:8]}"
+    value = attack.format(f=flag)
+    wd = f"{env.workdir}/{value}"
+    sh(env.term, f"mkdir -- {shlex.quote(wd)}")
+    job_id = env.sched.submit(job(
+        "printf", "'%s\\n'", '"$V"', name=value, working_directory=wd,
+        environment={"V": value}, stdout_file="v.txt"))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    assert read(env.term, f"{wd}/v.txt") == value + "\n"
+    found = sh(env.term, f"find {shlex.quote(env.workdir)} \"$HOME\" /tmp"
+                         f" -maxdepth 2 -name '{flag}*' 2>/dev/null; exit 0")
+    assert found == ""
+    if env.kind != "directgnu":
+        name = sh(env.term, f"squeue --noheader --states=all --format=%j"
+                          f" --jobs={job_id}")
+        assert name.strip() == value
+
+
+@pytest.mark.parametrize("field", ["name", "working_directory", "environment"])
+def test_a_newline_injection_is_refused_before_anything_runs(env: Env,
+                                                            field: str) -> None:
+    recording = RecordingTerminal(env.term)
+    sched = with_prefix(env.sched, terminal=recording)
+    evil = "x\ntouch pwned"
+    jd = job("true", working_directory=env.workdir)
+    if field == "environment":
+        jd.environment = {"V": evil}
+    else:
+        setattr(jd, field, evil)
+    with pytest.raises(ValueError, match="line break"):
+        sched.submit(jd)
+    assert [line for line in recording.lines if "qsub" not in line] == []
+
+
+def test_wait_with_time_out_and_interval(env: Env) -> None:
+    recording = RecordingTerminal(env.term)
+    sched = with_prefix(env.sched, terminal=recording)
+    job_id = sched.submit(job("sleep", "60", working_directory=env.workdir))
+    try:
+        before = len(recording.lines)
+        started = time.monotonic()
+        assert sched.wait(job_id, time_out=2.0, interval=0.5) is None
+        took = time.monotonic() - started
+        assert 2.0 <= took < 4.0
+        checks = len(recording.lines) - before
+        assert 4 <= checks <= 6  # one status command per interval
+    finally:
+        sched.cancel(job_id)
+
+
+def test_status_of_100_jobs_in_one_call(env: Env) -> None:
+    # Batch jobs are held so they stay put; DirectGnu jobs just sleep.
+    hold = {"slurm": "--hold", "torque": "-h"}.get(env.kind)
+    jd = job("sleep", "60", working_directory=env.workdir,
+             extra_scheduler_options=hold)
+    recording = RecordingTerminal(env.term)
+    sched = with_prefix(env.sched, terminal=recording)
+    ids = [sched.submit(jd) for _ in range(100)]
+    try:
+        before = len(recording.lines)
+        statuses = sched.get_statuses(ids)
+        assert len(recording.lines) - before == 1
+        assert set(statuses) == set(ids)
+        assert set(statuses.values()) == {R if env.kind == "directgnu" else W}
+    finally:
+        for job_id in ids:
+            sched.cancel(job_id)
+    before = len(recording.lines)
+    assert sched.wait_all(ids, time_out=120, interval=0.5) == dict.fromkeys(ids)
+    assert sched.get_statuses(ids) == dict.fromkeys(ids, D)
+    # a few status checks and one exit-code query, not one per job
+    assert len(recording.lines) - before < 10
+
+
+def test_exit_code_after_the_job_left_the_queue(env: Env) -> None:
+    """Slurm keeps finished jobs 300 s here, so the forgetting is staged:
+    the scheduler queries run with fake squeue/scontrol/qstat first on PATH
+    that know no job at all, as after MinJobAge. The exit files, sacct and
+    the jobs themselves are real."""
+    if env.kind == "directgnu":
+        pytest.skip("DirectGnu has no queue to leave")
+    fake = f"{env.workdir}/fakebin"
+    forget = 'echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1'
+    sh(env.term, f"mkdir {fake} && cd {fake} && "
+                 f"printf '#!/bin/sh\\n%s\\n' {shlex.quote(forget)} >squeue && "
+                 "cp squeue scontrol && printf '#!/bin/sh\\nexit 153\\n' >qstat"
+                 " && chmod +x squeue scontrol qstat")
+    finished = env.sched.submit(job("exit", "7", working_directory=env.workdir))
+    # Kills the job script itself, so no exit file is written.
+    killed = env.sched.submit(job("kill -9 $$", working_directory=env.workdir))
+    assert env.sched.wait_all([finished, killed], time_out=120, interval=0.3) \
+        == {finished: 7, killed: None if env.kind == "torque" else 137}
+
+    # New objects remember nothing; let the exit files be read again.
+    resubmitted = env.sched.submit(job("exit", "9", working_directory=env.workdir))
+    wait_for_status(env.sched, resubmitted, D, 120)
+    forgetful = with_prefix(env.sched, f"PATH={fake}:$PATH ")
+    assert forgetful.get_status(resubmitted) == D
+    assert forgetful.get_exit_code(resubmitted) == 9
+    if env.kind == "slurm":
+        # No exit file: sacct, the accounting database, still knows.
+        assert forgetful.get_exit_code(killed) == 137
+    assert exit_files(env.term, env.kind, [finished, killed, resubmitted]) == []
+
+
+def test_every_command_carries_the_prefix_on_the_real_machine(env: Env) -> None:
+    log = f"{env.workdir}/prefix.log"
+    recording = RecordingTerminal(env.term)
+    sched = with_prefix(env.sched, f"{PREFIX}echo x >>{log}; ",
+                        terminal=recording)
+    job_id = sched.submit(job("true", working_directory=env.workdir))
+    sched.wait(job_id, time_out=120, interval=0.3)
+    sched.cancel(job_id)
+    assert (read(env.term, log) or "").count("x") == len(recording.lines)
+
+
+# --- time limits, checked last -----------------------------------------------
+
+def test_time_limit_kills_the_job(
+        time_limited_jobs: dict[str, tuple[Any, str, str]]) -> None:
+    ids = {name: job_id for name, (_, job_id, _) in time_limited_jobs.items()}
+    for name, (sched, job_id, err_file) in time_limited_jobs.items():
+        assert sched.wait(job_id, time_out=150, interval=2) is None, name
+        assert sched.get_status(job_id) == D
+        term = terminal_of(sched)
+        state = sh(term, f"squeue --noheader --states=all --format=%T --jobs={job_id}")
+        assert state.strip() == "TIMEOUT"
+        # The scheduler's own message lands in the system error file.
+        assert "TIME LIMIT" in (read(term, err_file) or ""), ids
