@@ -7,8 +7,8 @@ behaviour is checked against the real servers in test_schedulers_real.py.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 import shlex
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
