@@ -93,6 +93,23 @@ class SftpChannel:
         self._broken = True
         return ConnectionError(f"SFTP connection lost: {error or type(error).__name__}")
 
+    # --- Sizing ------------------------------------------------------------
+
+    def write_size(self, handle: bytes, target: int) -> int:
+        """Data bytes per WRITE, near target, filling whole SSH packets.
+
+        paramiko cuts what we send into packets of a fixed payload; a WRITE
+        whose header and data end exactly on a packet boundary saves the
+        tiny extra packet that would otherwise carry its last bytes.
+        """
+        payload = self._chan.out_max_packet_size - 64  # as paramiko sends
+        return _aligned(target, P.WRITE_OVERHEAD + len(handle), payload)
+
+    def read_size(self, target: int) -> int:
+        """Data bytes per READ, near target, so the reply fills whole SSH
+        packets (the server sends at most our maximum packet each)."""
+        return _aligned(target, P.DATA_OVERHEAD, self._chan.in_max_packet_size)
+
     # --- Sending -------------------------------------------------------------
 
     def _take_id(self, handler: Handler) -> int:
@@ -200,6 +217,13 @@ class SftpChannel:
         while not box:
             self.pump()
         return box[0]
+
+
+def _aligned(target: int, overhead: int, packet: int) -> int:
+    if packet <= overhead:
+        return target
+    count = max(1, (target + overhead) // packet)
+    return count * packet - overhead
 
 
 # --- Interpreting replies -------------------------------------------------

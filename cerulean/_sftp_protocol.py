@@ -66,6 +66,11 @@ FAILURE = 4
 BAD_MESSAGE = 5
 OP_UNSUPPORTED = 8
 
+WRITE_OVERHEAD = 4 + 1 + 4 + 4 + 8 + 4
+"""Bytes of a WRITE packet besides the handle and the data."""
+DATA_OVERHEAD = 4 + 1 + 4 + 4
+"""Bytes of a DATA reply besides the data."""
+
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
 _HEADER = struct.Struct(">IBI")  # length, type, request id

@@ -194,12 +194,13 @@ def read_stream(ch: SftpChannel, handle: bytes, path: str,
     """
     pending: deque[_Read] = deque()
     next_offset = 0
+    chunk = ch.read_size(READ_CHUNK)
     end_hint = None if size_hint is None else size_hint + 1
     window = READ_WINDOW if size_hint is not None else 1
 
     def issue() -> None:
         nonlocal next_offset
-        length = READ_CHUNK
+        length = chunk
         if end_hint is not None and next_offset < end_hint:
             length = min(length, end_hint - next_offset)
         request = _Read(next_offset, length)
@@ -260,7 +261,7 @@ def write_stream(ch: SftpChannel, handle: bytes, path: str,
                  data: Iterable[bytes]) -> int:
     """Write data behind an open handle, pipelined; return the byte count.
 
-    Small pieces are gathered into WRITE_CHUNK requests; large ones are
+    Small pieces are gathered into requests of about WRITE_CHUNK; large ones are
     split. At most WRITE_WINDOW requests wait for acknowledgement, so
     memory stays bounded whatever the size.
     """
@@ -282,17 +283,18 @@ def write_stream(ch: SftpChannel, handle: bytes, path: str,
         if errors:
             raise errors[0]
 
+    size = ch.write_size(handle, WRITE_CHUNK)
     gathered = bytearray()
     for chunk in data:
-        if not gathered and len(chunk) >= WRITE_CHUNK:
+        if not gathered and len(chunk) >= size:
             view = memoryview(chunk)
-            for start in range(0, len(view), WRITE_CHUNK):
-                send(view[start:start + WRITE_CHUNK])
+            for start in range(0, len(view), size):
+                send(view[start:start + size])
             continue
         gathered += chunk
-        while len(gathered) >= WRITE_CHUNK:
-            send(bytes(gathered[:WRITE_CHUNK]))
-            del gathered[:WRITE_CHUNK]
+        while len(gathered) >= size:
+            send(bytes(gathered[:size]))
+            del gathered[:size]
     if gathered:
         send(bytes(gathered))
     ch.drain()
@@ -339,6 +341,7 @@ def read_files(ch: SftpChannel, files: Iterable[tuple[str, int]],
     """
     source = iter(files)
     active: deque[_Download] = deque()
+    read_size = ch.read_size(READ_CHUNK)
 
     def start(item: _Download) -> None:
         def on_handle(kind: int, reader: P.Reader) -> None:
@@ -351,7 +354,7 @@ def read_files(ch: SftpChannel, files: Iterable[tuple[str, int]],
             if not stopping():
                 offset = 0
                 while offset <= item.size:
-                    length = min(READ_CHUNK, item.size + 1 - offset)
+                    length = min(read_size, item.size + 1 - offset)
                     ch.send(P.READ, P.string(handle) + P.uint64(offset)
                             + P.uint32(length), on_data(offset, length))
                     item.replies_left += 1
@@ -481,10 +484,11 @@ def write_files(ch: SftpChannel, items: Iterable[WriteItem],
                 upload.done = True
                 return
             view = memoryview(item.data)
-            for offset in range(0, len(view), WRITE_CHUNK):
+            size = ch.write_size(upload.handle, WRITE_CHUNK)
+            for offset in range(0, len(view), size):
                 upload.replies_left += 1
                 ch.send_write(upload.handle, offset,
-                              view[offset:offset + WRITE_CHUNK], on_status)
+                              view[offset:offset + size], on_status)
             if item.exact_mode is not None:
                 upload.replies_left += 1
                 ch.send(P.FSETSTAT, P.string(upload.handle)

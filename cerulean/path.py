@@ -177,9 +177,6 @@ class Path:
     def __repr__(self) -> str:
         return f"Path({self.filesystem!r}, {str(self._path)!r})"
 
-    def __fspath__(self) -> str:
-        return str(self._path)
-
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Path):
             return NotImplemented
@@ -355,7 +352,8 @@ class Path:
         :returns: A :class:`FileStat` record.
         :raises FileNotFoundError: If there is nothing at this path (or,
             when following links, the link is dangling).
-        :raises OSError: With errno ELOOP when following a link loop.
+        :raises OSError: With errno ELOOP when following a link loop
+            (SFTP servers report a loop as FileNotFoundError).
         """
         fs = self.filesystem
         return fs._stat(str(self)) if follow_symlinks else fs._lstat(str(self))
