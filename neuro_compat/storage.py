@@ -88,6 +88,11 @@ class Storage(metaclass=NoPublicConstructor):
     ``storage://cluster/user/folder`` are absolute. Paths never lead out of
     the storage root: ``..`` and symbolic links pointing outside are refused
     with :class:`StoragePathError`.
+
+    An interrupted upload or download leaves either nothing (files up to
+    1 MiB in directory transfers, which land whole or not at all) or a
+    prefix of the file, written front to back in place, which the same
+    call with ``continue_=True`` completes byte-exactly.
     """
 
     def __init__(self, client: Client) -> None:

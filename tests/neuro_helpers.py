@@ -149,10 +149,21 @@ type = "directgnu"
     return Cluster("webdav", config_dir, f"/{name}", "tester", S.WEBDAV_PRIVATE_DIR / name)
 
 
+def default_cluster(tmp: Path) -> Cluster:
+    """The embedded default cluster (no configuration file), its data in
+    ``tmp``: sets XDG_DATA_HOME, which the caller restores."""
+    import getpass
+
+    data = tmp / "xdg"
+    os.environ["XDG_DATA_HOME"] = str(data)
+    root = data / "neuro-compat" / "storage"
+    return Cluster("local", tmp / "no-config", str(root), getpass.getuser(), root)
+
+
 def make_cluster(kind: str, tmp: Path) -> Cluster:
-    """The test cluster of a kind."""
+    """The test cluster of a kind; ``local`` is the embedded default."""
     if kind == "local":
-        return local_cluster(tmp)
+        return default_cluster(tmp)
     if kind == "sftp":
         return sftp_cluster(tmp)
     if kind == "webdav":
@@ -195,12 +206,17 @@ def remove_cluster(cluster: Cluster) -> None:
 
 @contextmanager
 def cluster_of(kind: str, tmp: Path) -> Iterator[Cluster]:
-    """A test cluster, removed afterwards."""
+    """A test cluster, removed afterwards (and the environment restored)."""
+    saved = os.environ.get("XDG_DATA_HOME")
     cluster = make_cluster(kind, tmp)
     try:
         yield cluster
     finally:
         remove_cluster(cluster)
+        if saved is None:
+            os.environ.pop("XDG_DATA_HOME", None)
+        else:
+            os.environ["XDG_DATA_HOME"] = saved
 
 
 class Recorder:
