@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -11,6 +12,7 @@ from typing import Any, NoReturn
 from typing_extensions import Self
 
 from ._clusters import Config
+from ._preset import Preset
 from ._session import ClusterSession
 from ._utils import AwaitableContextManager, NoPublicConstructor
 from .config import CONFIG_ENV_NAME, DEFAULT_CONFIG_DIR, config_file_for, load_clusters
@@ -111,7 +113,7 @@ class Client(metaclass=NoPublicConstructor):
         return self._config.cluster_name
 
     @property
-    def presets(self) -> Any:
+    def presets(self) -> Mapping[str, Preset]:
         """A ``Mapping`` of preset name (``str``) to :class:`Preset` dataclass
         of the current cluster."""
         return self._config.presets
