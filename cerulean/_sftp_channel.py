@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
+from typing import Protocol
 
 import paramiko
 
@@ -31,6 +32,14 @@ FLUSH_SIZE = 64 * 1024
 """Queued request bytes that are sent without waiting for a flush."""
 
 _U32 = struct.Struct(">I")
+
+
+class Task(Protocol):
+    """Anything a handler marks done when its replies are in."""
+
+    @property
+    def done(self) -> bool:
+        """Whether the replies it waits for have arrived."""
 
 # What paramiko raises when the connection under a channel goes away.
 _CONNECTION_ERRORS = (OSError, EOFError, paramiko.SSHException)
@@ -200,9 +209,9 @@ class SftpChannel:
         finally:
             del buffer[:pos]
 
-    def wait_for(self, done: Callable[[], bool]) -> None:
-        """Pump replies until done() is true."""
-        while not done():
+    def wait_done(self, task: Task) -> None:
+        """Pump replies until task.done is true."""
+        while not task.done:
             self.pump()
 
     def drain(self) -> None:

@@ -9,8 +9,11 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
 
+from cerulean import _sftp_batches as B
+from cerulean import _sftp_listing as L
+from cerulean import _sftp_ops as O
 from cerulean import _sftp_protocol as P
-from cerulean import _sftp_transfer as T
+from cerulean import _sftp_streams as S
 from cerulean._sftp_channel import SftpChannel, check_status, expect
 from cerulean.file_system_impl import (
     Capability,
@@ -168,16 +171,16 @@ class SftpFileSystem(FileSystemImpl):
     # --- Metadata ----------------------------------------------------------
 
     def _stat(self, path: str) -> FileStat:
-        return self._query(lambda ch: T.stat_reply(
+        return self._query(lambda ch: O.stat_reply(
             *ch.call(P.STAT, P.path_string(path)), path))
 
     def _lstat(self, path: str) -> FileStat:
-        return self._query(lambda ch: T.stat_reply(
+        return self._query(lambda ch: O.stat_reply(
             *ch.call(P.LSTAT, P.path_string(path)), path))
 
     def _listdir(self, path: str) -> list[DirEntry]:
         try:
-            return self._query(lambda ch: T.list_dir(ch, path))
+            return self._query(lambda ch: L.list_dir(ch, path))
         except FileNotFoundError:
             info = self._lstat_or_none(path)
             if info is not None and not info.is_dir():
@@ -188,7 +191,7 @@ class SftpFileSystem(FileSystemImpl):
     def _listdirs(self, paths: list[str]
                   ) -> list[list[DirEntry] | OSError]:
         return self._query(lambda ch: [result for _, result in
-                                       T.list_dirs(ch, paths)])
+                                       L.list_dirs(ch, paths)])
 
     def _readlink(self, path: str) -> str:
         def readlink(ch: SftpChannel) -> str:
@@ -241,7 +244,7 @@ class SftpFileSystem(FileSystemImpl):
     def _rename(self, source: str, target: str) -> None:
         try:
             check_status(*self._call(
-                P.EXTENDED, T.rename_payload(source, target)), source)
+                P.EXTENDED, O.rename_payload(source, target)), source)
         except OSError as error:
             if P.sftp_status(error) != P.OP_UNSUPPORTED:
                 raise
@@ -279,8 +282,8 @@ class SftpFileSystem(FileSystemImpl):
                 path)
         except FileNotFoundError:
             with self._session() as ch:
-                handle = T.open_file(ch, path, P.FLAG_WRITE | P.FLAG_CREAT)
-                T.close_handle(ch, handle, path)
+                handle = O.open_file(ch, path, P.FLAG_WRITE | P.FLAG_CREAT)
+                O.close_handle(ch, handle, path)
 
     # --- Contents ----------------------------------------------------------
 
@@ -288,16 +291,16 @@ class SftpFileSystem(FileSystemImpl):
                      size_hint: int | None = None) -> Iterator[bytes]:
         channel = self._acquire()
         try:
-            handle = T.open_file(channel, path, P.FLAG_READ)
+            handle = O.open_file(channel, path, P.FLAG_READ)
             try:
-                yield from T.read_stream(channel, handle, path, size_hint)
+                yield from S.read_stream(channel, handle, path, size_hint)
             except EOFError:
                 pass
             except OSError as error:
                 raise self._diagnose_read(error, path) from None
             finally:
                 if channel.healthy:
-                    T.close_handle(channel, handle, wait=False)
+                    O.close_handle(channel, handle, wait=False)
         finally:
             self._release(channel)
 
@@ -312,7 +315,7 @@ class SftpFileSystem(FileSystemImpl):
     def _open_for_write(self, ch: SftpChannel, path: str, flags: int,
                         mode: int | None) -> bytes:
         try:
-            return T.open_file(ch, path, flags, mode)
+            return O.open_file(ch, path, flags, mode)
         except OSError as error:
             if P.sftp_status(error) != P.FAILURE:
                 raise
@@ -328,16 +331,16 @@ class SftpFileSystem(FileSystemImpl):
     def _write_stream(self, path: str, data: Iterable[bytes],
                       mode: int | None = None,
                       exclusive: bool = False) -> int:
-        flags = T.WRITE_FLAGS | (P.FLAG_EXCL if exclusive else 0)
+        flags = O.WRITE_FLAGS | (P.FLAG_EXCL if exclusive else 0)
         with self._session() as ch:
             handle = self._open_for_write(ch, path, flags, mode)
             try:
-                count = T.write_stream(ch, handle, path, data)
+                count = S.write_stream(ch, handle, path, data)
             except BaseException:
                 if ch.healthy:
-                    T.close_handle(ch, handle, wait=False)
+                    O.close_handle(ch, handle, wait=False)
                 raise
-            T.close_handle(ch, handle, path)
+            O.close_handle(ch, handle, path)
             return count
 
     def _write_atomic(self, path: str, data: Iterable[bytes],
@@ -346,21 +349,24 @@ class SftpFileSystem(FileSystemImpl):
         # As the generic version, but on one session, and the mode is set
         # on the open handle before it is closed.
         temp = self._temp_name(path)
-        flags = T.WRITE_FLAGS | P.FLAG_EXCL
+        flags = O.WRITE_FLAGS | P.FLAG_EXCL
         try:
             with self._session() as ch:
                 handle = self._open_for_write(ch, temp, flags, mode)
                 try:
-                    count = T.write_stream(ch, handle, temp, data)
+                    count = S.write_stream(ch, handle, temp, data)
                     if exact_mode is not None:
                         check_status(*ch.call(
                             P.FSETSTAT,
                             P.string(handle) + P.attrs(exact_mode)), temp)
-                finally:
+                except BaseException:
                     if ch.healthy:
-                        T.close_handle(ch, handle, wait=False)
+                        O.close_handle(ch, handle, wait=False)
+                    raise
+                # A failed CLOSE can mean lost data: land only after it.
+                O.close_handle(ch, handle, temp)
                 check_status(*ch.call(
-                    P.EXTENDED, T.rename_payload(temp, path)), path)
+                    P.EXTENDED, O.rename_payload(temp, path)), path)
         except BaseException:
             self._discard_all([temp])
             raise
@@ -373,7 +379,7 @@ class SftpFileSystem(FileSystemImpl):
         try:
             with self._session() as ch:
                 for temp in temps:
-                    ch.send(P.REMOVE, P.path_string(temp), T.ignore_reply)
+                    ch.send(P.REMOVE, P.path_string(temp), O.ignore_reply)
                 ch.drain()
         except Exception as error:  # noqa: BLE001 - must not mask the cause
             logger.warning("could not remove temporary files %s: %s",
@@ -386,7 +392,7 @@ class SftpFileSystem(FileSystemImpl):
         stopped = False
         channel = self._acquire()
         try:
-            yield from T.read_files(channel, files, lambda: stopped)
+            yield from B.read_files(channel, files, lambda: stopped)
         finally:
             stopped = True
             if channel.healthy:
@@ -399,9 +405,9 @@ class SftpFileSystem(FileSystemImpl):
     def _write_files(self, items: Iterable[WriteItem]) -> Iterator[int]:
         stopped = False
         channel = self._acquire()
-        uploads: list[T.Upload] = []
+        uploads: list[B.Upload] = []
         try:
-            for upload in T.write_files(channel, items, self._temp_name,
+            for upload in B.write_files(channel, items, self._temp_name,
                                         lambda: stopped, uploads):
                 if upload.error is not None:
                     raise upload.error
