@@ -156,7 +156,7 @@ def load_record(data: bytes) -> tuple[JobRecord, JobState | None]:
     try:
         doc = json.loads(data.decode())
         if doc.get("version") != FORMAT_VERSION:
-            raise ValueError(f"unknown format version {doc.get('version')!r}")
+            raise ValueError(f"not a job record: unknown format version {doc.get('version')!r}")
         record = _record_from(doc["record"])
         state = _state_from(doc["state"]) if "state" in doc else None
     except (KeyError, TypeError, AttributeError, UnicodeDecodeError,
