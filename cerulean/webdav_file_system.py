@@ -40,9 +40,13 @@ import errno
 import logging
 import os
 import posixpath
-from collections.abc import Generator, Iterable, Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import closing
-from typing import cast
+from functools import partial
+from typing import TypeVar, cast
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
@@ -56,10 +60,13 @@ from cerulean.file_system_impl import (
     Capability,
     DirEntry,
     FileSystemImpl,
+    WriteItem,
 )
 from cerulean.path import EntryType, FileStat
 
 logger = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 READ_CHUNK = 256 * 1024
 """Bytes per chunk of a streamed GET: large, so the per-chunk Python
@@ -70,6 +77,11 @@ PUT_PIECE = 64 * 1024
 sent as several pieces (memoryview slices, not copies), because cheroot,
 the server under wsgidav, re-slices each received chunk per 8 KiB read,
 which costs time quadratic in the chunk size."""
+
+PARALLEL = 4
+"""Requests the batch helpers (walk, copy() of small files) keep in
+flight. A Python server gains little from more (measured on wsgidav: 1.5
+times the sequential rate with 4 to 8)."""
 
 TIMEOUT = (30.0, 300.0)
 """Seconds to connect, and to wait for the next bytes of an answer."""
@@ -253,6 +265,8 @@ class WebdavFileSystem(FileSystemImpl):
         # As in Cerulean 1.0, None counts as False.
         self._raise_unsupported = bool(unsupported_methods_raise)
         self._closed = False
+        self._executor: ThreadPoolExecutor | None = None
+        self._executor_lock = threading.Lock()
 
         self._verify: bool | str = True
         if host_ca_cert_file is not None:
@@ -276,7 +290,8 @@ class WebdavFileSystem(FileSystemImpl):
                       raise_on_redirect=False, raise_on_status=False)
         # Several connections, so that threads (and a GET streaming into a
         # PUT, as touch() does) each get their own.
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=8,
+        adapter = HTTPAdapter(pool_connections=1,
+                              pool_maxsize=2 * PARALLEL + 2,
                               max_retries=retry)
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -304,6 +319,10 @@ class WebdavFileSystem(FileSystemImpl):
         ValueError.
         """
         self._closed = True
+        with self._executor_lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=True, cancel_futures=True)
         self._session.close()
 
     def __eq__(self, other: object) -> bool:
@@ -713,3 +732,68 @@ class WebdavFileSystem(FileSystemImpl):
         except Exception as error:  # noqa: BLE001 - must not mask the cause
             logger.warning("could not remove temporary file %s: %s",
                            path, error)
+
+    # --- Batches: several requests in flight ------------------------------------
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._executor_lock:
+            if self._closed:
+                raise ValueError(f"{self!r} is closed")
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    PARALLEL, thread_name_prefix="cerulean-webdav")
+            return self._executor
+
+    def _listdirs(self, paths: list[str]) -> list[list[DirEntry] | OSError]:
+        if len(paths) < 2:
+            return super()._listdirs(paths)
+        futures = [self._pool().submit(self._listdir, path) for path in paths]
+        results: list[list[DirEntry] | OSError] = []
+        for future in futures:
+            error = future.exception()
+            if error is None:
+                results.append(future.result())
+            elif isinstance(error, OSError):
+                results.append(error)
+            else:
+                raise error
+        return results
+
+    def _read_files(self, files: Iterable[tuple[str, int]]
+                    ) -> Iterator[bytes]:
+        return self._in_order(partial(self._read_whole, path)
+                              for path, _ in files)
+
+    def _read_whole(self, path: str) -> bytes:
+        return b"".join(self._get(path))
+
+    def _write_files(self, items: Iterable[WriteItem]) -> Iterator[int]:
+        return self._in_order(
+            partial(self._write_atomic, item.path, [item.data], item.mode,
+                    item.exact_mode)
+            for item in items)
+
+    def _in_order(self, calls: Iterator[Callable[[], _T]]
+                  ) -> Generator[_T, None, None]:
+        """Run the calls PARALLEL at a time; yield their results in order.
+
+        The calls are taken from the (possibly lazy) iterator only as
+        room frees up, so at most 2 * PARALLEL results are held. If the
+        consumer stops early or a call fails, calls not yet started are
+        cancelled and the running ones are waited for, so that nothing
+        keeps writing after this generator is done (each write lands whole
+        or leaves nothing, see :meth:`_write_atomic`).
+        """
+        pool = self._pool()
+        window: deque[Future[_T]] = deque()
+        try:
+            for call in calls:
+                window.append(pool.submit(call))
+                if len(window) >= 2 * PARALLEL:
+                    yield window.popleft().result()
+            while window:
+                yield window.popleft().result()
+        finally:
+            for future in window:
+                future.cancel()
+            wait(window)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path as LocalPath
@@ -176,3 +177,54 @@ def test_abort_from_callback_mid_stream_keeps_old_target(
             calls.clear()
             cerulean.copy(local / "f", dav / "new", callback=callback)
         assert os.listdir(on_disk(dav)) == ["f"]
+
+
+def test_abort_during_a_batch_of_small_files(
+        tmp_path: LocalPath, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small files are written several at a time; an abort must still leave
+    # each one whole or absent, and no temporary files, once copy() returns.
+    monkeypatch.setattr(cerulean.copy_files, "CALLBACK_INTERVAL", 0.0)
+
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def callback(count: int, total: int) -> None:
+        calls.append(count)
+        if len(calls) == 12:
+            raise Stop()
+
+    with webdav_dir() as dav, local_dir(tmp_path) as local:
+        src = local / "many"
+        src.mkdir()
+        for i in range(60):
+            (src / f"f{i:02d}").write_bytes(content(f"f{i}", 20_000))
+        with pytest.raises(Stop):
+            cerulean.copy(src, dav, callback=callback)
+        landed = os.listdir(on_disk(dav / "many"))
+        assert 0 < len(landed) < 60
+        assert temp_files(on_disk(dav / "many")) == []
+        for name in landed:
+            data = (on_disk(dav / "many") / name).read_bytes()
+            assert data == content(f"f{int(name[1:])}", 20_000)
+        # Nothing more lands after copy() has returned.
+        time.sleep(0.3)
+        assert os.listdir(on_disk(dav / "many")) == landed
+
+
+def test_batches_keep_order_and_report_errors_in_place() -> None:
+    with webdav_dir() as dav:
+        fs = dav.filesystem
+        items = [cerulean.file_system_impl.WriteItem(
+            str(dav / f"f{i}"), content(str(i), 1000 + i)) for i in range(20)]
+        assert list(fs._write_files(iter(items))) == [1000 + i
+                                                      for i in range(20)]
+        got = list(fs._read_files((str(dav / f"f{i}"), 0) for i in range(20)))
+        assert got == [content(str(i), 1000 + i) for i in range(20)]
+        (dav / "sub").mkdir()
+        listings = fs._listdirs([str(dav), str(dav / "missing"),
+                                 str(dav / "sub")])
+        assert len(listings[0]) == 21
+        assert isinstance(listings[1], FileNotFoundError)
+        assert listings[2] == []
