@@ -1,0 +1,24 @@
+"""The neuro_compat half of `make demo` runs on the embedded local default."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+DEMO = Path(__file__).resolve().parents[1] / "docs" / "examples" / "demo_neuro.py"
+
+
+def test_demo_runs_the_main_job_on_the_local_default(tmp_path: Path) -> None:
+    env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"),
+               NEUROMATION_CONFIG=str(tmp_path / "no-config"))
+    done = subprocess.run([sys.executable, str(DEMO), "--files", "3"], check=False, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "total words: 117" in done.stdout
+    assert "3 result files" in done.stdout
+    assert "upload" in done.stderr and "download" in done.stderr and "100%" in done.stderr
+    assert ": succeeded (Completed), exit code 0" in done.stderr
+    # The demo leaves the storage as it found it.
+    storage = tmp_path / "data" / "neuro-compat" / "storage"
+    assert [p for p in storage.rglob("*.txt")] == []
