@@ -1,6 +1,8 @@
 """Single SFTP requests and the small pieces the pipelines share."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from cerulean import _sftp_protocol as P
 from cerulean._sftp_channel import SftpChannel, check_status, expect
 from cerulean.path import FileStat
@@ -42,3 +44,31 @@ def rename_payload(source: str, target: str) -> bytes:
 def stat_reply(kind: int, reader: P.Reader, path: str) -> FileStat:
     """The FileStat of an ATTRS reply (or its error)."""
     return expect(kind, reader, P.ATTRS, path).stat()
+
+
+REMOVES_IN_FLIGHT = 256
+"""REMOVE requests sent before waiting for replies."""
+
+
+def remove_many(ch: SftpChannel, paths: list[str]) -> list[OSError | None]:
+    """REMOVE each path, many in flight; return each one's error or None."""
+    errors: list[OSError | None] = [None] * len(paths)
+    left = [0]
+
+    def on_status(index: int) -> Callable[[int, P.Reader], None]:
+        def handler(kind: int, reader: P.Reader) -> None:
+            left[0] -= 1
+            try:
+                check_status(kind, reader, paths[index])
+            except OSError as error:
+                errors[index] = error
+        return handler
+
+    for index, path in enumerate(paths):
+        ch.send(P.REMOVE, P.path_string(path), on_status(index))
+        left[0] += 1
+        while left[0] >= REMOVES_IN_FLIGHT:
+            ch.pump()
+    while left[0]:
+        ch.pump()
+    return errors

@@ -81,12 +81,24 @@ def _walk_listed(top: Path, entries: list[DirEntry], topdown: bool,
 def remove_tree(fs: FileSystemImpl, path: str) -> None:
     """Remove the directory at path and everything in it.
 
-    Symbolic links are removed themselves, never followed.
+    Symbolic links are removed themselves, never followed. The entries of
+    a directory are removed with one batch call and its subdirectories are
+    listed with another, so a backend can pipeline both.
     """
-    for name, info in fs._listdir(path):
-        child = posixpath.join(path, name)
-        if info.is_dir():
-            remove_tree(fs, child)
-        else:
-            fs._unlink(child)
+    _remove_listed(fs, path, fs._listdir(path))
+
+
+def _remove_listed(fs: FileSystemImpl, path: str,
+                   entries: list[DirEntry]) -> None:
+    subdirs = [posixpath.join(path, name) for name, info in entries
+               if info.is_dir()]
+    others = [posixpath.join(path, name) for name, info in entries
+              if not info.is_dir()]
+    for error in fs._unlink_many(others):
+        if error is not None and not isinstance(error, FileNotFoundError):
+            raise error
+    for subdir, listing in zip(subdirs, fs._listdirs(subdirs)):
+        if isinstance(listing, OSError):
+            raise listing
+        _remove_listed(fs, subdir, listing)
     fs._rmdir(path)

@@ -293,6 +293,22 @@ class FileSystemImpl(FileSystem):
             raise
         return count
 
+    def _unlink_many(self, paths: list[str]) -> list[OSError | None]:
+        """Unlink many files, links or special files; return each error.
+
+        As :meth:`_unlink` for each path, with the errors returned in place
+        (None for success). Backends override this to have all the requests
+        in flight at once; the default removes one after the other.
+        """
+        errors: list[OSError | None] = []
+        for path in paths:
+            try:
+                self._unlink(path)
+                errors.append(None)
+            except OSError as error:
+                errors.append(error)
+        return errors
+
     def _listdirs(self, paths: list[str]) -> list[list[DirEntry] | OSError]:
         """List many directories; return each one's entries or error.
 

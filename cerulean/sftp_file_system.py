@@ -227,6 +227,23 @@ class SftpFileSystem(FileSystemImpl):
                                         path) from None
             raise
 
+    def _unlink_many(self, paths: list[str]) -> list[OSError | None]:
+        if not paths:
+            return []
+        with self._session() as ch:
+            errors = O.remove_many(ch, paths)
+        # Diagnose the generic failures one by one, as _unlink does.
+        return [error if error is None or P.sftp_status(error) != P.FAILURE
+                else self._unlink_error(path, error)
+                for path, error in zip(paths, errors)]
+
+    def _unlink_error(self, path: str, error: OSError) -> OSError:
+        try:
+            self._unlink(path)
+        except OSError as again:
+            return again
+        return error
+
     def _rmdir(self, path: str) -> None:
         try:
             check_status(*self._call(P.RMDIR, P.path_string(path)), path)
