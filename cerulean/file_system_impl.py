@@ -23,6 +23,12 @@ Conventions every primitive follows:
 * Each primitive costs at most one round trip to the server where the
   protocol allows it, and never asks for what an earlier reply said.
 * Primitives may be called from several threads at once.
+
+Helpers with generic defaults, which a backend may override to be faster:
+``_write_atomic`` (land a file whole, used by copy() for large files),
+``_read_files`` and ``_write_files`` (many small files, used by copy()),
+``_listdirs`` (used by walk), ``_unlink_many`` (used when removing trees),
+``_as_uri``, ``_temp_name`` and ``_discard``.
 """
 from __future__ import annotations
 
