@@ -47,7 +47,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import closing
 from functools import partial
 from typing import TypeVar, cast
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -368,6 +368,25 @@ class WebdavFileSystem(FileSystemImpl):
         """
         if self._closed:
             raise ValueError(f"{self!r} is closed")
+        response = self._request(method, url, headers, data, stream)
+        if (response.is_redirect and method not in ("GET", "PUT")
+                and not url.endswith("/")):
+            # Some servers send a collection's URL without the final "/"
+            # to the one with it, for any method; follow that (and only
+            # that: a redirect elsewhere would send the request, and the
+            # credential, somewhere we were not asked to go).
+            there = urlsplit(urljoin(url, response.headers.get("Location", "")))
+            here = urlsplit(url)
+            if (there.scheme, there.netloc.lower(), there.path) == (
+                    here.scheme, here.netloc.lower(), here.path + "/"):
+                response.close()
+                return self._request(method, url + "/", headers, data, stream)
+        return response
+
+    def _request(self, method: str, url: str,
+                 headers: dict[str, str] | None,
+                 data: bytes | Iterable[bytes | memoryview] | None,
+                 stream: bool) -> requests.Response:
         try:
             return self._session.request(
                 method, url, headers=headers,

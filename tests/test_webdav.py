@@ -28,6 +28,7 @@ import cerulean
 from cerulean import EntryType, Permission, UnsupportedOperationError
 from tests.servers import settings as S
 from tests.webdav_helpers import (
+    ROOT_PROPFIND,
     CuttableProxy,
     FaultServer,
     count_requests,
@@ -652,6 +653,24 @@ def test_hostile_or_broken_xml_is_refused() -> None:
             with pytest.raises(OSError) as info:
                 (fs / "x").stat()
             assert info.value.errno == errno.EPROTO
+
+
+def test_redirect_to_the_collection_url_is_followed_and_no_other() -> None:
+    collection = ROOT_PROPFIND.replace(b"/dav/", b"/dav/dir/")
+    with FaultServer() as server, cerulean.WebdavFileSystem(server.url) as fs:
+        server.answers[("PROPFIND", "/dav/dir")] = (
+            301, b"", {"Location": f"{server.url}/dir/"})
+        server.answers[("PROPFIND", "/dav/dir/")] = (207, collection)
+        assert (fs / "dir").is_dir()
+        server.answers[("GET", "/dav/dir")] = (
+            301, b"", {"Location": "/dav/dir/"})
+        with pytest.raises(IsADirectoryError):
+            (fs / "dir").read_bytes()
+        server.answers[("PROPFIND", "/dav/away")] = (
+            302, b"", {"Location": "http://example.com/dav/away/"})
+        with pytest.raises(OSError) as info:
+            (fs / "away").stat()
+        assert "302" in str(info.value)
 
 
 # --- The file system object -----------------------------------------------------

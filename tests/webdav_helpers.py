@@ -73,13 +73,14 @@ ROOT_PROPFIND = (
 class FaultServer:
     """An HTTP server on 127.0.0.1 whose answers the test chooses.
 
-    ``answers[(method, path)] = (status, body)``; PROPFIND of ``/dav/``
+    ``answers[(method, path)] = (status, body)`` or ``(status, body,
+    headers)``; PROPFIND of ``/dav/``
     answers as a WebDAV collection, so that a WebdavFileSystem on
     ``url`` can be made. Anything else answers 500.
     """
 
     def __init__(self) -> None:
-        self.answers: dict[tuple[str, str], tuple[int, bytes]] = {
+        self.answers: dict[tuple[str, str], tuple[Any, ...]] = {
             ("PROPFIND", "/dav/"): (207, ROOT_PROPFIND)}
         outer = self
 
@@ -90,9 +91,11 @@ class FaultServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 if length:
                     self.rfile.read(length)
-                status, body = outer.answers.get(
+                status, body, *extra = outer.answers.get(
                     (self.command, self.path), (500, b"no answer scripted"))
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
