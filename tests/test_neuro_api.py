@@ -18,9 +18,9 @@ import pytest
 
 import neuro_compat
 
-SNAPSHOT = Path("/work/shared/reference/snapshot-neuro-sdk-22.7.1.json")
-if not SNAPSHOT.exists():  # a copy travels with the repository, if the lead adds one
-    SNAPSHOT = Path(__file__).parent / "data" / SNAPSHOT.name
+# A copy of /work/shared/reference/snapshot-neuro-sdk-22.7.1.json (the
+# introspected PyPI neuro-sdk 22.7.1), kept in the repository for CI.
+SNAPSHOT = Path(__file__).parent / "data" / "snapshot-neuro-sdk-22.7.1.json"
 
 JOBS_NAMES = {"Jobs", "Container", "JobDescription", "JobStatus", "JobStatusHistory",
               "JobStatusItem", "JobTelemetry", "JobRestartPolicy", "JobPriority", "HTTPPort",
