@@ -96,10 +96,11 @@ DIRECTORY_MODE = 0o700
 _XML_HEADERS = {"Content-Type": 'application/xml; charset="utf-8"'}
 
 # Methods urllib3 may send again after the connection failed while reading
-# the answer (a keep-alive connection the server had just closed). PUT and
-# MOVE are not repeated: the body may be a generator, and a repeated MOVE
-# could answer 404 for a move that had in fact happened.
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND", "DELETE"})
+# the answer (a keep-alive connection the server had just closed): those
+# that change nothing. PUT is not repeated (its body may be a generator),
+# nor MOVE, DELETE and MKCOL (a repeat would answer 404 or 405 for a change
+# that had in fact happened).
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND"})
 
 
 def _split_base_url(url: str) -> tuple[str, str]:
@@ -278,12 +279,16 @@ class WebdavFileSystem(FileSystemImpl):
             # overridden by a REQUESTS_CA_BUNDLE environment variable.
             self._verify = ca_file
 
+        if credential is not None and not isinstance(
+                credential, PasswordCredential):
+            raise ValueError(
+                "WebdavFileSystem needs a PasswordCredential (or None for"
+                f" anonymous access), not a {type(credential).__name__}")
+
         self._session = requests.Session()
         if credential is not None:
-            if not isinstance(credential, PasswordCredential):
-                raise ValueError(
-                    "WebdavFileSystem needs a PasswordCredential (or None for"
-                    f" anonymous access), not a {type(credential).__name__}")
+            # Basic authentication, sent with every request: no extra
+            # round trip for a 401 challenge first.
             self._session.auth = (credential.username, credential.password)
         retry = Retry(total=2, connect=2, read=2, status=0, other=0,
                       redirect=0, allowed_methods=_IDEMPOTENT,
