@@ -84,6 +84,11 @@ class Backend:
         """Remove a file or link."""
         self.fs._unlink(path)
 
+    def unlink_many(self, paths: list[str]) -> list[OSError | None]:
+        """Remove many files or links, pipelined where possible; each
+        path's error (or None) in place."""
+        return self.fs._unlink_many(paths)
+
     def rmdir(self, path: str) -> None:
         """Remove an empty directory."""
         self.fs._rmdir(path)

@@ -180,15 +180,19 @@ def remove(root: StorageRoot, rel: PurePosixPath, uri: URL, recursive: bool,
 def _remove_tree(root: StorageRoot, path: str, uri: URL,
                  on_delete: Callable[[URL, bool], None], token: CancelToken) -> None:
     # Entries come from the listing of a resolved directory; links are
-    # removed, never followed, so nothing outside the root is touched.
-    for name, st in root.backend.listdir(path):
-        token.check()
-        child = posixpath.join(path, name)
+    # removed, never followed, so nothing outside the root is touched. The
+    # files of a directory go in one batch (pipelined over SFTP).
+    token.check()
+    entries = root.backend.listdir(path)
+    files = sorted(name for name, st in entries if not st.is_dir())
+    errors = root.backend.unlink_many([posixpath.join(path, name) for name in files])
+    for name, error in zip(files, errors):
+        if error is not None and not isinstance(error, FileNotFoundError):
+            raise error
+        on_delete(uri / name, False)
+    for name, st in sorted(entries):
         if st.is_dir():
-            _remove_tree(root, child, uri / name, on_delete, token)
-        else:
-            root.backend.unlink(child)
-            on_delete(uri / name, False)
+            _remove_tree(root, posixpath.join(path, name), uri / name, on_delete, token)
     root.backend.rmdir(path)
     on_delete(uri, True)
 
