@@ -14,12 +14,20 @@ import neuro_compat as neuro
 from tests.neuro_helpers import Cluster, cluster_of, run
 from tests.servers import settings as S
 
-KINDS = [pytest.param("local"),
-         pytest.param("sftp", marks=pytest.mark.real_server("ssh"))]
+LINK_KINDS = [pytest.param("local"),
+              pytest.param("sftp", marks=pytest.mark.real_server("ssh"))]
+KINDS = [*LINK_KINDS, pytest.param("webdav", marks=pytest.mark.real_server("webdav"))]
 
 
 @pytest.fixture(params=KINDS)
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    with cluster_of(request.param, tmp_path) as c:
+        yield c
+
+
+@pytest.fixture(params=LINK_KINDS)
+def link_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
+    """A cluster whose storage has symbolic links (WebDAV has none)."""
     with cluster_of(request.param, tmp_path) as c:
         yield c
 
@@ -79,7 +87,8 @@ def test_absolute_paths_stay_below_the_root(cluster: Cluster) -> None:
         assert (cluster.local_root / "etc" / "passwd").read_bytes() == b"mine"
 
 
-def test_links_leading_out_are_refused(cluster: Cluster) -> None:
+def test_links_leading_out_are_refused(link_cluster: Cluster) -> None:
+    cluster = link_cluster
     user_dir = f"{cluster.root}/{cluster.user}"
     outside = cluster.root.rsplit("/", 1)[0] + "/outside"
 
