@@ -146,6 +146,8 @@ class ClusterSession:
             return cerulean.LocalTerminal()
         assert term.host is not None and term.user is not None
         credential = _credential(term, self.origin, self.name)
+        log.debug("cluster %s: logging in to %s@%s:%d", self.name, term.user, term.host,
+                  term.port)
         try:
             return cerulean.SshTerminal(
                 term.host, term.port, credential, known_hosts=term.known_hosts,
