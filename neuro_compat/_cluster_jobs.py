@@ -27,7 +27,7 @@ from cerulean.scheduler import SchedulerError
 
 from . import _capacity, _telemetry
 from ._backend import Backend, make_backend
-from ._job_record import JobRecord, JobState
+from ._job_record import JobRecord, JobState, parse_events
 from ._job_script import BACKSTOP_SECONDS, job_description, wrapper_script
 from ._job_state import derive
 from ._job_types import Container, JobStatus
@@ -285,8 +285,6 @@ class ClusterJobs:
         statuses = self.scheduler.get_statuses([r.scheduler_id for r in ours]) if ours \
             else {}
         progress = reg.progress([r.id for r in records])
-        limits = {r.id: reg.read_limit(r.id) if r.life_span is not None else None
-                  for r in records}
         done = [r for r in ours
                 if statuses.get(r.scheduler_id) == cerulean.JobStatus.DONE]
         codes: Mapping[str, int | None] = {}
@@ -302,10 +300,10 @@ class ClusterJobs:
             message = ""
             if status == cerulean.JobStatus.DONE and p.events.exit_code is None:
                 message = reg.read_tail(posixpath.join(reg.home(r.id), "scheduler.err"))
-            state = derive(r, p, status, now=now, limit=limits[r.id],
+            state = derive(r, p, status, now=now, limit=p.limit,
                            scheduler_exit_code=codes.get(r.scheduler_id),
                            scheduler_message=message)
-            state = replace(state, life_span=limits[r.id])
+            state = replace(state, life_span=p.limit)
             states[r.id] = state
             if state.status.is_finished:
                 finals.append((r, state))
@@ -379,8 +377,9 @@ class ClusterJobs:
 
     def exited(self, job_id: str) -> bool:
         """Whether the wrapper has recorded the command's exit (cheap check)."""
-        progress = self.registry.progress([job_id])[job_id]
-        return progress.events.exit_code is not None
+        data = self.registry.read_optional(self.registry.path(job_id, "events"))
+        return data is not None and parse_events(data.decode(errors="replace")
+                                                 ).exit_code is not None
 
     # --- Beside the job -------------------------------------------------------------
 

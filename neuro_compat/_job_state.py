@@ -10,15 +10,16 @@ its node lost).
 ========================================  ==========  ===================
 facts                                     status      reason
 ========================================  ==========  ===================
-exited after ``kill``                     CANCELLED   ``Cancelled``
 exited after the life span ran out        FAILED      ``LifeSpanEnded``
+exited after ``kill``                     CANCELLED   ``Cancelled``
 exited with code 0                        SUCCEEDED   ``Completed``
 exited with another code                  FAILED      ``Error``
+scheduler done, no exit, life span ended  FAILED      ``LifeSpanEnded``
 scheduler done, no exit, after ``kill``   CANCELLED   ``Cancelled``
-scheduler done, no exit, ran its limit    FAILED      ``LifeSpanEnded``
 scheduler done, no exit, started          FAILED      ``Killed``
 scheduler done, never started             FAILED      ``NotStarted``
-started, or scheduler says running        RUNNING
+started                                   RUNNING
+scheduler says running, not started yet   PENDING     ``Starting``
 otherwise                                 PENDING     ``Scheduling``
 ========================================  ==========  ===================
 
@@ -108,13 +109,18 @@ def derive(record: JobRecord, progress: Progress,
                      "The job ended without its command reporting an exit code: the "
                      "scheduler stopped it (memory or time limit, node failure, or "
                      f"cancelled outside neuro_compat){message}", sched_code, now)
-    if ev.started_at is not None or scheduler_status == cerulean.JobStatus.RUNNING:
+    if ev.started_at is not None:
         return replace(base, status=JobStatus.RUNNING)
+    if scheduler_status == cerulean.JobStatus.RUNNING:
+        # Running for the scheduler (prolog, setting up), but the command
+        # has not started yet: nothing can be run beside it or sampled.
+        return replace(base, reason="Starting", description=_STARTING)
     return replace(base, reason="Scheduling", description=_QUEUED)
 
 
 _KILLED = "The job was killed (Jobs.kill)"
 _QUEUED = "Waiting in the scheduler's queue"
+_STARTING = "The scheduler has started the job; its command is starting"
 
 
 def _life_span_text(limit: float | None) -> str:

@@ -75,10 +75,12 @@ class Progress:
 
     :ivar events: what its wrapper script recorded.
     :ivar cancel_at: when ``kill`` was first called, or None.
+    :ivar limit: the life span the wrapper enforces now, or None.
     """
 
     events: Events
     cancel_at: float | None
+    limit: float | None = None
 
 
 class Registry:
@@ -158,13 +160,7 @@ class Registry:
 
     def read_limit(self, job_id: str) -> float | None:
         """The life span the wrapper enforces now, or None if it has none."""
-        data = self.read_optional(self.path(job_id, "limit"))
-        if data is None:
-            return None
-        try:
-            return float(data.decode().strip())
-        except ValueError:
-            return None
+        return _float(self.read_optional(self.path(job_id, "limit")))
 
     def entry(self, job_id: str) -> Entry | None:
         """One job's record and final state; None if there is no such job."""
@@ -203,20 +199,24 @@ class Registry:
         return result
 
     def progress(self, job_ids: list[str]) -> dict[str, Progress]:
-        """What the wrapper scripts recorded, and kill requests, of some jobs.
+        """What the wrapper scripts recorded, kill requests and life spans.
 
         Read after asking the scheduler, so that a job the scheduler calls
-        done has written all it ever will.
+        done has written all it ever will. For many jobs, a fresh listing
+        (one round trip) says which files exist, so that only those are
+        read, pipelined; a single job's files are simply tried.
         """
-        paths = [p for j in job_ids for p in (self.path(j, "events"),
-                                               self.path(j, "cancel"))]
-        contents = self.read_many(paths)
+        kinds = ("events", "cancel", "limit")
+        present = self._listing() if len(job_ids) > 1 else None
+        paths = [self.path(j, k) for j in job_ids for k in kinds
+                 if present is None or k in present.get(j, ())]
+        contents = dict(zip(paths, self.read_many(paths)))
         result = {}
-        for i, job_id in enumerate(job_ids):
-            events, cancel = contents[2 * i], contents[2 * i + 1]
+        for job_id in job_ids:
+            events, cancel, limit = (contents.get(self.path(job_id, k)) for k in kinds)
             result[job_id] = Progress(
                 parse_events(events.decode(errors="replace")) if events else Events(),
-                _float(cancel))
+                _float(cancel), _float(limit))
         return result
 
     def read_many(self, paths: list[str]) -> list[bytes | None]:

@@ -115,7 +115,8 @@ def test_jobs_ended_without_an_exit_code_say_why() -> None:
 
 def test_queued_and_running() -> None:
     assert _derive(Events(), scheduler=WAITING).status == JobStatus.PENDING
-    assert _derive(Events(), scheduler=RUNNING).status == JobStatus.RUNNING
+    starting = _derive(Events(), scheduler=RUNNING)  # the command is not up yet
+    assert (starting.status, starting.reason) == (JobStatus.PENDING, "Starting")
     running = _derive(Events(**STARTED), scheduler=WAITING)  # the scheduler lags
     assert (running.status, running.node, running.pid) == (JobStatus.RUNNING, "n1", 77)
 
