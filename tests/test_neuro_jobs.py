@@ -461,3 +461,74 @@ def test_every_unsupported_start_parameter_is_refused(param: str, value: Any,
                 async with client.jobs.list() as it:
                     assert [job async for job in it] == []
     run(main())
+
+
+@pytest.mark.parametrize("kind", ["slurm", "torque"])
+def test_preset_and_life_span_reach_the_batch_scheduler(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await client.jobs.start(
+                    image=client.parse.remote_image("ubuntu"), preset_name="cpu-two",
+                    command="sleep 60", life_span=150)
+                jobs = client.jobs._on(None)
+                entry = await jobs.session.bridge.run(jobs.find, job.id)
+                assert entry is not None
+                shown = await jobs.session.bridge.run(
+                    jobs.run, f"scontrol -o show job {entry.record.scheduler_id}", "show")
+                fields = dict(word.split("=", 1) for word in shown.split() if "=" in word)
+                assert fields["Partition"] == "debug"
+                assert fields["NumCPUs"] == "2"
+                assert fields["MinMemoryNode"] == "200M"
+                assert fields["TimeLimit"] == "00:04:00"  # 150 s + a minute, in minutes
+                await client.jobs.kill(job.id)
+                await wait_for(client, job.id)
+    run(main())
+
+
+def test_host_runtime_is_logged_once_per_client(tmp_path: Path,
+                                                caplog: pytest.LogCaptureFixture) -> None:
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path) as cluster:
+            for _ in range(2):
+                async with cluster.client() as client:
+                    await asyncio.gather(start(client, "true"), start(client, "true"))
+
+    with caplog.at_level("WARNING", logger="neuro_compat.jobs"):
+        run(main())
+    said = [r.getMessage() for r in caplog.records if "runtime 'host'" in r.getMessage()]
+    assert len(said) == 2 and "ubuntu:latest" in said[0]
+
+
+def test_a_failed_submission_leaves_no_job(tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path) as cluster:
+            async with cluster.client() as client:
+                with pytest.raises(RuntimeError, match="submit"):
+                    await start(client, "true", working_dir=str(tmp_path / "missing"))
+                async with client.jobs.list() as it:
+                    assert [job async for job in it] == []
+                assert sorted(Path(cluster.job_dir).iterdir()) == []
+    run(main())
+
+
+def test_status_finds_a_job_on_another_cluster(tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path) as cluster:
+            config = cluster.config_dir / "clusters.toml"
+            text = config.read_text()
+            other = text.replace("[clusters.test", "[clusters.other").replace(
+                f"{cluster.base}/", f"{cluster.base}/other-")
+            config.write_text('default_cluster = "test"\n' + text + other)
+            async with cluster.client() as client:
+                job = await client.jobs.start(image=client.parse.remote_image("ubuntu"),
+                                              preset_name="cpu-small", command="exit 5",
+                                              cluster_name="other")
+                assert job.cluster_name == "other" and str(job.uri).startswith("job://other/")
+                done = await wait_for(client, job.id)  # status() takes no cluster name
+                assert (done.status, done.history.exit_code) == (JobStatus.FAILED, 5)
+                async with client.jobs.list() as it:
+                    assert [j async for j in it] == []  # the current cluster has none
+                async with client.jobs.list(cluster_name="other") as it:
+                    assert [j.id async for j in it] == [job.id]
+    run(main())
