@@ -109,8 +109,9 @@ class FaultServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/dav"
+        # A short poll interval, so that shutdown() returns at once.
         self._thread = threading.Thread(target=self._server.serve_forever,
-                                        daemon=True)
+                                        args=(0.02,), daemon=True)
 
     def __enter__(self) -> FaultServer:  # noqa: PYI034 - Self is 3.11+
         self._thread.start()
