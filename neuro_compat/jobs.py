@@ -33,8 +33,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import math
-import re
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -48,6 +46,9 @@ from ._bridge import async_iterator_context
 from ._cluster_jobs import ClusterJobs, Snapshot, Submission
 from ._images import RemoteImage
 from ._job_exec import LogSource, ProcessSource, open_process
+from ._job_output import follow
+from ._job_params import check_submission, refuse
+from ._job_params import life_span as life_span_of
 from ._job_state import description
 from ._job_types import (
     Container,
@@ -73,48 +74,6 @@ log = logging.getLogger(__name__)
 
 TOP_INTERVAL = 1.0
 """Seconds between two ``top`` samples."""
-
-_POLL_MIN = 0.05
-_POLL_MAX = 1.0
-_SCHEDULER_CHECK = 3.0  # seconds between scheduler checks while following output
-_NAME = r"[a-z](?:-?[a-z0-9])*"
-
-_WHY = {
-    "http": "jobs on HPC clusters have no HTTP ingress; use Jobs.port_forward() to "
-            "reach a port of the job",
-    "secret_env": "there is no secrets service on HPC clusters; pass values with env "
-                  "or keep them in files on the storage",
-    "secret_files": "there is no secrets service on HPC clusters; keep secret files "
-                    "on the storage",
-    "disk_volumes": "there are no platform disks on HPC clusters; use storage volumes",
-    "tty": "batch jobs run without a terminal",
-    "privileged": "jobs run as your own user on the cluster",
-    "pass_config": "there is no platform configuration to pass into a job",
-    "wait_for_jobs_quota": "there are no job quotas; the scheduler queues jobs anyway",
-    "schedule_timeout": "the scheduler keeps a job queued until it can run; there is "
-                        "no scheduling timeout",
-    "restart_policy": "batch schedulers never restart a job here (only "
-                      "JobRestartPolicy.NEVER)",
-    "priority": "job priorities are not offered (only None or JobPriority.NORMAL)",
-    "scheduler_enabled": "there is no round-robin scheduling of jobs",
-    "org_name": "organizations do not exist on HPC clusters",
-    "tpu_type": "HPC clusters here offer no TPUs",
-    "tpu_software_version": "HPC clusters here offer no TPUs",
-    "since": "the job's log has no timestamps to filter by",
-    "timestamps": "the job's log has no timestamps",
-    "debug": "there is no debug output of the log stream",
-    "no_key_check": "host keys are always checked (configure known_hosts instead)",
-}
-
-
-def _refuse(where: str, **given: tuple[Any, bool]) -> None:
-    """Raise NotSupportedError for the first parameter given a non-default
-    value (each value comes with whether it is the default)."""
-    for name, (value, is_default) in given.items():
-        if not is_default:
-            raise NotSupportedError(f"{where}: {name}={value!r} is not supported: "
-                                    f"{_WHY[name]}")
-
 
 class Jobs(metaclass=NoPublicConstructor):
     """Jobs subsystem, available as ``Client.jobs``.
@@ -233,7 +192,7 @@ class Jobs(metaclass=NoPublicConstructor):
             installed on the cluster.
         :raises ValueError: for an unknown preset or a malformed argument.
         """
-        _refuse("Jobs.start", org_name=(org_name, org_name is UNSET or org_name is None),
+        refuse("Jobs.start", org_name=(org_name, org_name is UNSET or org_name is None),
                 http=(http, http is None), secret_env=(secret_env, not secret_env),
                 secret_files=(secret_files, not secret_files),
                 disk_volumes=(disk_volumes, not disk_volumes), tty=(tty, not tty),
@@ -254,7 +213,7 @@ class Jobs(metaclass=NoPublicConstructor):
         container = Container(image=image, resources=resources, entrypoint=entrypoint,
                               command=command, working_dir=working_dir,
                               env=dict(env or {}), volumes=list(volumes))
-        limit = _life_span(life_span)
+        limit = life_span_of(life_span)
         if preset.time_limit is not None:
             limit = preset.time_limit if limit is None else min(limit, preset.time_limit)
         return await self._submit(jobs, Submission(
@@ -290,7 +249,7 @@ class Jobs(metaclass=NoPublicConstructor):
         :returns: :class:`JobDescription` instance with information about
             started job.
         """
-        _refuse("Jobs.run", scheduler_enabled=(scheduler_enabled, not scheduler_enabled),
+        refuse("Jobs.run", scheduler_enabled=(scheduler_enabled, not scheduler_enabled),
                 pass_config=(pass_config, not pass_config),
                 wait_for_jobs_quota=(wait_for_jobs_quota, not wait_for_jobs_quota),
                 schedule_timeout=(schedule_timeout, schedule_timeout is None),
@@ -298,7 +257,7 @@ class Jobs(metaclass=NoPublicConstructor):
                 org_name=(org_name, org_name is UNSET or org_name is None),
                 priority=(priority, priority in (None, JobPriority.NORMAL)))
         c = container
-        _refuse("Container", http=(c.http, c.http is None),
+        refuse("Container", http=(c.http, c.http is None),
                 secret_env=(c.secret_env, not c.secret_env),
                 secret_files=(c.secret_files, not c.secret_files),
                 disk_volumes=(c.disk_volumes, not c.disk_volumes), tty=(c.tty, not c.tty),
@@ -311,10 +270,10 @@ class Jobs(metaclass=NoPublicConstructor):
         return await self._submit(self._on(None), Submission(
             container=dataclasses.replace(c, env=dict(c.env), volumes=list(c.volumes)),
             name=name, tags=tuple(tags), description=description, preset_name=None,
-            life_span=_life_span(life_span), partition=None, scheduler_options=()))
+            life_span=life_span_of(life_span), partition=None, scheduler_options=()))
 
     async def _submit(self, jobs: ClusterJobs, sub: Submission) -> JobDescription:
-        _check_submission(sub)
+        check_submission(sub)
         snap = await jobs.session.bridge.run(jobs.submit, sub)
         if jobs.config.runtime == "host" and jobs.config.name not in self._told_host:
             self._told_host.add(jobs.config.name)
@@ -427,10 +386,10 @@ class Jobs(metaclass=NoPublicConstructor):
         :param debug: not supported.
         :returns: ``AsyncIterator`` over ``bytes`` log chunks.
         """
-        _refuse("Jobs.monitor", since=(since, since is None),
+        refuse("Jobs.monitor", since=(since, since is None),
                 timestamps=(timestamps, not timestamps), debug=(debug, not debug))
         jobs, entry = await self._find(id, cluster_name)
-        async for chunk in _follow(jobs, entry):
+        async for chunk in follow(jobs, entry):
             yield chunk
 
     @async_iterator_context
@@ -503,7 +462,7 @@ class Jobs(metaclass=NoPublicConstructor):
         :raises NotSupportedError: where the scheduler does not allow it.
         :raises ValueError: if the job has finished or has no life span.
         """
-        extra = _life_span(additional_life_span, "additional_life_span")
+        extra = life_span_of(additional_life_span, "additional_life_span")
         jobs, entry = await self._find(id)
         await jobs.session.bridge.run(jobs.bump, entry, extra)
 
@@ -547,7 +506,7 @@ class Jobs(metaclass=NoPublicConstructor):
             stdin/stdout/stderr, see :class:`StdStream` for details.
         :raises ValueError: if the job is not running.
         """
-        _refuse("Jobs.exec", tty=(tty, not tty))
+        refuse("Jobs.exec", tty=(tty, not tty))
         jobs, entry = await self._find(id, cluster_name)
         bridge = jobs.session.bridge
         snap = await self._snapshot(jobs, entry)
@@ -580,7 +539,7 @@ class Jobs(metaclass=NoPublicConstructor):
         :param cluster_name: cluster on which the job is running.
         :raises ValueError: if the job has already finished.
         """
-        _refuse("Jobs.attach", tty=(tty, not tty))
+        refuse("Jobs.attach", tty=(tty, not tty))
         if stdin:
             raise NotSupportedError("Jobs.attach: stdin=True is not supported: batch jobs "
                                     "have no standard input")
@@ -593,7 +552,7 @@ class Jobs(metaclass=NoPublicConstructor):
             current = await self._snapshot(jobs, entry)
             return current.state.exit_code
 
-        source = LogSource(_follow(jobs, entry), exit_code, deliver=stdout or stderr)
+        source = LogSource(follow(jobs, entry), exit_code, deliver=stdout or stderr)
         try:
             yield StdStream(source)
         finally:
@@ -620,7 +579,7 @@ class Jobs(metaclass=NoPublicConstructor):
         :raises ValueError: if the job is not running or a port is invalid.
         :raises OSError: if the local port cannot be listened on.
         """
-        _refuse("Jobs.port_forward", no_key_check=(no_key_check, not no_key_check))
+        refuse("Jobs.port_forward", no_key_check=(no_key_check, not no_key_check))
         for what, port in (("local_port", local_port), ("job_port", job_port)):
             if not isinstance(port, int) or not 0 < port < 65536:
                 raise ValueError(f"{what} must be a TCP port (1-65535), not {port!r}")
@@ -655,42 +614,6 @@ class Jobs(metaclass=NoPublicConstructor):
 
 # --- Helpers ---------------------------------------------------------------------------
 
-async def _follow(jobs: ClusterJobs, entry: Entry) -> AsyncGenerator[bytes, None]:
-    """The job's output as it is written, until the job has ended.
-
-    Polls the output file (quickly while it grows, backing off to once a
-    second while it does not), the wrapper's events for the command's exit,
-    and every few seconds the scheduler, for a job that ended without its
-    wrapper saying so. No worker thread is held between polls.
-    """
-    bridge = jobs.session.bridge
-    job_id = entry.record.id
-    offset = 0
-    over = entry.final is not None
-    delay = _POLL_MIN
-    last_check = time.monotonic()
-    while True:
-        data = await bridge.run(jobs.read_output, job_id, offset)
-        if data:
-            offset += len(data)
-            delay = _POLL_MIN
-            yield data
-            continue
-        if over:
-            return  # ended, and everything it wrote has been read
-        if await bridge.run(jobs.exited, job_id):
-            over = True
-            continue
-        if time.monotonic() - last_check >= _SCHEDULER_CHECK:
-            last_check = time.monotonic()
-            snap = await bridge.run(jobs.snapshot, entry)
-            if snap.state.status.is_finished:
-                over = True
-                continue
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, _POLL_MAX)
-
-
 async def _sample(jobs: ClusterJobs, entry: Entry, snap: Snapshot
                   ) -> _telemetry.Sample | None:
     """A telemetry sample, or None once the job has ended."""
@@ -704,30 +627,3 @@ async def _sample(jobs: ClusterJobs, entry: Entry, snap: Snapshot
         raise
 
 
-def _life_span(value: float | None, what: str = "life_span") -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{what} must be a positive number of seconds, not {value!r}")
-    return float(value)
-
-
-def _check_submission(sub: Submission) -> None:
-    """Refuse names, tags and variables that could not be stored or passed."""
-    if sub.name is not None and (not re.fullmatch(_NAME, sub.name)
-                                 or not 3 <= len(sub.name) <= 40):
-        raise ValueError(f"Invalid job name {sub.name!r}: 3 to 40 lowercase letters, "
-                         "digits and single dashes, starting with a letter")
-    for tag in sub.tags:
-        if not isinstance(tag, str) or not tag or "\n" in tag or "\r" in tag:
-            raise ValueError(f"Invalid job tag {tag!r}: a non-empty, one-line string")
-    for var, value in sub.container.env.items():
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
-            raise ValueError(f"Invalid environment variable name {var!r}")
-        if not isinstance(value, str) or "\n" in value or "\r" in value or "\0" in value:
-            raise ValueError(f"Environment variable {var}: the value must be a one-line "
-                             "string")
-    wd = sub.container.working_dir
-    if wd is not None and (not wd.startswith("/") or "\n" in wd or "\0" in wd):
-        raise ValueError(f"working_dir must be an absolute path, not {wd!r}")
