@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, overload
 
 from typing_extensions import Self
 
@@ -40,17 +40,29 @@ class ClientTimeout:
 DEFAULT_TIMEOUT = ClientTimeout()
 """The default of the ``timeout`` parameters."""
 
-_OUT_OF_SCOPE = {
-    "images": "Images (a container registry)",
-    "users": "Users (platform accounts and sharing)",
-    "secrets": "Secrets",
-    "disks": "Disks",
-    "buckets": "Buckets (object storage)",
-    "blob_storage": "Blob storage",
-    "service_accounts": "Service accounts",
-    "admin": "Admin",
-    "bucket_provider": "Bucket providers",
-}
+class _OutOfScope:
+    """A neuro_sdk subsystem with no counterpart on HPC clusters: reading it
+    raises :class:`NotSupportedError` naming it."""
+
+    def __init__(self, title: str) -> None:
+        self._title = title
+        self.__doc__ = f"{title}: not supported (raises NotSupportedError)."
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, instance: None, owner: type | None = None) -> _OutOfScope: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> NoReturn: ...
+
+    def __get__(self, instance: object, owner: type | None = None) -> _OutOfScope:
+        if instance is None:  # the class itself (help(), inspect, Sphinx)
+            return self
+        raise NotSupportedError(
+            f"{self._title} (Client.{self._name}) is not supported: neuro_compat "
+            "offers the Jobs and Storage APIs of neuro_sdk on HPC clusters")
 
 
 class Client(metaclass=NoPublicConstructor):
@@ -152,12 +164,14 @@ class Client(metaclass=NoPublicConstructor):
             self._jobs = module.Jobs._create(self)
         return self._jobs
 
-    def __getattr__(self, name: str) -> NoReturn:
-        if name in _OUT_OF_SCOPE:
-            raise NotSupportedError(
-                f"{_OUT_OF_SCOPE[name]} (Client.{name}) is not supported: neuro_compat "
-                "offers the Jobs and Storage APIs of neuro_sdk on HPC clusters")
-        raise AttributeError(f"'Client' object has no attribute '{name}'")
+    images = _OutOfScope("Images (a container registry)")
+    users = _OutOfScope("Users (platform accounts and sharing)")
+    secrets = _OutOfScope("Secrets")
+    disks = _OutOfScope("Disks")
+    buckets = _OutOfScope("Buckets (object storage)")
+    blob_storage = _OutOfScope("Blob storage")
+    service_accounts = _OutOfScope("Service accounts")
+    admin = _OutOfScope("Admin")
 
     # --- For the subsystems -------------------------------------------------
 
