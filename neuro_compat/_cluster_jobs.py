@@ -442,7 +442,7 @@ class ClusterJobs:
     def login_host(self) -> str:
         """The host name of the machine the terminal runs on."""
         if self._login_host is None:
-            self._login_host = self.run("hostname", "read the host name").strip()
+            self._login_host = self.run("uname -n", "read the host name").strip()
         return self._login_host
 
     def forward_target(self, snap: Snapshot) -> str:

@@ -45,7 +45,8 @@ tree() { local c; printf '%s\n' "$1"; for c in $(pgrep -P "$1" 2>/dev/null); do 
 stop() { local p; p=$(tree "$1"); kill -s "$2" $p 2>/dev/null; __STOP__ :; }
 __RUN__ &
 pid=$!
-printf 'started %s %s %s %s\n' "$(date +%s.%N)" "${SLURMD_NODENAME:-$(hostname)}" "$(hostname)" "$pid" >>"$ev"
+h=$(uname -n)
+printf 'started %s %s %s %s\n' "$(date +%s.%N)" "${SLURMD_NODENAME:-${h:--}}" "${h:--}" "$pid" >>"$ev"
 trap 'stop "$pid" TERM' TERM INT HUP
 wd=
 if [ -n "$lim" ] && [ -r "$lim" ]; then
