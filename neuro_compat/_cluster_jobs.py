@@ -383,13 +383,14 @@ class ClusterJobs:
 
     # --- Beside the job -------------------------------------------------------------
 
-    def beside(self, snap: Snapshot, line: str, what: str) -> str:
+    def beside(self, snap: Snapshot, line: str, what: str, tty: bool = False) -> str:
         """A shell line running ``line`` on the job's node, in its directory.
 
         DirectGnu jobs run where the terminal runs; Slurm jobs are entered
         with ``srun --jobid ... --overlap``; Torque jobs only when they run
         on the machine the terminal is on.
 
+        :param tty: the line will run with a terminal (``srun --pty``).
         :raises ValueError: if the job is not running.
         :raises NotSupportedError: for a Torque job on another node.
         """
@@ -401,21 +402,22 @@ class ClusterJobs:
         script = f"cd {shlex.quote(record.workdir)} || exit 1; {env}{line}"
         kind = record.scheduler_type
         if kind == "slurm":
+            pty = "--pty " if tty else ""
             return (f"{self.config.scheduler.prefix}srun "
                     f"--jobid={shlex.quote(record.scheduler_id)} --overlap --ntasks=1 "
-                    f"--nodes=1 --quiet sh -c {shlex.quote(script)}")
+                    f"--nodes=1 --quiet {pty}sh -c {shlex.quote(script)}")
         if kind == "torque" and state.host != self.login_host():
             raise NotSupportedError(
                 f"{what}: job {record.id} runs on node {state.host}, and Torque/PBS "
                 "offers no way to run a command beside a job on another node")
         return f"sh -c {shlex.quote(script)}"
 
-    def exec_line(self, snap: Snapshot, cmd: str) -> str:
+    def exec_line(self, snap: Snapshot, cmd: str, tty: bool = False) -> str:
         """The line that runs ``cmd`` beside a job, as ``Jobs.exec`` does."""
         record = snap.record
         inner = exec_line(record.runtime, job_id=record.id, image=record.container.image,
-                          binds=self.binds(record.container), cmd=cmd)
-        return self.beside(snap, inner, "exec")
+                          binds=self.binds(record.container), cmd=cmd, tty=tty)
+        return self.beside(snap, inner, "exec", tty)
 
     def signal(self, snap: Snapshot) -> None:
         """Send SIGKILL to the job's command (its whole process tree)."""

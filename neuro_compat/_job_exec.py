@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import os
+import pty
+import shutil
 import signal
+import struct
 import subprocess
+import termios
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, Protocol
@@ -53,6 +58,9 @@ class Process(Protocol):
 
     def kill(self) -> None:
         """Stop the command and release what it holds."""
+
+    def resize(self, h: int, w: int) -> None:
+        """Resize the terminal (tty sessions only)."""
 
 
 class LocalProcess:
@@ -98,15 +106,78 @@ class LocalProcess:
                 with contextlib.suppress(OSError):
                     stream.close()
 
+    def resize(self, h: int, w: int) -> None:
+        """See :class:`Process`."""
+        raise ValueError("the session has no terminal (it was opened with tty=False)")
+
+
+class LocalPtyProcess:
+    """A command on this machine with a pseudo-terminal as its controlling
+    terminal (``tty=True``); stdout and stderr are both the terminal."""
+
+    def __init__(self, line: str) -> None:
+        master, slave = pty.openpty()
+        # setsid -c makes the terminal the command's controlling terminal, so
+        # shells get job control and ^C reaches the foreground process.
+        argv = ["/bin/sh", "-c", line]
+        if shutil.which("setsid"):
+            argv = ["setsid", "-c", *argv]
+        try:
+            self._proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                          start_new_session=len(argv) == 3)
+        finally:
+            os.close(slave)
+        self._master = master
+
+    def read(self, fileno: int) -> bytes:
+        """See :class:`Process`; everything arrives as stdout."""
+        if fileno != 1:
+            return b""
+        try:
+            return os.read(self._master, _CHUNK)
+        except OSError:  # EIO: the terminal's last user has gone
+            return b""
+
+    def write(self, data: bytes) -> None:
+        """See :class:`Process`."""
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._master, view):]
+
+    def close_stdin(self) -> None:
+        """See :class:`Process`: the terminal's end-of-file character."""
+        with contextlib.suppress(OSError):
+            os.write(self._master, b"\x04")
+
+    def wait(self) -> int:
+        """See :class:`Process`."""
+        return self._proc.wait()
+
+    def kill(self) -> None:
+        """See :class:`Process`."""
+        if self._proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
+        self._proc.wait()
+        with contextlib.suppress(OSError):
+            os.close(self._master)
+
+    def resize(self, h: int, w: int) -> None:
+        """See :class:`Process`."""
+        fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", h, w, 0, 0))
+
 
 class SshProcess:
     """A command on the cluster, on a session channel of the terminal's
     SSH connection."""
 
-    def __init__(self, terminal: cerulean.SshTerminal, line: str) -> None:
+    def __init__(self, terminal: cerulean.SshTerminal, line: str, tty: bool) -> None:
         channel: paramiko.Channel = terminal.transport().open_session()
+        if tty:
+            channel.get_pty(term=os.environ.get("TERM", "xterm"))
         channel.exec_command(line)
         self._channel = channel
+        self._tty = tty
 
     def read(self, fileno: int) -> bytes:
         """See :class:`Process`."""
@@ -119,9 +190,12 @@ class SshProcess:
         self._channel.sendall(data)
 
     def close_stdin(self) -> None:
-        """See :class:`Process`."""
+        """See :class:`Process` (with a terminal: its end-of-file character)."""
         with contextlib.suppress(OSError, EOFError):
-            self._channel.shutdown_write()
+            if self._tty:
+                self._channel.sendall(b"\x04")
+            else:
+                self._channel.shutdown_write()
 
     def wait(self) -> int:
         """See :class:`Process`."""
@@ -132,14 +206,21 @@ class SshProcess:
         session; sshd sends it SIGHUP)."""
         self._channel.close()
 
+    def resize(self, h: int, w: int) -> None:
+        """See :class:`Process`."""
+        if not self._tty:
+            raise ValueError("the session has no terminal (it was opened with tty=False)")
+        self._channel.resize_pty(width=w, height=h)
 
-def open_process(terminal: cerulean.Terminal, line: str) -> Process:
-    """Start ``line`` on the terminal's machine as an interactive process."""
+
+def open_process(terminal: cerulean.Terminal, line: str, tty: bool = False) -> Process:
+    """Start ``line`` on the terminal's machine as an interactive process,
+    with a pseudo-terminal if ``tty``."""
     import cerulean
 
     if isinstance(terminal, cerulean.SshTerminal):
-        return SshProcess(terminal, line)
-    return LocalProcess(line)
+        return SshProcess(terminal, line, tty)
+    return LocalPtyProcess(line) if tty else LocalProcess(line)
 
 
 class ProcessSource:
@@ -208,8 +289,8 @@ class ProcessSource:
             await self._bridge.run(self._process.write, data)
 
     async def resize(self, h: int, w: int) -> None:
-        """There is no terminal to resize (tty sessions are not offered)."""
-        raise ValueError("the session has no terminal (it was opened with tty=False)")
+        """Resize the session's terminal (``tty=True`` sessions only)."""
+        await self._bridge.run(self._process.resize, h, w)
 
     async def close(self) -> None:
         """Stop the process (if still running) and its reader threads."""

@@ -469,9 +469,10 @@ class StdStream:
         await self._ws.write(data)
 
     async def resize(self, h: int, w: int) -> None:
-        """Resize the terminal of a ``tty=True`` session.
+        """Resize the terminal of a ``tty=True`` exec session.
 
         :param h: height in rows.
         :param w: width in columns.
+        :raises ValueError: for a session without a terminal.
         """
         await self._ws.resize(h, w)

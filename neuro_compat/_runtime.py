@@ -115,7 +115,7 @@ def launch(runtime: str, *, job_id: str, image: RemoteImage, entrypoint: str | N
 
 
 def exec_line(runtime: str, *, job_id: str, image: RemoteImage,
-              binds: Sequence[Bind], cmd: str) -> str:
+              binds: Sequence[Bind], cmd: str, tty: bool = False) -> str:
     """The shell line that runs ``cmd`` beside a running job (``Jobs.exec``).
 
     Under ``host`` it is a ``bash -c`` in the job's working directory; docker
@@ -131,7 +131,8 @@ def exec_line(runtime: str, *, job_id: str, image: RemoteImage,
                          shlex.quote("docker://" + image.as_docker_url()),
                          "sh", "-c", shlex.quote(cmd)])
     if runtime in ("docker", "podman"):
-        return f"{runtime} exec -i {shlex.quote(job_id)} sh -c {shlex.quote(cmd)}"
+        flags = "-it" if tty else "-i"
+        return f"{runtime} exec {flags} {shlex.quote(job_id)} sh -c {shlex.quote(cmd)}"
     raise ValueError(f"unknown container runtime {runtime!r}")
 
 

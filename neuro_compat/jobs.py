@@ -496,7 +496,8 @@ class Jobs(metaclass=NoPublicConstructor):
 
         :param id: job *id* to use for command execution.
         :param cmd: the command to execute (a shell command line).
-        :param tty: not supported.
+        :param tty: True to run the command with a pseudo-terminal (stdout
+            and stderr then arrive together, as stdout), default is False.
         :param stdin: True to attach ``stdin``, default is False (then the
             command's stdin is empty).
         :param stdout: True to attach ``stdout``, default is False.
@@ -506,12 +507,11 @@ class Jobs(metaclass=NoPublicConstructor):
             stdin/stdout/stderr, see :class:`StdStream` for details.
         :raises ValueError: if the job is not running.
         """
-        refuse("Jobs.exec", tty=(tty, not tty))
         jobs, entry = await self._find(id, cluster_name)
         bridge = jobs.session.bridge
         snap = await self._snapshot(jobs, entry)
-        line = await bridge.run(jobs.exec_line, snap, cmd)
-        process = await bridge.run(lambda: open_process(jobs.terminal, line))
+        line = await bridge.run(jobs.exec_line, snap, cmd, tty)
+        process = await bridge.run(lambda: open_process(jobs.terminal, line, tty))
         if not stdin:
             await bridge.run(process.close_stdin)
         source = ProcessSource(process, bridge, stdin=stdin, stdout=stdout, stderr=stderr)

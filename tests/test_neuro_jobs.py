@@ -292,6 +292,29 @@ def test_exec_beside_the_job(kind: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
+def test_exec_with_a_terminal(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "sleep 60")
+                await wait_for(client, job.id, lambda s: s.is_running)
+                async with client.jobs.exec(job.id, "read line; stty size; echo \"<$line>\"",
+                                            tty=True, stdin=True, stdout=True) as s:
+                    await s.resize(30, 100)
+                    await s.write_in(b"typed\r")
+                    out = b""
+                    while (message := await s.read_out()) is not None:
+                        out += message.data
+                assert b"30 100" in out and b"<typed>" in out
+                async with client.jobs.exec(job.id, "true", stdout=True) as s:
+                    with pytest.raises(ValueError, match="no terminal"):
+                        await s.resize(30, 100)
+                await client.jobs.kill(job.id)
+                await wait_for(client, job.id)
+    run(main())
+
+
+@pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
 def test_top_reports_cpu_and_memory_while_running(kind: str, tmp_path: Path) -> None:
     async def main() -> None:
         with jobs_cluster(kind, tmp_path) as cluster:

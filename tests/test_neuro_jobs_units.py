@@ -364,7 +364,6 @@ def test_other_unsupported_parameters_are_refused(tmp_path: Path) -> None:
                             async for _ in it:
                                 pass
                 for name, make in [
-                        ("tty", lambda: jobs.exec(JOB_ID, "ls", tty=True)),
                         ("tty", lambda: jobs.attach(JOB_ID, tty=True)),
                         ("no_key_check", lambda: jobs.port_forward(JOB_ID, 1, 2,
                                                                    no_key_check=True))]:
