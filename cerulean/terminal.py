@@ -4,11 +4,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    # Only for annotations, so Python 3.9/3.10 never import it at run time.
-    from typing import Self
+from typing_extensions import Self
 
 
 class Terminal(ABC):
