@@ -171,6 +171,19 @@ def test_queue_batch(env: Env) -> None:
     assert read(env.term, f"{env.workdir}/queue.txt") == expected + "\n"
 
 
+def test_nodes_and_processes_per_node(env: Env) -> None:
+    jd = job("echo", '"${SLURM_JOB_NUM_NODES:-none} ${SLURM_NTASKS:-none}"',
+             num_nodes=1, mpi_processes_per_node=2,
+             working_directory=env.workdir, stdout_file="tasks.txt")
+    if env.kind == "directgnu":
+        with pytest.raises(RuntimeError, match="mpi_processes_per_node"):
+            env.sched.submit(jd)
+        return
+    job_id = env.sched.submit(jd)
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    assert read(env.term, f"{env.workdir}/tasks.txt") == "1 2\n"
+
+
 def test_environment_values_with_spaces_and_quotes(env: Env) -> None:
     values = {"A": "two words", "B": "it's \"quoted\" $HOME `id` $(id) ; \\ end",
               "C": ""}
