@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import posixpath
 import re
 from collections.abc import Iterable
@@ -144,7 +145,8 @@ class Registry:
 
     def write_limit(self, job_id: str, seconds: float) -> None:
         """Set the life span the job's wrapper script enforces."""
-        self._write(self.path(job_id, "limit"), f"{int(seconds)}\n".encode())
+        # Whole seconds, rounded up: a job never gets less than asked for.
+        self._write(self.path(job_id, "limit"), f"{math.ceil(seconds)}\n".encode())
 
     def _write(self, path: str, data: bytes) -> None:
         self.fs._write_atomic(path, [data], _PRIVATE_FILE)
