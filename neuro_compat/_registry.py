@@ -18,6 +18,10 @@ Layout (``<id>`` is ``job-<uuid>``)::
                                stderr of the command), ``scheduler.out`` and
                                ``scheduler.err`` (the scheduler's messages)
 
+The job directory must be on a file system that the compute nodes share
+with the machine the terminal runs on (home directories usually are): the
+wrapper writes its events and the command's output there from the node.
+
 The facts sit side by side in one directory, so that one listing tells which
 exist for every job, and each file has a single writer or is written once:
 concurrent clients never update the same file in place. Files are written
