@@ -29,7 +29,7 @@ from cerulean.scheduler import (
 
 _PID = re.compile(r"[1-9]\d*\Z")
 _HOST = "$(uname -n)-"
-_KILL_GRACE_TENTHS = 20  # wait up to 2 s for a cancelled job, then SIGKILL
+_KILL_GRACE_STEPS = 100  # of 0.02 s: wait up to 2 s, then SIGKILL
 _TIMEOUT_KILL_AFTER = 5  # seconds between SIGTERM and SIGKILL at the limit
 
 
@@ -228,8 +228,8 @@ def cancel_script(job_id: str) -> str:
         f" {_script.MARKER}; then "
         # `kill -SIG -pgid` without `--`: dash's kill does not take `--`.
         f"kill -TERM -{pid} 2>/dev/null; n=0; "
-        f"while [ $n -lt {_KILL_GRACE_TENTHS} ] && ps -o stat= -s {pid}"
-        " 2>/dev/null | grep -qv '^Z'; do sleep 0.1; n=$((n+1)); done; "
+        f"while [ $n -lt {_KILL_GRACE_STEPS} ] && ps -o stat= -s {pid}"
+        " 2>/dev/null | grep -qv '^Z'; do sleep 0.02; n=$((n+1)); done; "
         f"kill -KILL -{pid} 2>/dev/null; fi; exit 0")
 
 
