@@ -67,6 +67,9 @@ class SftpFileSystem(FileSystemImpl):
     """
 
     def __init__(self, terminal: SshTerminal, own_term: bool = False) -> None:
+        if not callable(getattr(terminal, "open_sftp", None)):
+            raise TypeError("SftpFileSystem needs an SshTerminal, not"
+                            f" {type(terminal).__name__}")
         self._terminal = terminal
         self._own_term = own_term
         self._lock = threading.Lock()

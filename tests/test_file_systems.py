@@ -105,6 +105,11 @@ def test_sftp_equality() -> None:
         other.close()
 
 
+def test_sftp_needs_an_ssh_terminal() -> None:
+    with pytest.raises(TypeError, match="SshTerminal"):
+        cerulean.SftpFileSystem(cerulean.LocalTerminal())  # type: ignore[arg-type]
+
+
 def test_make_file_system() -> None:
     fs = cerulean.make_file_system("local")
     assert isinstance(fs, cerulean.LocalFileSystem)
