@@ -18,3 +18,5 @@ autodoc_typehints = "description"
 nitpicky = False
 html_theme = "alabaster"
 exclude_patterns = ["_build", "examples"]
+napoleon_use_ivar = True
+suppress_warnings = ["ref.python"]
