@@ -69,6 +69,9 @@ class SftpChannel:
         self._buffer = bytearray()
         self._out = bytearray()
         self._broken = False
+        self.flushes = 0
+        """Successful sends so far: if a failed operation sent nothing, the
+        server never saw it, and it is safe to run it again elsewhere."""
 
     # --- State -------------------------------------------------------------
 
@@ -152,6 +155,7 @@ class SftpChannel:
         finally:
             view.release()
             del self._out[:]
+        self.flushes += 1
 
     def send(self, kind: int, payload: bytes, handler: Handler) -> int:
         """Queue a request; handler gets its reply. Returns the request id."""

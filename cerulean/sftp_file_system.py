@@ -150,20 +150,31 @@ class SftpFileSystem(FileSystemImpl):
         finally:
             self._release(channel)
 
-    def _query(self, operation: Callable[[SftpChannel], _R]) -> _R:
-        """Run a read-only operation, once more on a fresh session if the
-        connection dropped under it (repeating it is harmless)."""
+    def _attempt(self, operation: Callable[[SftpChannel], _R],
+                 read_only: bool = False) -> _R:
+        """Run operation on a session; if the connection turns out to be
+        gone, run it once more on a new one (reconnecting) when that is
+        safe: it only reads, or the server never received any of it."""
+        channel = self._acquire()
+        sent_before = channel.flushes
         try:
-            with self._session() as channel:
-                return operation(channel)
+            return operation(channel)
         except ConnectionError:
+            if not read_only and channel.flushes != sent_before:
+                raise  # it may have taken effect: never do it twice
             logger.info("SFTP connection lost; retrying on a new one")
+        finally:
+            self._release(channel)
         with self._session() as channel:
             return operation(channel)
 
+    def _query(self, operation: Callable[[SftpChannel], _R]) -> _R:
+        """Run a read-only operation (see _attempt)."""
+        return self._attempt(operation, read_only=True)
+
     def _call(self, kind: int, payload: bytes) -> tuple[int, P.Reader]:
-        with self._session() as channel:
-            return channel.call(kind, payload)
+        """One request and its reply (see _attempt)."""
+        return self._attempt(lambda channel: channel.call(kind, payload))
 
     def _lstat_or_none(self, path: str) -> FileStat | None:
         try:
@@ -301,27 +312,54 @@ class SftpFileSystem(FileSystemImpl):
                 P.SETSTAT, P.path_string(path) + P.attrs(times=(now, now))),
                 path)
         except FileNotFoundError:
-            with self._session() as ch:
+            def create(ch: SftpChannel) -> None:
                 handle = O.open_file(ch, path, P.FLAG_WRITE | P.FLAG_CREAT)
                 O.close_handle(ch, handle, path)
+            self._attempt(create)
 
     # --- Contents ----------------------------------------------------------
 
-    def _read_stream(self, path: str,
-                     size_hint: int | None = None) -> Iterator[bytes]:
+    def _opened(self, path: str, flags: int, mode: int | None = None
+                ) -> tuple[SftpChannel, bytes]:
+        """A session of our own with path open; the caller releases it.
+
+        Reconnects (as _attempt) if the connection turns out to be gone.
+        """
+        def open_on(channel: SftpChannel) -> bytes:
+            if flags == P.FLAG_READ:
+                return O.open_file(channel, path, flags)
+            return self._open_for_write(channel, path, flags, mode)
+
+        channel = self._acquire()
+        sent_before = channel.flushes
+        try:
+            return channel, open_on(channel)
+        except ConnectionError:
+            self._release(channel)
+            if flags != P.FLAG_READ and channel.flushes != sent_before:
+                raise
+        except BaseException:
+            self._release(channel)
+            raise
         channel = self._acquire()
         try:
-            handle = O.open_file(channel, path, P.FLAG_READ)
-            try:
-                yield from S.read_stream(channel, handle, path, size_hint)
-            except EOFError:
-                pass
-            except OSError as error:
-                raise self._diagnose_read(error, path) from None
-            finally:
-                if channel.healthy:
-                    O.close_handle(channel, handle, wait=False)
+            return channel, open_on(channel)
+        except BaseException:
+            self._release(channel)
+            raise
+
+    def _read_stream(self, path: str,
+                     size_hint: int | None = None) -> Iterator[bytes]:
+        channel, handle = self._opened(path, P.FLAG_READ)
+        try:
+            yield from S.read_stream(channel, handle, path, size_hint)
+        except EOFError:
+            pass
+        except OSError as error:
+            raise self._diagnose_read(error, path) from None
         finally:
+            if channel.healthy:
+                O.close_handle(channel, handle, wait=False)
             self._release(channel)
 
     def _diagnose_read(self, error: OSError, path: str) -> OSError:
@@ -352,8 +390,8 @@ class SftpFileSystem(FileSystemImpl):
                       mode: int | None = None,
                       exclusive: bool = False) -> int:
         flags = O.WRITE_FLAGS | (P.FLAG_EXCL if exclusive else 0)
-        with self._session() as ch:
-            handle = self._open_for_write(ch, path, flags, mode)
+        ch, handle = self._opened(path, flags, mode)
+        try:
             try:
                 count = S.write_stream(ch, handle, path, data)
             except BaseException:
@@ -362,6 +400,8 @@ class SftpFileSystem(FileSystemImpl):
                 raise
             O.close_handle(ch, handle, path)
             return count
+        finally:
+            self._release(ch)
 
     def _write_atomic(self, path: str, data: Iterable[bytes],
                       mode: int | None = None,
@@ -369,10 +409,9 @@ class SftpFileSystem(FileSystemImpl):
         # As the generic version, but on one session, and the mode is set
         # on the open handle before it is closed.
         temp = self._temp_name(path)
-        flags = O.WRITE_FLAGS | P.FLAG_EXCL
         try:
-            with self._session() as ch:
-                handle = self._open_for_write(ch, temp, flags, mode)
+            ch, handle = self._opened(temp, O.WRITE_FLAGS | P.FLAG_EXCL, mode)
+            try:
                 try:
                     count = S.write_stream(ch, handle, temp, data)
                     if exact_mode is not None:
@@ -387,6 +426,8 @@ class SftpFileSystem(FileSystemImpl):
                 O.close_handle(ch, handle, temp)
                 check_status(*ch.call(
                     P.EXTENDED, O.rename_payload(temp, path)), path)
+            finally:
+                self._release(ch)
         except BaseException:
             self._discard_all([temp])
             raise

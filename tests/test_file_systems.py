@@ -166,9 +166,15 @@ def test_sftp_reconnects_for_the_next_call(sftp: tuple[Any, Any]) -> None:
     generation = fs._terminal.connection_generation
     _drop(fs)
     assert (base / "f").read_bytes() == b"before"
-    (base / "g").write_bytes(b"after")
-    assert {p.name for p in base.iterdir()} == {"f", "g"}
     assert fs._terminal.connection_generation > generation
+    _drop(fs)
+    (base / "g").write_bytes(b"after")  # a change, first thing after a drop
+    _drop(fs)
+    assert (base / "g").stat().size == 5
+    _drop(fs)
+    (base / "d").mkdir()
+    _drop(fs)
+    assert {p.name for p in base.iterdir()} == {"f", "g", "d"}
 
 
 def test_sftp_from_many_threads(sftp: tuple[Any, Any]) -> None:
