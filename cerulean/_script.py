@@ -196,26 +196,43 @@ def batch_script(jd: JobDescription, kind: str, job_id_word: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def read_exit_files(kind: str, job_ids: Sequence[str], host_word: str = ""
-                    ) -> str:
-    """Shell code printing and removing the exit files of some jobs.
+def read_exit_files(kind: str, job_ids: Sequence[str], active: str,
+                    host_word: str = "") -> str:
+    """Shell code printing and removing the exit files of finished jobs.
 
-    For each job with a file it prints ``cerulean-exit <id> <content>`` and
-    removes the file (read once, then nothing is left behind); the ids of
-    jobs without a file are collected in the shell variable ``rest``
-    (space-separated).
+    ``active`` is shell code printing the ids of jobs that are still queued
+    or running, one per line. Their files are left alone, since a file
+    there can only be a leftover of an older job with the same id (ids
+    are reused eventually, pids soon): such a job prints
+    ``cerulean-active <id>``. For every other job with a file it prints
+    ``cerulean-exit <id> <content>`` and removes the file (read once, then
+    nothing is left behind); the ids of jobs without a file are collected
+    in the shell variable ``rest`` (space-separated).
 
     :param kind: Scheduler name used in the file names.
     :param job_ids: Job ids, already validated.
+    :param active: Shell code listing the ids of unfinished jobs.
     :param host_word: Extra shell word put before the id in the file name.
     :returns: POSIX shell code.
     """
     ids = " ".join(shlex.quote(job_id) for job_id in job_ids)
     return (
+        f"active=\" $({active} | tr '\\n' ' ')\"; "
         f'rest=""; for i in {ids}; do '
+        'case "$active" in *" $i "*) echo "cerulean-active $i"; continue;; esac; '
         f'f={JOBS_DIR}/{kind}-{host_word}"$i".exit; '
         'if [ -r "$f" ]; then printf "cerulean-exit %s %s\\n" "$i" "$(cat "$f")";'
         ' rm -f "$f"; else rest="$rest $i"; fi; done')
+
+
+def parse_active(stdout: str) -> set[str]:
+    """Ids of the ``cerulean-active`` lines printed by :func:`read_exit_files`.
+
+    :param stdout: Output of the command.
+    :returns: The ids of jobs that are still queued or running.
+    """
+    return {line.split()[1] for line in stdout.splitlines()
+            if line.startswith("cerulean-active ") and len(line.split()) == 2}
 
 
 def parse_exit_files(stdout: str) -> dict[str, int | None]:

@@ -131,16 +131,12 @@ def _ps(job_ids: Sequence[str]) -> str:
 
 
 def status_script(job_ids: Sequence[str]) -> str:
-    """Shell code reporting finished jobs, then ps lines of the others.
+    """Shell code listing the job shells (with ps) of the given jobs.
 
     :param job_ids: The jobs (pids).
     :returns: POSIX shell code.
     """
-    ids = " ".join(shlex.quote(job_id) for job_id in job_ids)
-    return (f"for i in {ids}; do "
-            f'[ -e {_script.JOBS_DIR}/directgnu-{_HOST}"$i".exit ]'
-            ' && echo "cerulean-done $i"; done; '
-            f"{_ps(job_ids)}; exit 0")
+    return f"{_ps(job_ids)}; exit 0"
 
 
 def live_jobs(stdout: str) -> list[str]:
@@ -163,32 +159,31 @@ def parse_statuses(stdout: str, job_ids: Sequence[str]
                    ) -> dict[str, JobStatus]:
     """Job statuses from :func:`status_script` output.
 
-    A job with an exit file is done; one whose job shell is alive runs; one
-    that is neither was killed (or its exit code has been read): done.
+    A job whose job shell is alive runs (an exit file beside it is either
+    being written this moment or a leftover of an older job with the same
+    pid); one that is gone is done, with or without an exit file.
 
     :param stdout: The output.
     :param job_ids: The jobs asked about.
     :returns: The status of every job asked about.
     """
-    finished = {line.split()[1] for line in stdout.splitlines()
-                if line.startswith("cerulean-done ")}
     alive = set(live_jobs(stdout))
-    return {job_id: (JobStatus.RUNNING if job_id in alive
-                     and job_id not in finished else JobStatus.DONE)
+    return {job_id: JobStatus.RUNNING if job_id in alive else JobStatus.DONE
             for job_id in job_ids}
 
 
 def exit_code_script(job_ids: Sequence[str]) -> str:
-    """Shell code printing ps lines, then (and removing) exit files.
+    """Shell code printing (and removing) the exit files of finished jobs.
+
+    A job whose job shell is alive has no exit code yet; a file for it can
+    only be left over from an older job with the same (recycled) pid.
 
     :param job_ids: The jobs (pids).
     :returns: POSIX shell code.
     """
-    # ps first: a job that is gone by then and has no exit file afterwards
-    # really ended without one; the other order could miss a job that
-    # finished in between.
-    return (f"{_ps(job_ids)}; "
-            + _script.read_exit_files("directgnu", job_ids, _HOST)
+    alive = (f"{_ps(job_ids)} | awk '$2 !~ /^Z/ && /{_script.MARKER}/"
+             " {print $1}'")
+    return (_script.read_exit_files("directgnu", job_ids, alive, _HOST)
             + "; exit 0")
 
 
@@ -205,7 +200,7 @@ def parse_exit_codes(stdout: str, job_ids: Sequence[str]) -> ExitCodes:
         final = _script.parse_exit_files(stdout)
     except ValueError as e:
         raise SchedulerError(str(e)) from None
-    alive = set(live_jobs(stdout))
+    alive = _script.parse_active(stdout)
     for job_id in job_ids:
         if job_id not in final and job_id not in alive:
             final[job_id] = None  # killed before it could record anything

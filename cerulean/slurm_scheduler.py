@@ -200,16 +200,19 @@ def parse_squeue(result: Result, job_ids: Sequence[str]
 def exit_code_script(job_ids: Sequence[str]) -> str:
     """Shell code reporting the exit codes of the given jobs.
 
-    Exit files left by our job scripts come first (and are removed once
-    read). For the other jobs, scontrol knows those still in the
-    controller's memory, and sacct those that have left it, if the cluster
-    keeps accounting.
+    Jobs squeue still lists as queued or running have no exit code yet.
+    For the others, exit files left by our job scripts come first (and are
+    removed once read); then scontrol, which knows the jobs still in the
+    controller's memory, and sacct for those that have left it, if the
+    cluster keeps accounting.
 
     :param job_ids: The jobs.
     :returns: POSIX shell code.
     """
+    active = ("squeue --noheader --format=%i --jobs="
+              + shlex.quote(",".join(job_ids)) + " 2>/dev/null")
     return (
-        _script.read_exit_files("slurm", job_ids) + "; "
+        _script.read_exit_files("slurm", job_ids, active) + "; "
         'gone=""; for i in $rest; do '
         'scontrol -o show job "$i" 2>/dev/null || gone="$gone,$i"; done; '
         'if [ -n "$gone" ]; then sacct --allocations --noheader --parsable2'
@@ -245,8 +248,10 @@ def parse_exit_codes(stdout: str, job_ids: Sequence[str]) -> ExitCodes:
     except ValueError as e:
         raise SchedulerError(str(e)) from None
     codes: dict[str, int | None] = dict(final)
+    active = _script.parse_active(stdout)
     for line in stdout.splitlines():
-        if line.startswith("cerulean-exit ") or not line.strip():
+        if line.startswith(("cerulean-exit ", "cerulean-active ")) \
+                or not line.strip():
             continue
         if line.startswith("JobId="):
             record = parse_scontrol_line(line)
@@ -258,7 +263,7 @@ def parse_exit_codes(stdout: str, job_ids: Sequence[str]) -> ExitCodes:
                 raise SchedulerError(f"Cannot read sacct line {line!r}")
             record = (parts[0], parts[1], parts[2])
         job_id, state, exit_code = record
-        if job_id not in job_ids or job_id in final:
+        if job_id not in job_ids or job_id in final or job_id in active:
             continue
         codes[job_id] = exit_code_for(state, exit_code)
         if parse_state(state) == JobStatus.DONE:

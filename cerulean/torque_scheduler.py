@@ -325,11 +325,18 @@ def parse_statuses(result: Result, job_ids: Sequence[str], flavor: str
 def exit_code_script(job_ids: Sequence[str], flavor: str) -> str:
     """Shell code printing (and removing) exit files, then qstat records.
 
+    Jobs qstat lists as not completed have no exit code yet, and their
+    files (leftovers of an older job with the same id) are left alone.
+
     :param job_ids: The jobs.
     :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
     :returns: POSIX shell code.
     """
-    return (_script.read_exit_files("torque", job_ids) + "; "
+    ids = " ".join(shlex.quote(job_id) for job_id in job_ids)
+    # Works on the -f text of real Torque and of the wrapper alike.
+    active = (f"qstat -f {ids} 2>/dev/null | awk '/^Job Id:/ {{id = $3}}"
+              " /job_state = / && $3 != \"C\" {print id}'")
+    return (_script.read_exit_files("torque", job_ids, active) + "; "
             'if [ -n "$rest" ]; then echo cerulean-qstat; '
             f"{qstat_command(flavor)} $rest; "
             'echo "cerulean-qstat-rc $?"; fi; exit 0')
@@ -352,7 +359,9 @@ def parse_exit_codes(result: Result, job_ids: Sequence[str], flavor: str
     except ValueError as e:
         raise SchedulerError(str(e)) from None
     codes: dict[str, int | None] = dict(final)
-    rest = [job_id for job_id in job_ids if job_id not in final]
+    active = _script.parse_active(head)
+    rest = [job_id for job_id in job_ids
+            if job_id not in final and job_id not in active]
     if rest:
         rc = rc_text.strip()
         if not rc.isdigit():

@@ -155,6 +155,8 @@ def test_wait_all_leaves_out_unfinished_jobs(clock: FakeClock) -> None:
 # --- the prefix, and one command for many jobs ------------------------------
 
 def slurm_answers(line: str) -> tuple[int | None, str, str]:
+    if "scontrol" in line:  # the exit-code query
+        return 0, "cerulean-exit 43 0\ncerulean-exit 44 9\n", ""
     if "sbatch" in line:
         return 0, "42\n", ""
     if "squeue" in line:

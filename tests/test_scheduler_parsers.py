@@ -9,6 +9,7 @@ OUT_OF_MEMORY, ...) are fed as single lines in the same format.
 """
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -295,18 +296,36 @@ PS = (
 
 
 def test_directgnu_statuses_from_ps() -> None:
-    out = "cerulean-done 104\n" + PS
-    assert dg.parse_statuses(out, ["101", "102", "103", "104", "105"]) == {
+    assert dg.parse_statuses(PS, ["101", "102", "103", "105"]) == {
         "101": R,  # our live job shell
         "102": D,  # a zombie: finished, not yet reaped
         "103": D,  # someone else's process has the pid now
-        "104": D,  # has an exit file
         "105": D,  # gone
     }
 
 
 def test_directgnu_exit_codes() -> None:
-    out = PS + "cerulean-exit 104 0\ncerulean-exit 106 none\n"
+    out = "cerulean-active 101\ncerulean-exit 104 0\ncerulean-exit 106 none\n"
     found = dg.parse_exit_codes(out, ["101", "104", "105", "106"])
     assert found.codes == {"101": None, "104": 0, "105": None, "106": None}
     assert set(found.final) == {"104", "105", "106"}
+
+
+def test_exit_files_of_unfinished_jobs_are_left_alone(tmp_path: Path) -> None:
+    """Run the generated shell for real: a file beside a job that is still
+    queued or running is a leftover of an older job with the same id."""
+    jobs = tmp_path / ".cerulean" / "jobs"
+    jobs.mkdir(parents=True)
+    for job_id, code in (("1", "3"), ("2", "99"), ("3", "4")):
+        (jobs / f"slurm-{job_id}.exit").write_text(code + "\n")
+    from cerulean import _script
+    code = _script.read_exit_files("slurm", ["1", "2", "3", "4"], "echo 2")
+    out = subprocess.run(["sh", "-c", code + '; echo "rest=$rest"'],
+                         env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+                         capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == ["cerulean-exit 1 3", "cerulean-active 2",
+                                "cerulean-exit 3 4", "rest= 4"]
+    assert sorted(p.name for p in jobs.iterdir()) == ["slurm-2.exit"]
+    found = slurm.parse_exit_codes(out.replace("rest= 4\n", ""), ["1", "2", "3"])
+    assert found.codes == {"1": 3, "2": None, "3": 4}
+    assert "2" not in found.final

@@ -341,6 +341,26 @@ def test_exit_code_after_the_job_left_the_queue(env: Env) -> None:
     assert exit_files(env.term, env.kind, [finished, killed, resubmitted]) == []
 
 
+def test_a_leftover_exit_file_is_not_taken_for_a_queued_job(env: Env) -> None:
+    """Job ids come round again (after a reset, or at the wrap-around); an
+    unread exit file of the old job must not answer for the new one."""
+    if env.kind == "directgnu":
+        pytest.skip("DirectGnu jobs cannot be held in a queue")
+    hold, release = {"slurm": ("--hold", "scontrol release"),
+                     "torque": ("-h", "qrls")}[env.kind]
+    job_id = env.sched.submit(job("exit", "4", working_directory=env.workdir,
+                                  extra_scheduler_options=hold))
+    leftover = f'"$HOME/.cerulean/jobs/{env.kind}-{job_id}.exit"'
+    sh(env.term, f"printf '99\\n' >{leftover}")
+    try:
+        assert env.sched.get_status(job_id) == W
+        assert env.sched.get_exit_code(job_id) is None
+        assert sh(env.term, f"cat {leftover}") == "99\n"
+    finally:
+        sh(env.term, f"{release} {job_id}")
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 4
+
+
 def test_every_command_carries_the_prefix_on_the_real_machine(env: Env) -> None:
     log = f"{env.workdir}/prefix.log"
     recording = RecordingTerminal(env.term)
