@@ -63,6 +63,7 @@ class Plan:
 
 
 def stat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
+    """stat() of path, or None if nothing is there (or a link dangles)."""
     try:
         return fs._stat(path)
     except OSError as error:
@@ -73,6 +74,7 @@ def stat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
 
 
 def lstat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
+    """lstat() of path, or None if nothing is there."""
     try:
         return fs._lstat(path)
     except (FileNotFoundError, NotADirectoryError):

@@ -164,10 +164,12 @@ class _Progress:
         self.next_report = time.monotonic() + CALLBACK_INTERVAL
 
     def report(self) -> None:
+        """Call the callback with the current count and total."""
         if self.callback is not None:
             self.callback(self.count, self.total)
 
     def add(self, count: int) -> None:
+        """Count bytes copied; report if a second has passed."""
         self.count += count
         if self.callback is not None and time.monotonic() >= self.next_report:
             self.next_report = time.monotonic() + CALLBACK_INTERVAL
@@ -180,6 +182,7 @@ class _Progress:
             self.add(len(chunk))
 
     def finish(self) -> None:
+        """The final report."""
         # The last report has count == total, even if a file changed size
         # since the total was estimated.
         self.total = self.count
