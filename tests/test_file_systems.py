@@ -198,3 +198,18 @@ def test_sftp_from_many_threads(sftp: tuple[Any, Any]) -> None:
         thread.join()
     assert errors == []
     assert len(list(base.iterdir())) == 6
+
+
+@pytest.mark.parametrize("size", [0, 1, 131059, 131060, 300_000, 1_000_000])
+def test_sftp_reads_what_is_there_whatever_the_listing_said(
+        sftp: tuple[Any, Any], size: int) -> None:
+    """copy() passes the size a listing reported; a file that changed
+    since is still read whole (the hint only sizes the requests)."""
+    import os
+    fs, base = sftp
+    data = os.urandom(size)
+    (base / "f").write_bytes(data)
+    path = str(base / "f")
+    for hint in (None, 0, size // 2, size, size + 1, size * 2 + 7):
+        assert b"".join(fs._read_stream(path, hint)) == data, hint
+        assert list(fs._read_files([(path, hint or 0)])) == [data], hint
