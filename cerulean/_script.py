@@ -24,6 +24,9 @@ means any Scheduler object can find a job's exit code from the job id alone,
 also one made after a restart, and the user's directories stay clean.
 """
 
+KEEP_DAYS = 14
+"""Days an exit file nobody has read is kept."""
+
 MARKER = "cerulean-job"
 """Word in every DirectGnu job's command line, so ps can tell ours apart."""
 
@@ -145,17 +148,21 @@ def redirections(jd: JobDescription) -> str:
 
 
 def record_exit_lines(exit_file: str, status: str) -> list[str]:
-    """Lines that write ``status`` to ``exit_file`` atomically.
+    """Lines that write ``status`` to ``exit_file`` atomically, and tidy up.
 
     Written to a temporary name and renamed, so a reader never sees half a
-    number.
+    number. Reading an exit code removes its file; files nobody read for
+    :data:`KEEP_DAYS` days are removed by the jobs that finish after them,
+    so the directory cannot grow without bound.
 
     :param exit_file: Shell word for the exit file path.
     :param status: Shell word for the value to record.
     :returns: Script lines.
     """
     return [(f"mkdir -p {JOBS_DIR} && printf '%s\\n' {status} >{exit_file}.tmp"
-             f" && mv -f {exit_file}.tmp {exit_file}")]
+             f" && mv -f {exit_file}.tmp {exit_file}"),
+            (f"find {JOBS_DIR} -name '*.exit' -mtime +{KEEP_DAYS}"
+             " -exec rm -f {} + 2>/dev/null")]
 
 
 def batch_script(jd: JobDescription, kind: str, job_id_word: str) -> str:

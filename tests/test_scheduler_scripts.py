@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -285,3 +286,15 @@ def test_make_scheduler_names() -> None:
                       cerulean.TorqueScheduler)
     with pytest.raises(ValueError, match="directgnu.*slurm.*torque"):
         cerulean.make_scheduler("pbspro", term)
+
+
+def test_jobs_remove_exit_files_nobody_read_for_two_weeks(tmp_path: Path) -> None:
+    jobs = tmp_path / "home" / ".cerulean" / "jobs"
+    jobs.mkdir(parents=True)
+    old, recent = jobs / "slurm-1.exit", jobs / "directgnu-h-2.exit"
+    old.write_text("0\n")
+    recent.write_text("0\n")
+    weeks_ago = time.time() - (_script.KEEP_DAYS + 1) * 86400
+    os.utime(old, (weeks_ago, weeks_ago))
+    run_batch_script(slurm.job_script(job()), tmp_path, SLURM_JOB_ID="3")
+    assert sorted(p.name for p in jobs.iterdir()) == [recent.name, "slurm-3.exit"]
