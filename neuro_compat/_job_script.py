@@ -15,8 +15,9 @@ These lines are what makes a job's status right after the scheduler has
 forgotten it, and what tells a job stopped at its life span from one that
 failed or was killed.
 
-The life span is enforced by the wrapper itself, to the second, from the
-limit file the registry keeps (so ``bump_life_span`` can move it); batch
+The life span is enforced by the wrapper itself, never early and at most
+about two seconds late, from the limit file the registry keeps (so
+``bump_life_span`` can move it); batch
 schedulers also get a time limit a minute longer, as a backstop and so that
 they can plan. Stopping sends SIGTERM to the command's whole process tree,
 then SIGKILL five seconds later. The command's stdout and stderr go to the
@@ -51,10 +52,11 @@ trap 'stop "$pid" TERM' TERM INT HUP
 wd=
 if [ -n "$lim" ] && [ -r "$lim" ]; then
   (
-    SECONDS=0
+    # Whole seconds from the next full second: never less than the limit.
+    t0=$(( $(date +%s) + 1 ))
     while sleep 1; do
       read -r l <"$lim" 2>/dev/null || continue
-      if [ "$SECONDS" -ge "${l%%.*}" ]; then
+      if [ "$(date +%s)" -ge "$(( t0 + ${l%%.*} ))" ]; then
         printf 'timeout %s\n' "$(date +%s.%N)" >>"$ev"
         stop "$pid" TERM; sleep __KILL_AFTER__; stop "$pid" KILL
         exit 0

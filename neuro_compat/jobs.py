@@ -10,8 +10,8 @@ How neuro_sdk's notions map onto HPC clusters
   ``--gres=gpu``, the partition and the time limit; Torque ``-l
   nodes=1:ppn=...,mem=...,walltime=...`` and the queue. ``life_span`` is the
   job's time limit (the shorter of it and the preset's ``time``), counted
-  from the start of the command as batch schedulers count, and enforced to
-  the second; a job stopped at its limit is FAILED with reason
+  from the start of the command as batch schedulers count, and enforced
+  within seconds; a job stopped at its limit is FAILED with reason
   ``LifeSpanEnded``.
 * The image runs with the cluster's container runtime (see
   :mod:`neuro_compat._runtime`); with runtime ``host`` (the embedded local
