@@ -1,9 +1,11 @@
 """The main job of the demo, through neuro_compat (neuro_sdk's API).
 
-Stages input files on the cluster's storage, runs a job that processes them,
-follows its output, checks its status and fetches the results, with a text
-progress bar for the transfers. With no configuration this runs on the
-embedded ``local`` cluster, offline::
+The same main job as ``demo_cerulean.py`` (its inputs and job script are
+imported from there): stage the input files on the cluster's storage, run a
+job that counts their words and writes upper-case copies, follow it, check
+its status and fetch the results, with a text progress bar for the
+transfers. With no configuration this runs on the embedded ``local``
+cluster, offline::
 
     python docs/examples/demo_neuro.py
     python docs/examples/demo_neuro.py --config my-clusters.toml --cluster hpc
@@ -15,35 +17,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import shlex
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+# The main job, defined once for both demos (this directory is on sys.path
+# when the script runs).
+from demo_cerulean import INPUTS, JOB_SCRIPT
 from yarl import URL
 
 import neuro_compat as neuro_sdk
-
-# The main job: count the lines, words and bytes of every input file, and
-# write one result file per input plus a summary. It only needs bash and
-# coreutils, so it runs directly on a node (runtime "host") as well as in
-# the ubuntu image (container runtimes).
-JOB_SCRIPT = r"""
-mkdir -p output
-total=0
-for f in input/*.txt; do
-  name=$(basename "$f" .txt)
-  set -- $(wc -l -w -c < "$f")
-  printf 'lines=%s words=%s bytes=%s\n' "$1" "$2" "$3" > "output/$name.count"
-  total=$((total + $2))
-  echo "processed $name: $2 words"
-done
-echo "total words: $total" | tee output/summary.txt
-"""
-
-POEM = ("Stage the inputs on the cluster,\nrun the job where the data is,\n"
-        "and fetch the results home.\n")
 
 
 class ProgressBar(neuro_sdk.AbstractRecursiveFileProgress):
@@ -105,15 +91,12 @@ class ProgressBar(neuro_sdk.AbstractRecursiveFileProgress):
         self._show(final=True)
 
 
-def make_inputs(directory: Path, count: int) -> int:
+def make_inputs(directory: Path) -> int:
     """Write the input files; returns their total size."""
     directory.mkdir(parents=True)
-    size = 0
-    for i in range(count):
-        text = f"# input {i}\n" + POEM * (i + 1)
-        (directory / f"part{i:02d}.txt").write_text(text)
-        size += len(text.encode())
-    return size
+    for name, text in INPUTS.items():
+        (directory / name).write_text(text)
+    return sum(len(text.encode()) for text in INPUTS.values())
 
 
 async def storage_size(client: neuro_sdk.Client, uri: URL) -> int:
@@ -122,78 +105,68 @@ async def storage_size(client: neuro_sdk.Client, uri: URL) -> int:
         return sum([entry.size async for entry in entries if entry.is_file()])
 
 
-async def main(config: Path | None, cluster: str | None, preset: str, files: int) -> int:
+async def main(config: Path | None, cluster: str | None, preset: str) -> int:
     """Stage, run, follow, check, fetch. Returns the exit status for the shell."""
     async with neuro_sdk.get(path=config) as client:
         if cluster:
             await client.config.switch_cluster(cluster)
         # A relative storage path lands in the user's storage directory.
-        rel = f"demo-neuro/{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        rel = f"neuro-demo/{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         work = URL(f"storage:{rel}")
-        print(f"cluster {client.cluster_name}, user {client.username}, "
-              f"storage {work}", file=sys.stderr)
-        with tempfile.TemporaryDirectory(prefix="demo-neuro-") as tmp:
-            local_in = Path(tmp) / "input"
-            size = make_inputs(local_in, files)
+        print(f"Cluster {client.cluster_name}, user {client.username}, working in {work}")
+        with tempfile.TemporaryDirectory(prefix="neuro-demo-") as tmp:
+            local_in = Path(tmp) / "inputs"
+            size = make_inputs(local_in)
 
             # 1. Stage the inputs.
             await client.storage.mkdir(work, parents=True, exist_ok=True)
             bar = ProgressBar("upload", size)
-            await client.storage.upload_dir(URL(local_in.as_uri()), work / "input",
+            await client.storage.upload_dir(URL(local_in.as_uri()), work / "inputs",
                                             progress=bar)
             bar.finish()
 
             # 2. Run the job where the data is. Under runtime "host" the job
             # starts in the user's storage directory; a container gets the
-            # work directory mounted as /work.
+            # work directory mounted as /work instead.
             runtime = client.config.cluster_config().runtime
-            volumes, working_dir = [], None
-            if runtime == "host":
-                command = f"bash -c {_quote(f'set -eu; cd {rel}; {JOB_SCRIPT}')}"
-            else:
+            volumes: list[neuro_sdk.Volume] = []
+            working_dir = None
+            script = f"cd {shlex.quote(rel)} && {JOB_SCRIPT}"
+            if runtime != "host":
                 volumes = [neuro_sdk.Volume(work, "/work")]
-                working_dir = "/work"
-                command = f"bash -c {_quote(f'set -eu; {JOB_SCRIPT}')}"
+                working_dir, script = "/work", JOB_SCRIPT
             job = await client.jobs.start(
                 image=client.parse.remote_image("ubuntu:latest"), preset_name=preset,
-                command=command, volumes=volumes, working_dir=working_dir,
-                name="demo-neuro", tags=["demo"], life_span=600)
-            print(f"started {job.id} ({job.status})", file=sys.stderr)
+                command=f"sh -c {shlex.quote(script)}", volumes=volumes,
+                working_dir=working_dir, name="neuro-demo", tags=["demo"], life_span=300)
+            print(f"Started {job.id} ({job.status}); following its output...")
 
-            # 3. Follow its output until it ends.
+            # 3. Follow its output until it ends (this job writes files only).
             async with client.jobs.monitor(job.id) as chunks:
                 async for chunk in chunks:
                     sys.stdout.write(chunk.decode(errors="replace"))
             job = await client.jobs.status(job.id)
             history = job.history
-            print(f"{job.id}: {job.status} ({history.reason}), exit code "
-                  f"{history.exit_code}, ran {history.run_time_seconds} s",
-                  file=sys.stderr)
             if job.status != neuro_sdk.JobStatus.SUCCEEDED:
-                print(f"the job failed: {history.description}", file=sys.stderr)
+                print(f"The job {job.status} ({history.reason}): {history.description}")
                 return 1
+            print(f"Job {job.id} {job.status} with exit code {history.exit_code} "
+                  f"in {history.run_time_seconds} s.")
 
-            # 4. Fetch the results.
+            # 4. Fetch the results and show them.
             local_out = Path(tmp) / "results"
-            bar = ProgressBar("download", await storage_size(client, work / "output"))
-            await client.storage.download_dir(work / "output", URL(local_out.as_uri()),
+            bar = ProgressBar("download", await storage_size(client, work / "results"))
+            await client.storage.download_dir(work / "results", URL(local_out.as_uri()),
                                               progress=bar)
             bar.finish()
-            counts = sorted(local_out.glob("*.count"))
-            print(f"{len(counts)} result files; "
-                  f"{(local_out / 'summary.txt').read_text().strip()}")
-            for path in counts[:3]:
-                print(f"  {path.name}: {path.read_text().strip()}")
+            print("Results:")
+            for path in sorted(local_out.iterdir()):
+                print(f"--- {path.name}")
+                print(path.read_text(), end="")
 
             # 5. Leave the storage as it was.
             await client.storage.rm(work, recursive=True)
     return 0
-
-
-def _quote(text: str) -> str:
-    import shlex
-
-    return shlex.quote(text)
 
 
 if __name__ == "__main__":
@@ -204,6 +177,5 @@ if __name__ == "__main__":
     parser.add_argument("--cluster", default=None, help="cluster to use (default: the "
                         "configuration's default cluster)")
     parser.add_argument("--preset", default="cpu-small", help="resource preset")
-    parser.add_argument("--files", type=int, default=8, help="number of input files")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main(args.config, args.cluster, args.preset, args.files)))
+    sys.exit(asyncio.run(main(args.config, args.cluster, args.preset)))
