@@ -194,15 +194,15 @@ class Jobs(metaclass=NoPublicConstructor):
         :raises ValueError: for an unknown preset or a malformed argument.
         """
         refuse("Jobs.start", org_name=(org_name, org_name is UNSET or org_name is None),
-                http=(http, http is None), secret_env=(secret_env, not secret_env),
-                secret_files=(secret_files, not secret_files),
-                disk_volumes=(disk_volumes, not disk_volumes), tty=(tty, not tty),
-                pass_config=(pass_config, not pass_config),
-                wait_for_jobs_quota=(wait_for_jobs_quota, not wait_for_jobs_quota),
-                schedule_timeout=(schedule_timeout, schedule_timeout is None),
-                restart_policy=(restart_policy, restart_policy == JobRestartPolicy.NEVER),
-                privileged=(privileged, not privileged),
-                priority=(priority, priority in (None, JobPriority.NORMAL)))
+               http=(http, http is None), secret_env=(secret_env, not secret_env),
+               secret_files=(secret_files, not secret_files),
+               disk_volumes=(disk_volumes, not disk_volumes), tty=(tty, not tty),
+               pass_config=(pass_config, not pass_config),
+               wait_for_jobs_quota=(wait_for_jobs_quota, not wait_for_jobs_quota),
+               schedule_timeout=(schedule_timeout, schedule_timeout is None),
+               restart_policy=(restart_policy, restart_policy == JobRestartPolicy.NEVER),
+               privileged=(privileged, not privileged),
+               priority=(priority, priority in (None, JobPriority.NORMAL)))
         jobs = self._on(cluster_name)
         preset = jobs.config.presets.get(preset_name)
         if preset is None:
@@ -251,19 +251,19 @@ class Jobs(metaclass=NoPublicConstructor):
             started job.
         """
         refuse("Jobs.run", scheduler_enabled=(scheduler_enabled, not scheduler_enabled),
-                pass_config=(pass_config, not pass_config),
-                wait_for_jobs_quota=(wait_for_jobs_quota, not wait_for_jobs_quota),
-                schedule_timeout=(schedule_timeout, schedule_timeout is None),
-                restart_policy=(restart_policy, restart_policy == JobRestartPolicy.NEVER),
-                org_name=(org_name, org_name is UNSET or org_name is None),
-                priority=(priority, priority in (None, JobPriority.NORMAL)))
+               pass_config=(pass_config, not pass_config),
+               wait_for_jobs_quota=(wait_for_jobs_quota, not wait_for_jobs_quota),
+               schedule_timeout=(schedule_timeout, schedule_timeout is None),
+               restart_policy=(restart_policy, restart_policy == JobRestartPolicy.NEVER),
+               org_name=(org_name, org_name is UNSET or org_name is None),
+               priority=(priority, priority in (None, JobPriority.NORMAL)))
         c = container
         refuse("Container", http=(c.http, c.http is None),
-                secret_env=(c.secret_env, not c.secret_env),
-                secret_files=(c.secret_files, not c.secret_files),
-                disk_volumes=(c.disk_volumes, not c.disk_volumes), tty=(c.tty, not c.tty),
-                tpu_type=(c.resources.tpu_type, c.resources.tpu_type is None),
-                tpu_software_version=(c.resources.tpu_software_version,
+               secret_env=(c.secret_env, not c.secret_env),
+               secret_files=(c.secret_files, not c.secret_files),
+               disk_volumes=(c.disk_volumes, not c.disk_volumes), tty=(c.tty, not c.tty),
+               tpu_type=(c.resources.tpu_type, c.resources.tpu_type is None),
+               tpu_software_version=(c.resources.tpu_software_version,
                                       c.resources.tpu_software_version is None))
         if not c.resources.cpu > 0 or c.resources.memory < 2**20:
             raise ValueError(f"Resources need cpu > 0 and at least 1 MiB of memory, not "
@@ -388,7 +388,7 @@ class Jobs(metaclass=NoPublicConstructor):
         :returns: ``AsyncIterator`` over ``bytes`` log chunks.
         """
         refuse("Jobs.monitor", since=(since, since is None),
-                timestamps=(timestamps, not timestamps), debug=(debug, not debug))
+               timestamps=(timestamps, not timestamps), debug=(debug, not debug))
         jobs, entry = await self._find(id, cluster_name)
         async for chunk in follow(jobs, entry):
             yield chunk
