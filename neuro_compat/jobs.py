@@ -626,5 +626,3 @@ async def _sample(jobs: ClusterJobs, entry: Entry, snap: Snapshot
         if current.state.status.is_finished:
             return None  # it ended between two samples (srun refuses then)
         raise
-
-
