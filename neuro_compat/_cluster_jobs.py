@@ -483,4 +483,3 @@ def _volumes_under_host(cluster: str, container: Container,
         "command directly on the node and mounts nothing. Use the storage path "
         f"itself in the command instead: {pairs}. (Or configure a container runtime "
         f"such as apptainer for the cluster.)")
-

@@ -305,4 +305,3 @@ def _float(data: bytes | None) -> float | None:
         return float(data.decode().strip())
     except ValueError:
         return None
-
