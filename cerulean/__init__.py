@@ -29,7 +29,7 @@ from cerulean.ssh_terminal import (  # noqa: E402
     UnknownHostKeyError,
 )
 from cerulean.file_system import FileSystem, UnsupportedOperationError  # noqa: E402
-from cerulean.path import EntryType, Path, Permission  # noqa: E402
+from cerulean.path import EntryType, FileStat, Path, Permission  # noqa: E402
 from cerulean.local_file_system import LocalFileSystem  # noqa: E402
 from cerulean.sftp_file_system import SftpFileSystem  # noqa: E402
 from cerulean.webdav_file_system import WebdavFileSystem  # noqa: E402
@@ -60,6 +60,7 @@ __all__ = [
     "FileSystem",
     "UnsupportedOperationError",
     "EntryType",
+    "FileStat",
     "Path",
     "Permission",
     "LocalFileSystem",
