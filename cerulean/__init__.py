@@ -12,68 +12,68 @@ __version__ = "1.1.0.dev0"
 logger = logging.getLogger(__name__)
 """The Cerulean root logger. Use this to set Cerulean's log level."""
 
-from cerulean.credential import (  # noqa: E402
+from cerulean.copy_files import CopyCallback, copy
+from cerulean.credential import (
     AgentCredential,
     Credential,
     DefaultKeysCredential,
     PasswordCredential,
     PubKeyCredential,
 )
-from cerulean.terminal import Terminal  # noqa: E402
-from cerulean.local_terminal import LocalTerminal  # noqa: E402
-from cerulean.ssh_terminal import (  # noqa: E402
+from cerulean.direct_gnu_scheduler import DirectGnuScheduler
+from cerulean.factory import make_file_system, make_scheduler, make_terminal
+from cerulean.file_system import FileSystem, UnsupportedOperationError
+from cerulean.job_description import JobDescription
+from cerulean.job_status import JobStatus
+from cerulean.local_file_system import LocalFileSystem
+from cerulean.local_terminal import LocalTerminal
+from cerulean.path import EntryType, FileStat, Path, Permission
+from cerulean.scheduler import Scheduler
+from cerulean.sftp_file_system import SftpFileSystem
+from cerulean.slurm_scheduler import SlurmScheduler
+from cerulean.ssh_terminal import (
     AuthenticationError,
     HostKeyChangedError,
     HostKeyError,
     SshTerminal,
     UnknownHostKeyError,
 )
-from cerulean.file_system import FileSystem, UnsupportedOperationError  # noqa: E402
-from cerulean.path import EntryType, FileStat, Path, Permission  # noqa: E402
-from cerulean.local_file_system import LocalFileSystem  # noqa: E402
-from cerulean.sftp_file_system import SftpFileSystem  # noqa: E402
-from cerulean.webdav_file_system import WebdavFileSystem  # noqa: E402
-from cerulean.copy_files import CopyCallback, copy  # noqa: E402
-from cerulean.job_description import JobDescription  # noqa: E402
-from cerulean.job_status import JobStatus  # noqa: E402
-from cerulean.scheduler import Scheduler  # noqa: E402
-from cerulean.direct_gnu_scheduler import DirectGnuScheduler  # noqa: E402
-from cerulean.slurm_scheduler import SlurmScheduler  # noqa: E402
-from cerulean.torque_scheduler import TorqueScheduler  # noqa: E402
-from cerulean.factory import make_file_system, make_scheduler, make_terminal  # noqa: E402
+from cerulean.terminal import Terminal
+from cerulean.torque_scheduler import TorqueScheduler
+from cerulean.webdav_file_system import WebdavFileSystem
 
 __all__ = [
-    "__version__",
-    "logger",
-    "Credential",
-    "PasswordCredential",
-    "PubKeyCredential",
     "AgentCredential",
-    "DefaultKeysCredential",
-    "Terminal",
-    "LocalTerminal",
-    "SshTerminal",
     "AuthenticationError",
-    "HostKeyError",
-    "UnknownHostKeyError",
-    "HostKeyChangedError",
-    "FileSystem",
-    "UnsupportedOperationError",
+    "CopyCallback",
+    "Credential",
+    "DefaultKeysCredential",
+    "DirectGnuScheduler",
     "EntryType",
     "FileStat",
-    "Path",
-    "Permission",
-    "LocalFileSystem",
-    "SftpFileSystem",
-    "WebdavFileSystem",
-    "CopyCallback",
-    "copy",
+    "FileSystem",
+    "HostKeyChangedError",
+    "HostKeyError",
     "JobDescription",
     "JobStatus",
+    "LocalFileSystem",
+    "LocalTerminal",
+    "PasswordCredential",
+    "Path",
+    "Permission",
+    "PubKeyCredential",
     "Scheduler",
-    "DirectGnuScheduler",
+    "SftpFileSystem",
     "SlurmScheduler",
+    "SshTerminal",
+    "Terminal",
     "TorqueScheduler",
+    "UnknownHostKeyError",
+    "UnsupportedOperationError",
+    "WebdavFileSystem",
+    "__version__",
+    "copy",
+    "logger",
     "make_file_system",
     "make_scheduler",
     "make_terminal",
