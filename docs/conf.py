@@ -56,5 +56,29 @@ def _hide_private_constructor(app: Any, what: str, name: str, obj: Any,
     return None
 
 
+def _reexported_data_doc(app: Any, what: str, name: str, obj: Any, options: Any,
+                         lines: list[str]) -> None:
+    """Give a re-exported constant (``cerulean.CopyCallback``) the docstring
+    written beside its assignment in the module that defines it.
+
+    autodoc looks for such docstrings only in the source of the module it
+    documents, here the package, which merely imports the name.
+    """
+    package, _, attr = name.rpartition(".")
+    if what != "data" or package not in ("cerulean", "neuro_compat"):
+        return
+    import pkgutil
+
+    from sphinx.pycode import ModuleAnalyzer
+
+    module = sys.modules[package]
+    for info in pkgutil.iter_modules(module.__path__, package + "."):
+        docs = ModuleAnalyzer.for_module(info.name).find_attr_docs()
+        if ("", attr) in docs:
+            lines[:] = list(docs[("", attr)])
+            return
+
+
 def setup(app: Any) -> None:
     app.connect("autodoc-process-signature", _hide_private_constructor)
+    app.connect("autodoc-process-docstring", _reexported_data_doc)

@@ -4,7 +4,9 @@ What is checked, for ``docs/**/*.rst`` and ``README.md``:
 
 * Python examples (``.. code-block:: python``; fenced ```` ```python ````
   blocks in the README) are executed, each in a fresh namespace, as a
-  script (``__name__ == "__main__"``).
+  script (``__name__ == "__main__"``). A line ``print(...)  # text`` says
+  what it prints: the parts of ``text`` between ``...`` must appear in the
+  output, in order.
 * TOML examples (``.. code-block:: toml`` and every ``.toml`` file pulled
   in with ``literalinclude``) must be valid cluster configurations:
   :func:`neuro_compat.config.parse_clusters` accepts them.
@@ -36,13 +38,16 @@ An rST comment right before a code block tunes it (it is not rendered)::
     ``torque``, ``webdav``); the test carries ``real_server(...)`` for them,
     and the example is rewritten with :data:`SUBSTITUTIONS`.
 ``setup``
-    run the example inside the named hidden set-up, an rST comment
-    ``.. test-setup: NAME`` in the same file whose indented body is Python
-    with a line ``{block}`` where the example goes (so a neuro_compat
-    fragment can use ``await client...``).
+    run the example inside the named set-up, so that a fragment can use
+    ``await client...``. A set-up is a Python block of the same file with
+    ``name=NAME`` whose line ``...  # <comment>`` is where the fragment goes
+    (readers see it; it also runs by itself), or a hidden one: an rST
+    comment ``.. test-setup: NAME`` whose indented body is Python with a
+    line ``{block}``.
 ``name`` and ``file``
-    on a non-Python block: give it a name, and the path (``~/...`` in the
-    fake ``HOME``, else relative to the working directory) it is saved to.
+    give a block a name; on a non-Python block, ``file`` is the path
+    (``~/...`` in the fake ``HOME``, else relative to the working
+    directory) that ``uses`` saves it to.
 ``uses``
     on a Python block: save the named block(s) (comma-separated) to their
     ``file`` first.
@@ -56,7 +61,7 @@ running, :data:`SUBSTITUTIONS` points them at the test servers: the sshd on
 127.0.0.1:10022 as user ``cerulean`` with the test RSA key, and a fresh
 directory in its home standing for ``/home/alice`` (it holds an
 ``input.txt`` of three lines; local and remote are the same machine here).
-A rewritten example must not mention ``example.org`` or ``alice`` any more.
+A rewritten example must not mention any of :data:`MADE_UP` any more.
 """
 from __future__ import annotations
 
@@ -251,7 +256,7 @@ def read_readme() -> list[Block]:
 
 def _readme_options(code: str) -> dict[str, str]:
     """The README has no test comments: its servers follow from the code."""
-    if "example.org" not in code:
+    if not _made_up(code):
         return {}
     servers = ["ssh"] + [s for s in ("slurm", "torque") if s in code.lower()]
     return {"servers": ",".join(servers)}
@@ -320,11 +325,19 @@ def webdav_scratch() -> Iterator[str]:
         shutil.rmtree(S.WEBDAV_PRIVATE_DIR / name, ignore_errors=True)
 
 
+MADE_UP = ("cluster.example.org", "dav.example.org", "alice")
+"""Names of the made-up cluster that only :data:`SUBSTITUTIONS` makes real."""
+
+
+def _made_up(code: str) -> bool:
+    return any(name in code for name in MADE_UP)
+
+
 def substitute(code: str, values: dict[str, str]) -> str:
     """Point an example written for the made-up cluster at the test servers."""
     for old, new in SUBSTITUTIONS:
         code = code.replace(old, new.format(**values))
-    assert "example.org" not in code and "alice" not in code, (
+    assert not _made_up(code), (
         "the example names the made-up cluster in a way SUBSTITUTIONS does not cover:\n"
         + code)
     return code
@@ -348,7 +361,7 @@ def server_values(block: Block) -> Iterator[dict[str, str] | None]:
 
 
 def _check_made_up_names(block: Block) -> None:
-    if not block.servers and ("example.org" in block.code or "alice" in block.code):
+    if not block.servers and _made_up(block.code):
         pytest.fail(f"{block.where} names the made-up cluster but has no "
                     "'.. test: servers=...' comment, so it cannot run")
 
@@ -372,18 +385,45 @@ def _with_setup(block: Block) -> tuple[str, int]:
     if name is None:
         return block.code, block.line
     template = DOC_FILES[block.source].setups.get(name)
-    assert template is not None, f"{block.where}: no '.. test-setup: {name}' in the file"
+    if template is None:
+        named = [b.code for b in DOC_FILES[block.source].blocks
+                 if b.lang == "python" and b.options.get("name") == name]
+        assert named, f"{block.where}: setup={name}, but the file has no such set-up"
+        template = named[0]
     out = []
     for line in template.split("\n"):
-        if line.strip() == "{block}":
+        if line.strip() == "{block}" or line.strip().startswith("...  #"):
             out.append(textwrap.indent(block.code, line[:_indent(line)]))
         else:
             out.append(line)
     return "\n".join(out) + "\n", 1
 
 
-def run_python(block: Block, home: Path) -> None:
-    """Execute a Python example as a script."""
+_PRINT_COMMENT = re.compile(r"^\s*print\(.*\)\s+# (.*)$")
+
+
+def expected_output(code: str) -> list[list[str]]:
+    """What the example's ``print(...)  # text`` lines say they print.
+
+    ``...`` in the comment stands for anything; the other parts must appear
+    in the output, in order.
+    """
+    return [[part.strip() for part in m.group(1).split("...") if part.strip()]
+            for m in map(_PRINT_COMMENT.match, code.splitlines()) if m]
+
+
+def _check_output(block: Block, output: str) -> None:
+    position = 0
+    for parts in expected_output(block.code):
+        for part in parts:
+            found = output.find(part, position)
+            assert found >= 0, (f"{block.where}: the comment says the output has {part!r} "
+                                f"(after what came before), but it was:\n{output}")
+            position = found + len(part)
+
+
+def run_python(block: Block, home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Execute a Python example as a script; check what it says it prints."""
     _check_made_up_names(block)
     code, line = _with_setup(block)
     with server_values(block) as values:
@@ -393,41 +433,31 @@ def run_python(block: Block, home: Path) -> None:
         # Padding makes tracebacks show the line numbers of the .rst file.
         compiled = compile("\n" * (line - 1) + code, str(block.source), "exec")
         exec(compiled, {"__name__": "__main__"})  # noqa: S102 - running the example is the test
+    output = capsys.readouterr().out
+    sys.stdout.write(output)  # shown by pytest -s, and for a failure
+    _check_output(block, output)
 
 
 # --- The tests ---------------------------------------------------------------------
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("block", _params("python"))
-def test_python_example(block: Block, example_env: Path) -> None:
-    run_python(block, example_env)
-
-
-README_PROBLEMS = {
-    "neuro_compat as neuro_sdk": (
-        "README.md's neuro_compat example uses neuro_sdk.URL, which neither neuro_sdk "
-        "nor neuro_compat has (use yarl.URL), and Resources(memory_mb=256, ...), whose "
-        "field is memory, in bytes (memory=256 * 2**20)"),
-}
-"""Known failures of README examples (the README is not ours to edit)."""
+def test_python_example(block: Block, example_env: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    run_python(block, example_env, capsys)
 
 
 def _readme_params() -> list[Any]:
-    params = []
-    for block in read_readme():
-        marks = [pytest.mark.real_server(*block.servers)] if block.servers else []
-        for needle, reason in README_PROBLEMS.items():
-            if needle in block.code:
-                marks.append(pytest.mark.xfail(reason=reason, raises=(AttributeError,
-                                                                      TypeError)))
-        params.append(pytest.param(block, id=block.where, marks=marks))
-    return params
+    return [pytest.param(b, id=b.where, marks=[pytest.mark.real_server(*b.servers)]
+                         if b.servers else [])
+            for b in read_readme()]
 
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize("block", _readme_params())
-def test_readme_example(block: Block, example_env: Path) -> None:
-    run_python(block, example_env)
+def test_readme_example(block: Block, example_env: Path,
+                        capsys: pytest.CaptureFixture[str]) -> None:
+    run_python(block, example_env, capsys)
 
 
 @pytest.mark.parametrize("block", _params("toml"))
@@ -508,7 +538,7 @@ def test_every_code_block_is_checked() -> None:
 # --- The configuration reference -----------------------------------------------
 
 _TABLES = {
-    "(top level)": ["parse_clusters"],
+    "Top level": ["parse_clusters"],
     "[clusters.<name>]": ["_parse_cluster"],
     "[clusters.<name>.terminal]": ["_parse_terminal"],
     "[clusters.<name>.storage]": ["_parse_storage"],
@@ -567,11 +597,26 @@ def _inventory_names(path: Path) -> set[str]:
     return {line.split(" ", 1)[0] for line in lines}
 
 
+def _fresh_inventory() -> Path | None:
+    """``make docs``'s objects.inv, if it is newer than every source of it."""
+    inventory = DOCS / "_build" / "html" / "objects.inv"
+    if not inventory.exists():
+        return None
+    sources = [*DOCS.glob("**/*.rst"), DOCS / "conf.py", *(REPO / "cerulean").glob("*.py"),
+               *(REPO / "neuro_compat").glob("*.py")]
+    newest = max(p.stat().st_mtime for p in sources)
+    return inventory if inventory.stat().st_mtime >= newest else None
+
+
 def test_api_reference_documents_every_public_name(tmp_path: Path) -> None:
-    build = tmp_path / "html"
-    subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(DOCS),
-                    str(build)], check=True, timeout=300, capture_output=True)
-    documented = _inventory_names(build / "objects.inv")
+    # `make test` has just run `make docs`; build here only if that is stale
+    # (the build takes a quarter of a minute).
+    inventory = _fresh_inventory()
+    if inventory is None:
+        subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(DOCS),
+                        str(tmp_path)], check=True, timeout=300, capture_output=True)
+        inventory = tmp_path / "objects.inv"
+    documented = _inventory_names(inventory)
     wanted = {f"cerulean.{n}" for n in cerulean.__all__ if not n.startswith("__")}
     wanted |= {f"neuro_compat.{n}" for n in neuro_compat.__all__}
     wanted |= {"cerulean.path", "cerulean.terminal", "cerulean.ssh_terminal",
