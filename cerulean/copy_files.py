@@ -16,7 +16,6 @@ from contextlib import closing
 from typing import TypeVar
 
 from cerulean._copy_plan import FileJob, Plan, Planner, lstat_or_none
-from cerulean._walk import remove_tree
 from cerulean.file_system_impl import FileSystemImpl, WriteItem
 from cerulean.path import FileStat, Path
 
@@ -216,7 +215,7 @@ def _remove(fs: FileSystemImpl, path: str) -> None:
     if info is None:
         return
     if info.is_dir():
-        remove_tree(fs, path)
+        fs._remove_tree(path)
     else:
         fs._unlink(path)
 

@@ -28,7 +28,8 @@ Helpers with generic defaults, which a backend may override to be faster:
 ``_write_atomic`` (land a file whole, used by copy() for large files),
 ``_read_files`` and ``_write_files`` (many small files, used by copy()),
 ``_listdirs`` (used by walk), ``_unlink_many`` (used when removing trees),
-``_as_uri``, ``_temp_name`` and ``_discard``.
+``_remove_tree`` (rmdir(recursive=True), remove() and copy()), ``_as_uri``,
+``_temp_name`` and ``_discard``.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ from enum import Enum
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
+from cerulean._walk import remove_tree
 from cerulean.file_system import FileSystem
 from cerulean.path import EntryType, FileStat, Path
 
@@ -314,6 +316,26 @@ class FileSystemImpl(FileSystem):
             except OSError as error:
                 errors.append(error)
         return errors
+
+    def _remove_tree(self, path: str) -> None:
+        """Remove the directory at path and everything in it.
+
+        Symbolic links inside are removed themselves, never followed, and
+        path itself must be a directory, not a link to one (so that
+        removing a link can never remove what it points to).
+
+        The default lists each directory once and removes its entries with
+        :meth:`_unlink_many` and its subdirectories' listings with
+        :meth:`_listdirs`, so a backend that pipelines those gets a
+        pipelined removal. A backend whose protocol removes a whole tree in
+        one request (WebDAV's DELETE) overrides this.
+
+        :raises FileNotFoundError: If nothing is at path.
+        :raises NotADirectoryError: If path is not a directory.
+        """
+        if not self._lstat(path).is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", path)
+        remove_tree(self, path)
 
     def _listdirs(self, paths: list[str]) -> list[list[DirEntry] | OSError]:
         """List many directories; return each one's entries or error.

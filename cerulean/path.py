@@ -572,12 +572,7 @@ class Path:
             False.
         """
         if recursive:
-            from cerulean._walk import remove_tree
-            info = self.filesystem._lstat(str(self))
-            if not info.is_dir():
-                raise NotADirectoryError(
-                    errno.ENOTDIR, "Not a directory", str(self))
-            remove_tree(self.filesystem, str(self))
+            self.filesystem._remove_tree(str(self))
         else:
             self.filesystem._rmdir(str(self))
 
@@ -595,8 +590,7 @@ class Path:
         except FileNotFoundError:
             return
         if info.is_dir():
-            from cerulean._walk import remove_tree
-            remove_tree(self.filesystem, str(self))
+            self.filesystem._remove_tree(str(self))
         else:
             self.filesystem._unlink(str(self))
 

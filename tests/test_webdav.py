@@ -655,6 +655,27 @@ def test_hostile_or_broken_xml_is_refused() -> None:
             assert info.value.errno == errno.EPROTO
 
 
+def test_removing_a_tree_reports_members_the_server_kept() -> None:
+    """A DELETE of a collection may answer 207 Multi-Status, listing the
+    members it could not delete; that is an error naming the first."""
+    collection = ROOT_PROPFIND.replace(b"/dav/", b"/dav/dir/")
+    kept = (b'<?xml version="1.0" encoding="utf-8"?><D:multistatus'
+            b' xmlns:D="DAV:"><D:response><D:href>/dav/dir/locked</D:href>'
+            b"<D:status>HTTP/1.1 423 Locked</D:status></D:response>"
+            b"</D:multistatus>")
+    with FaultServer() as server, cerulean.WebdavFileSystem(server.url) as fs:
+        server.answers[("PROPFIND", "/dav/dir")] = (207, collection)
+        server.answers[("DELETE", "/dav/dir")] = (207, kept)
+        with pytest.raises(OSError) as info:
+            (fs / "dir").rmdir(recursive=True)
+        assert info.value.errno == errno.EBUSY
+        assert "/dav/dir/locked" in str(info.value) and "423" in str(
+            info.value)
+        server.answers[("DELETE", "/dav/dir")] = (403, b"")
+        with pytest.raises(PermissionError):
+            (fs / "dir").rmdir(recursive=True)
+
+
 def test_redirect_to_the_collection_url_is_followed_and_no_other() -> None:
     collection = ROOT_PROPFIND.replace(b"/dav/", b"/dav/dir/")
     with FaultServer() as server, cerulean.WebdavFileSystem(server.url) as fs:
