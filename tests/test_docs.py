@@ -15,6 +15,8 @@ What is checked, for ``docs/**/*.rst`` and ``README.md``:
   has, and its ``--only`` picks at least one benchmark case; each ``pip
   install`` extra is one setup.cfg has. (They are not run: they install
   packages or take minutes.)
+* The benchmark cases that ``docs/performance.rst`` describes exist (and
+  a warning names the cases it does not describe).
 * The configuration reference (``docs/neuro_config.rst``) documents exactly
   the keys ``neuro_compat/config.py`` accepts, table by table.
 * No example hides where this test cannot see it: a plain ``::`` literal
@@ -75,6 +77,7 @@ import subprocess
 import sys
 import textwrap
 import uuid
+import warnings
 import zlib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -533,6 +536,18 @@ def test_every_code_block_is_checked() -> None:
     texts = [b for b in BLOCKS if b.lang == "text" and "name" not in b.options]
     assert not texts, ("text blocks are for output and files that examples use; give "
                        "each a name=... option: " + ", ".join(b.where for b in texts))
+
+
+def test_benchmark_cases_named_in_the_docs_exist() -> None:
+    from bench.run import load_cases
+
+    keys = {case.key for case in load_cases(None)}
+    named = set(re.findall(r"``([a-z_]+:[a-z_0-9]+)``", (DOCS / "performance.rst").read_text()))
+    assert named, "docs/performance.rst names no benchmark case"
+    assert sorted(named - keys) == [], "cases the docs describe but bench/ does not have"
+    if keys - named:
+        warnings.warn(f"docs/performance.rst does not describe the benchmark cases "
+                      f"{', '.join(sorted(keys - named))}", stacklevel=1)
 
 
 # --- The configuration reference -----------------------------------------------
