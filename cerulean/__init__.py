@@ -28,7 +28,7 @@ from cerulean.job_status import JobStatus
 from cerulean.local_file_system import LocalFileSystem
 from cerulean.local_terminal import LocalTerminal
 from cerulean.path import EntryType, FileStat, Path, Permission
-from cerulean.scheduler import Scheduler
+from cerulean.scheduler import Scheduler, SchedulerError
 from cerulean.sftp_file_system import SftpFileSystem
 from cerulean.slurm_scheduler import SlurmScheduler
 from cerulean.ssh_terminal import (
@@ -63,6 +63,7 @@ __all__ = [
     "Permission",
     "PubKeyCredential",
     "Scheduler",
+    "SchedulerError",
     "SftpFileSystem",
     "SlurmScheduler",
     "SshTerminal",

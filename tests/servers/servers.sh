@@ -209,6 +209,9 @@ JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=5
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core_Memory
+# Without a default, a job that asks for no memory takes the whole node and
+# jobs run one at a time.
+DefMemPerCPU=100
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0
 SlurmdParameters=config_overrides
