@@ -69,6 +69,7 @@ from __future__ import annotations
 
 import ast
 import configparser
+import logging
 import posixpath
 import re
 import shlex
@@ -291,11 +292,13 @@ def example_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DAV_PASSWORD", S.PASSWORD)
     monkeypatch.chdir(work)
-    level = cerulean.logger.level
+    # Examples may configure logging; leave it as it was.
+    level, handlers = cerulean.logger.level, list(logging.root.handlers)
     try:
         yield home
     finally:
         cerulean.logger.setLevel(level)
+        logging.root.handlers[:] = handlers
 
 
 @contextmanager
