@@ -41,11 +41,9 @@ An rST comment right before a code block tunes it (it is not rendered)::
     and the example is rewritten with :data:`SUBSTITUTIONS`.
 ``setup``
     run the example inside the named set-up, so that a fragment can use
-    ``await client...``. A set-up is a Python block of the same file with
-    ``name=NAME`` whose line ``...  # <comment>`` is where the fragment goes
-    (readers see it; it also runs by itself), or a hidden one: an rST
-    comment ``.. test-setup: NAME`` whose indented body is Python with a
-    line ``{block}``.
+    ``await client...``: the Python block of the same file marked
+    ``name=NAME``, whose line ``...  # <comment>`` is where the fragment
+    goes (readers see that block, and it also runs by itself).
 ``name`` and ``file``
     give a block a name; on a non-Python block, ``file`` is the path
     (``~/...`` in the fake ``HOME``, else relative to the working
@@ -60,9 +58,10 @@ Examples that need a cluster are written for a made-up one: host
 ``cluster.example.org`` port 22, user ``alice`` with home ``/home/alice`` and
 key ``~/.ssh/id_ed25519``, WebDAV at ``https://dav.example.org/alice``. Before
 running, :data:`SUBSTITUTIONS` points them at the test servers: the sshd on
-127.0.0.1:10022 as user ``cerulean`` with the test RSA key, and a fresh
+127.0.0.1:10022 as user ``cerulean`` with the test RSA key, a fresh
 directory in its home standing for ``/home/alice`` (it holds an
-``input.txt`` of three lines; local and remote are the same machine here).
+``input.txt`` of three lines; local and remote are the same machine here),
+and a fresh collection on the private WebDAV share.
 A rewritten example must not mention any of :data:`MADE_UP` any more.
 """
 from __future__ import annotations
@@ -159,20 +158,17 @@ class RstFile:
     """What this test reads from one .rst file.
 
     :ivar blocks: its code blocks, in order.
-    :ivar setups: its hidden set-ups, by name.
     :ivar includes: the files it pulls in with ``literalinclude``.
     :ivar untested: lines holding literal blocks this test cannot see.
     """
 
     blocks: list[Block] = field(default_factory=list)
-    setups: dict[str, str] = field(default_factory=dict)
     includes: list[Path] = field(default_factory=list)
     untested: list[str] = field(default_factory=list)
 
 
 _CODE_BLOCK = re.compile(r"^(\s*)\.\. code-block::\s*(\S+)\s*$")
 _TEST = re.compile(r"^\s*\.\. test:\s*(.*?)\s*$")
-_SETUP = re.compile(r"^(\s*)\.\. test-setup:\s*(\S+)\s*$")
 _INCLUDE = re.compile(r"^\s*\.\. literalinclude::\s*(\S+)\s*$")
 _OTHER_CODE = re.compile(r"^\s*\.\. (code|sourcecode|highlight|doctest|testcode)::")
 
@@ -214,7 +210,7 @@ def _options(text: str, where: str) -> dict[str, str]:
 
 
 def read_rst(path: Path) -> RstFile:
-    """The code blocks, set-ups, includes and stray literal blocks of a file."""
+    """The code blocks, includes and stray literal blocks of a file."""
     lines = path.read_text(encoding="utf-8").split("\n")
     found = RstFile()
     pending: dict[str, str] = {}
@@ -225,9 +221,6 @@ def read_rst(path: Path) -> RstFile:
         if m := _TEST.match(line):
             pending = _options(m.group(1), where)
             i += 1
-        elif m := _SETUP.match(line):
-            body, _, i = _body(lines, i + 1, len(m.group(1)))
-            found.setups[m.group(2)] = "\n".join(body)
         elif m := _CODE_BLOCK.match(line):
             body, first, i = _body(lines, i + 1, len(m.group(1)))
             found.blocks.append(Block(path, first + 1, m.group(2), "\n".join(body) + "\n",
@@ -390,15 +383,12 @@ def _with_setup(block: Block) -> tuple[str, int]:
     name = block.options.get("setup")
     if name is None:
         return block.code, block.line
-    template = DOC_FILES[block.source].setups.get(name)
-    if template is None:
-        named = [b.code for b in DOC_FILES[block.source].blocks
-                 if b.lang == "python" and b.options.get("name") == name]
-        assert named, f"{block.where}: setup={name}, but the file has no such set-up"
-        template = named[0]
+    named = [b.code for b in DOC_FILES[block.source].blocks
+             if b.lang == "python" and b.options.get("name") == name]
+    assert named, f"{block.where}: setup={name}, but no Python block has name={name}"
     out = []
-    for line in template.split("\n"):
-        if line.strip() == "{block}" or line.strip().startswith("...  #"):
+    for line in named[0].split("\n"):
+        if line.strip().startswith("...  #"):
             out.append(textwrap.indent(block.code, line[:_indent(line)]))
         else:
             out.append(line)
