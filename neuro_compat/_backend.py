@@ -30,7 +30,7 @@ import shlex
 import shutil
 import threading
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cerulean.file_system_impl import Capability, DirEntry, FileSystemImpl, WriteItem
 from cerulean.path import FileStat
@@ -164,25 +164,12 @@ class LocalBackend(Backend):
     def read_range(self, path: str, offset: int, size: int | None) -> Iterator[bytes]:
         """See :meth:`Backend.read_range`."""
         with open(path, "rb") as f:
-            f.seek(offset)
-            left = size
-            while left is None or left > 0:
-                chunk = f.read(CHUNK if left is None else min(CHUNK, left))
-                if not chunk:
-                    return
-                if left is not None:
-                    left -= len(chunk)
-                yield chunk
+            yield from _read_from(f, offset, size)
 
     def write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
         """See :meth:`Backend.write_at`."""
-        count = 0
         with open(path, "r+b") as f:
-            f.seek(offset)
-            for chunk in data:
-                f.write(chunk)
-                count += len(chunk)
-        return count
+            return _write_from(f, offset, data)
 
     @property
     def can_write_at(self) -> bool:
@@ -249,19 +236,10 @@ class SftpBackend(Backend):
             except OSError as e:
                 raise _with_path(e, path) from None
             with f:
-                f.seek(offset)
-                left = size
-                while left is None or left > 0:
-                    chunk = f.read(CHUNK if left is None else min(CHUNK, left))
-                    if not chunk:
-                        return
-                    if left is not None:
-                        left -= len(chunk)
-                    yield chunk
+                yield from _read_from(f, offset, size)
 
     def write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
         """See :meth:`Backend.write_at`."""
-        count = 0
         with self._sftp() as sftp:
             try:
                 f = sftp.open(path, "r+b")
@@ -269,11 +247,7 @@ class SftpBackend(Backend):
                 raise _with_path(e, path) from None
             with f:
                 f.set_pipelined(True)
-                f.seek(offset)
-                for chunk in data:
-                    f.write(chunk)
-                    count += len(chunk)
-        return count
+                return _write_from(f, offset, data)
 
     @property
     def can_write_at(self) -> bool:
@@ -290,6 +264,39 @@ class SftpBackend(Backend):
             idle, self._idle = self._idle, []
         for _, client in idle:
             _close_quietly(client)
+
+
+class _OpenFile(Protocol):
+    """What :func:`_read_from` and :func:`_write_from` use of a local or SFTP file."""
+
+    def seek(self, offset: int, /) -> object: ...
+
+    def read(self, size: int, /) -> bytes: ...
+
+    def write(self, data: bytes, /) -> object: ...
+
+
+def _read_from(f: _OpenFile, offset: int, size: int | None) -> Iterator[bytes]:
+    """Stream ``size`` bytes (all if None) of an open file from ``offset``, in chunks."""
+    f.seek(offset)
+    left = size
+    while left is None or left > 0:
+        chunk = f.read(CHUNK if left is None else min(CHUNK, left))
+        if not chunk:
+            return
+        if left is not None:
+            left -= len(chunk)
+        yield chunk
+
+
+def _write_from(f: _OpenFile, offset: int, data: Iterable[bytes]) -> int:
+    """Write the chunks into an open file from ``offset``; the bytes written."""
+    count = 0
+    f.seek(offset)
+    for chunk in data:
+        f.write(chunk)
+        count += len(chunk)
+    return count
 
 
 def _df(terminal: Terminal, path: str) -> tuple[int, int, int]:
