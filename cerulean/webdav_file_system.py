@@ -43,6 +43,7 @@ import logging
 import os
 import posixpath
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -94,6 +95,12 @@ the server let us read this one (the emulation of Cerulean 1.0)."""
 
 DIRECTORY_MODE = 0o700
 """The permission bits reported for directories."""
+
+CUT_RECHECKS = (0.05, 0.1, 0.2, 0.4)
+"""Seconds to wait before each look for a temporary file that reappeared
+after its upload lost the connection (see
+:meth:`WebdavFileSystem._discard_after_cut`): 0.75 s in all, spent only
+when a connection broke."""
 
 _XML_HEADERS = {"Content-Type": 'application/xml; charset="utf-8"'}
 
@@ -776,10 +783,38 @@ class WebdavFileSystem(FileSystemImpl):
         try:
             count = self._write_stream(temp, data, exclusive=True)
             self._land(temp, path)
+        except ConnectionError:
+            self._discard_after_cut(temp)
+            raise
         except BaseException:
             self._discard(temp)
             raise
         return count
+
+    def _discard_after_cut(self, path: str) -> None:
+        """Delete a temporary file whose upload lost its connection.
+
+        The server may not have seen the end of that PUT yet: requests it
+        had received before the cut can still be in its queue or running,
+        and wsgidav creates the file when it starts on a PUT (and opens it
+        again to write). A DELETE sent at once can therefore come first
+        and the file appear after it, so look again a few times, for
+        about 0.75 s, and delete it if it is back.
+        """
+        self._discard(path)
+        for delay in CUT_RECHECKS:
+            time.sleep(delay)
+            try:
+                self._stat(path)
+            except FileNotFoundError:
+                continue
+            except OSError as error:
+                logger.warning("could not check for temporary file %s: %s",
+                               path, error)
+                return
+            logger.debug("temporary file %s appeared again after its upload"
+                         " broke off; deleting it again", path)
+            self._discard(path)
 
     def _land(self, temp: str, path: str) -> None:
         """MOVE the file temp to path, replacing a file there."""
