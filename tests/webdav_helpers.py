@@ -145,6 +145,10 @@ class CuttableProxy:
             except OSError:
                 return
             upstream = socket.create_connection(self._target)
+            # Forwarding headers and body as separate segments would
+            # otherwise wait for delayed ACKs (Nagle): 40 ms per request.
+            for sock in (client, upstream):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._open += [client, upstream]
             for a, b in ((client, upstream), (upstream, client)):
