@@ -97,10 +97,7 @@ class LocalProcess:
 
     def kill(self) -> None:
         """See :class:`Process`."""
-        if self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-        self._proc.wait()
+        _kill_group(self._proc)
         for stream in (self._proc.stdin, self._proc.stdout, self._proc.stderr):
             if stream is not None:
                 with contextlib.suppress(OSError):
@@ -155,10 +152,7 @@ class LocalPtyProcess:
 
     def kill(self) -> None:
         """See :class:`Process`."""
-        if self._proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self._proc.pid, signal.SIGKILL)
-        self._proc.wait()
+        _kill_group(self._proc)
         with contextlib.suppress(OSError):
             os.close(self._master)
 
@@ -166,6 +160,14 @@ class LocalPtyProcess:
         """See :class:`Process`."""
         fcntl.ioctl(self._master, termios.TIOCSWINSZ, struct.pack("HHHH", h, w, 0, 0))
 
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL a local command's process group (it leads a session of its
+    own) unless it has ended, and reap it."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
 
 class SshProcess:
     """A command on the cluster, on a session channel of the terminal's
