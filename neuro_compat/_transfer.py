@@ -332,10 +332,16 @@ class Transfer:
                 self.relay.call("fail", StorageProgressFail(
                     child_src, child_dst,
                     f"Cannot upload {local / entry.name}, not regular file/directory"))
-        batches = [self._run_batch(self._upload_batch, small[i:i + BATCH])
+        await self._run_with_batches(self._upload_batch, small, tasks)
+        self.relay.call("leave", StorageProgressLeaveDir(src, dst))
+
+    async def _run_with_batches(self, fn: Callable[[list[Any]], None], small: list[Any],
+                                tasks: list[Awaitable[None]]) -> None:
+        """Run a directory's tasks, and ``fn`` on its small files in batches
+        of :data:`BATCH`, all at once."""
+        batches = [self._run_batch(fn, small[i:i + BATCH])
                    for i in range(0, len(small), BATCH)]
         await run_concurrently(batches + tasks)
-        self.relay.call("leave", StorageProgressLeaveDir(src, dst))
 
     async def _run_batch(self, fn: Callable[[list[Any]], None], items: list[Any]) -> None:
         async with self._slots:
@@ -382,9 +388,7 @@ class Transfer:
                 self.relay.call("fail", StorageProgressFail(
                     child_src, child_dst,
                     f"Cannot download {child_src}, not regular file/directory"))
-        batches = [self._run_batch(self._download_batch, small[i:i + BATCH])
-                   for i in range(0, len(small), BATCH)]
-        await run_concurrently(batches + tasks)
+        await self._run_with_batches(self._download_batch, small, tasks)
         self.relay.call("leave", StorageProgressLeaveDir(src, dst))
 
 
