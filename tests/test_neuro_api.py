@@ -10,36 +10,19 @@ import dataclasses
 import enum
 import importlib
 import inspect
-import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import neuro_compat
+from tests.neuro_snapshot_helpers import resolve, snapshot_items
 
 # A copy of /work/shared/reference/snapshot-neuro-sdk-22.7.1.json (the
 # introspected PyPI neuro-sdk 22.7.1), kept in the repository for CI.
 SNAPSHOT = Path(__file__).parent / "data" / "snapshot-neuro-sdk-22.7.1.json"
 
-JOBS_NAMES = {"Jobs", "Container", "JobDescription", "JobStatus", "JobStatusHistory",
-              "JobStatusItem", "JobTelemetry", "JobRestartPolicy", "JobPriority", "HTTPPort",
-              "Resources", "StdStream", "Message"}
-
 
 def _items() -> dict[str, Any]:
-    if not SNAPSHOT.exists():
-        pytest.skip(f"no snapshot at {SNAPSHOT}")
-    items: dict[str, Any] = json.loads(SNAPSHOT.read_text())["items"]
-    return {k: v for k, v in items.items()
-            if k.split(".")[1].split("(")[0] not in JOBS_NAMES}
-
-
-def _resolve(path: list[str]) -> Any:
-    obj: Any = neuro_compat
-    for part in path:
-        obj = inspect.getattr_static(obj, part) if inspect.isclass(obj) else getattr(obj, part)
-    return obj
+    return snapshot_items(SNAPSHOT, jobs=False)
 
 
 def _default_matches(expected: Any, actual: Any) -> bool:
@@ -81,7 +64,7 @@ def test_every_name_exists_with_its_shape() -> None:
             path = path + [item["lookup"]["name"]]
         elif item["type"] in ("field", "enum_member", "instance_attr"):
             continue  # checked with their class below
-        obj = _resolve(path)
+        obj = resolve(path)
         checked += 1
         if item["type"] == "class":
             assert inspect.isclass(obj), key
@@ -124,7 +107,7 @@ def test_every_name_exists_with_its_shape() -> None:
 
 def test_enum_members_and_dataclass_fields() -> None:
     for key, item in _items().items():
-        owner = _resolve(item["lookup"]["path"]) if item["type"] != "class" else None
+        owner = resolve(item["lookup"]["path"]) if item["type"] != "class" else None
         if item["type"] == "enum_member":
             assert item["lookup"]["name"] in owner.__members__, key
         elif item["type"] == "field":

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
-import json
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -19,21 +18,15 @@ from yarl import URL
 
 import neuro_compat
 from neuro_compat import JobStatus
+from tests.neuro_snapshot_helpers import resolve, snapshot_items
 
 SNAPSHOT = Path("/work/shared/reference/snapshot-neuro-sdk-22.7.1.json")
 if not SNAPSHOT.exists():
     SNAPSHOT = Path(__file__).parent / "data" / SNAPSHOT.name
 
-JOBS_NAMES = {"Jobs", "Container", "JobDescription", "JobStatus", "JobStatusHistory",
-              "JobStatusItem", "JobTelemetry", "JobRestartPolicy", "JobPriority", "HTTPPort",
-              "Resources", "StdStream", "Message"}
-
 
 def _items() -> dict[str, Any]:
-    if not SNAPSHOT.exists():
-        pytest.skip(f"no snapshot at {SNAPSHOT}")
-    items: dict[str, Any] = json.loads(SNAPSHOT.read_text())["items"]
-    return {k: v for k, v in items.items() if k.split(".")[1].split("(")[0] in JOBS_NAMES}
+    return snapshot_items(SNAPSHOT, jobs=True)
 
 
 def _default_matches(expected: Any, actual: Any) -> bool:
@@ -59,20 +52,13 @@ def _check_params(name: str, expected: list[dict[str, Any]], func: Any) -> None:
                 f"{name}({have.name}) = {have.default!r}, not {want['default']}"
 
 
-def _resolve(path: list[str]) -> Any:
-    obj: Any = neuro_compat
-    for part in path:
-        obj = inspect.getattr_static(obj, part) if inspect.isclass(obj) else getattr(obj, part)
-    return obj
-
-
 def test_every_jobs_name_has_its_shape() -> None:
     checked = 0
     for key, item in _items().items():
         path = item["lookup"]["path"]
         if item["type"] == "member":
             path = path + [item["lookup"]["name"]]
-        obj = _resolve(path) if item["type"] in ("class", "member") else None
+        obj = resolve(path) if item["type"] in ("class", "member") else None
         if item["type"] == "class":
             assert inspect.isclass(obj), key
             if item["dataclass"]:
@@ -100,9 +86,9 @@ def test_every_jobs_name_has_its_shape() -> None:
                 elif kind == "async-cm":
                     assert not inspect.iscoroutinefunction(obj), key
         elif item["type"] == "enum_member":
-            assert item["lookup"]["name"] in _resolve(item["lookup"]["path"]).__members__
+            assert item["lookup"]["name"] in resolve(item["lookup"]["path"]).__members__
         elif item["type"] == "field":
-            owner = _resolve(item["lookup"]["path"])
+            owner = resolve(item["lookup"]["path"])
             assert item["lookup"]["name"] in [f.name for f in dataclasses.fields(owner)]
         checked += 1
     assert checked > 100
