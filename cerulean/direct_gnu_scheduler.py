@@ -25,6 +25,7 @@ from cerulean.scheduler import (
     ExitCodes,
     Result,
     SchedulerError,
+    recorded_exits,
 )
 
 _PID = re.compile(r"[1-9]\d*\Z")
@@ -196,11 +197,7 @@ def parse_exit_codes(stdout: str, job_ids: Sequence[str]) -> ExitCodes:
         shell is gone).
     :raises SchedulerError: For an exit file we cannot read.
     """
-    try:
-        final = _script.parse_exit_files(stdout)
-    except ValueError as e:
-        raise SchedulerError(str(e)) from None
-    alive = _script.parse_active(stdout)
+    final, alive = recorded_exits(stdout)
     for job_id in job_ids:
         if job_id not in final and job_id not in alive:
             final[job_id] = None  # killed before it could record anything

@@ -433,6 +433,24 @@ class ExitCodes:
     final: dict[str, int | None]
 
 
+def recorded_exits(stdout: str) -> tuple[dict[str, int | None], set[str]]:
+    """What the exit-file part of an exit code query printed.
+
+    The shell code of :func:`cerulean._script.read_exit_files` prints the
+    recorded exit codes of finished jobs and the ids of jobs still active.
+
+    :param stdout: Output of the query.
+    :returns: Job id to recorded exit code (None where the job recorded
+        none), and the ids of jobs that are still queued or running.
+    :raises SchedulerError: If an exit file holds something else.
+    """
+    try:
+        recorded = _script.parse_exit_files(stdout)
+    except ValueError as e:
+        raise SchedulerError(str(e)) from None
+    return recorded, _script.parse_active(stdout)
+
+
 def _brief(line: str) -> str:
     return line if len(line) <= 200 else line[:200] + "..."
 

@@ -17,6 +17,7 @@ from cerulean.scheduler import (
     ExitCodes,
     Result,
     SchedulerError,
+    recorded_exits,
 )
 
 # Every state squeue, scontrol and sacct can show (Slurm 22.05 and later,
@@ -243,12 +244,8 @@ def parse_exit_codes(stdout: str, job_ids: Sequence[str]) -> ExitCodes:
     :returns: Every job's exit code, and those that are final.
     :raises SchedulerError: For output we cannot read.
     """
-    try:
-        final = _script.parse_exit_files(stdout)
-    except ValueError as e:
-        raise SchedulerError(str(e)) from None
+    final, active = recorded_exits(stdout)
     codes: dict[str, int | None] = dict(final)
-    active = _script.parse_active(stdout)
     for line in stdout.splitlines():
         if line.startswith(("cerulean-exit ", "cerulean-active ")) \
                 or not line.strip():

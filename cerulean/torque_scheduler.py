@@ -34,6 +34,7 @@ from cerulean.scheduler import (
     ExitCodes,
     Result,
     SchedulerError,
+    recorded_exits,
 )
 from cerulean.terminal import Terminal
 
@@ -354,12 +355,8 @@ def parse_exit_codes(result: Result, job_ids: Sequence[str], flavor: str
     """
     head, _, qstat_out = result.stdout.partition("cerulean-qstat\n")
     qstat_out, _, rc_text = qstat_out.rpartition("cerulean-qstat-rc ")
-    try:
-        final = _script.parse_exit_files(head)
-    except ValueError as e:
-        raise SchedulerError(str(e)) from None
+    final, active = recorded_exits(head)
     codes: dict[str, int | None] = dict(final)
-    active = _script.parse_active(head)
     rest = [job_id for job_id in job_ids
             if job_id not in final and job_id not in active]
     if rest:
