@@ -17,12 +17,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
+
 from tests.conftest import require_servers
 from tests.servers import settings as S
 
 _T = TypeVar("_T")
 
 DAV_PASSWORD_ENV = "NEURO_COMPAT_TEST_DAV_PASSWORD"
+
+SSH_TERMINAL_TOML = f"""
+type = "ssh"
+host = "{S.HOST}"
+port = {S.SSH_PORT}
+user = "{S.USER}"
+key_file = "{S.RSA_KEY}"
+known_hosts = "{S.KNOWN_HOSTS}"
+"""
+"""The ``terminal`` table of a cluster on the test sshd (RSA key, host key
+checked)."""
+
+STORAGE_KINDS = [pytest.param("local"),
+                 pytest.param("sftp", marks=pytest.mark.real_server("ssh")),
+                 pytest.param("webdav", marks=pytest.mark.real_server("webdav"))]
+"""The storage kinds, each marked with the server it needs."""
 
 
 def run(coro: Coroutine[Any, Any, _T], timeout: float = 120.0) -> _T:
@@ -107,12 +125,7 @@ def sftp_cluster(tmp: Path) -> Cluster:
 [clusters.hpc]
 job_dir = "{base}/jobs"
 [clusters.hpc.terminal]
-type = "ssh"
-host = "{S.HOST}"
-port = {S.SSH_PORT}
-user = "{S.USER}"
-key_file = "{S.RSA_KEY}"
-known_hosts = "{S.KNOWN_HOSTS}"
+{SSH_TERMINAL_TOML}
 [clusters.hpc.storage]
 type = "sftp"
 root = "{base}/storage"
@@ -176,28 +189,37 @@ def webdav_usable() -> None:
     """Skip the test while cerulean's WebDAV backend is not implemented."""
     import inspect
 
-    import pytest
-
     import cerulean
 
     if inspect.isabstract(cerulean.WebdavFileSystem):
         pytest.skip("cerulean.WebdavFileSystem is not implemented yet")
 
 
+def sshd_terminal() -> Any:
+    """A new SshTerminal to the test sshd with the RSA key (no check that the
+    server is up: also for clean-up)."""
+    import cerulean
+
+    return cerulean.SshTerminal(S.HOST, S.SSH_PORT,
+                                cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY)),
+                                known_hosts=str(S.KNOWN_HOSTS))
+
+
+def remove_on_sshd(path: str) -> None:
+    """``rm -rf`` a path on the test sshd, over a connection of its own."""
+    term = sshd_terminal()
+    try:
+        term.run(60.0, "rm", ["-rf", path])
+    finally:
+        term.close()
+
+
 def remove_cluster(cluster: Cluster) -> None:
     """Remove what a test cluster left on its server."""
     if cluster.kind == "sftp":
-        import cerulean
-
         base = cluster.root.rsplit("/", 1)[0]
         assert base.startswith(f"{S.HOME}/test-neuro-")
-        term = cerulean.SshTerminal(S.HOST, S.SSH_PORT,
-                                    cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY)),
-                                    known_hosts=str(S.KNOWN_HOSTS))
-        try:
-            term.run(60.0, "rm", ["-rf", base])
-        finally:
-            term.close()
+        remove_on_sshd(base)
     elif cluster.kind == "webdav" and cluster.local_root is not None:
         import shutil
 

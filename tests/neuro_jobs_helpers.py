@@ -16,6 +16,7 @@ from typing import Any
 
 import neuro_compat
 from tests.conftest import require_servers
+from tests.neuro_helpers import SSH_TERMINAL_TOML, remove_on_sshd
 from tests.servers import settings as S
 
 KINDS = ["local", "directgnu-ssh", "slurm", "torque"]
@@ -52,17 +53,6 @@ class JobsCluster:
         return f"{self.base}/storage"
 
 
-def _ssh_terminal() -> str:
-    return f"""
-type = "ssh"
-host = "{S.HOST}"
-port = {S.SSH_PORT}
-user = "{S.USER}"
-key_file = "{S.RSA_KEY}"
-known_hosts = "{S.KNOWN_HOSTS}"
-"""
-
-
 def write_config(kind: str, tmp: Path, runtime: str = "host") -> JobsCluster:
     """Write the configuration of a test cluster of ``kind`` (no cleanup)."""
     if kind == "local":
@@ -74,7 +64,7 @@ def write_config(kind: str, tmp: Path, runtime: str = "host") -> JobsCluster:
         if kind in ("slurm", "torque"):
             require_servers(kind)
         base = f"{S.HOME}/test-neurojobs-{uuid.uuid4().hex[:12]}"
-        terminal, storage = _ssh_terminal(), "sftp"
+        terminal, storage = SSH_TERMINAL_TOML, "sftp"
         scheduler = "directgnu" if kind == "directgnu-ssh" else kind
         partition = 'partition = "debug"' if kind != "directgnu-ssh" else ""
     config_dir = tmp / f"config-{kind}"
@@ -107,16 +97,8 @@ def remove_cluster(cluster: JobsCluster) -> None:
     if cluster.kind == "local":
         shutil.rmtree(cluster.base, ignore_errors=True)
         return
-    import cerulean
-
     assert cluster.base.startswith(f"{S.HOME}/test-neurojobs-")
-    term = cerulean.SshTerminal(S.HOST, S.SSH_PORT,
-                                cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY)),
-                                known_hosts=str(S.KNOWN_HOSTS))
-    try:
-        term.run(60.0, "rm", ["-rf", cluster.base])
-    finally:
-        term.close()
+    remove_on_sshd(cluster.base)
 
 
 @contextmanager

@@ -11,15 +11,12 @@ from yarl import URL
 
 import cerulean
 import neuro_compat as neuro
-from tests.neuro_helpers import Cluster, cluster_of, run
-from tests.servers import settings as S
+from tests.neuro_helpers import STORAGE_KINDS, Cluster, cluster_of, run, sshd_terminal
 
-LINK_KINDS = [pytest.param("local"),
-              pytest.param("sftp", marks=pytest.mark.real_server("ssh"))]
-KINDS = [*LINK_KINDS, pytest.param("webdav", marks=pytest.mark.real_server("webdav"))]
+LINK_KINDS = [k for k in STORAGE_KINDS if k.values[0] != "webdav"]  # WebDAV has no links
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=STORAGE_KINDS)
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
     with cluster_of(request.param, tmp_path) as c:
         yield c
@@ -37,9 +34,7 @@ def _shell(cluster: Cluster, script: str) -> None:
     if cluster.kind == "local":
         term: cerulean.Terminal = cerulean.LocalTerminal()
     else:
-        term = cerulean.SshTerminal(S.HOST, S.SSH_PORT,
-                                    cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY)),
-                                    known_hosts=str(S.KNOWN_HOSTS))
+        term = sshd_terminal()
     try:
         code, _, err = term.run(30.0, "bash", ["-c", f"'{script}'"])
         assert code == 0, err

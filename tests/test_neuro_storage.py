@@ -11,14 +11,10 @@ import pytest
 from yarl import URL
 
 import neuro_compat as neuro
-from tests.neuro_helpers import Cluster, Recorder, cluster_of, run
-
-KINDS = [pytest.param("local"),
-         pytest.param("sftp", marks=pytest.mark.real_server("ssh")),
-         pytest.param("webdav", marks=pytest.mark.real_server("webdav"))]
+from tests.neuro_helpers import STORAGE_KINDS, Cluster, Recorder, cluster_of, run
 
 
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=STORAGE_KINDS)
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
     with cluster_of(request.param, tmp_path) as c:
         yield c

@@ -16,6 +16,7 @@ from yarl import URL
 
 import neuro_compat as neuro
 from tests.neuro_helpers import (
+    STORAGE_KINDS,
     Cluster,
     Recorder,
     cluster_of,
@@ -26,12 +27,8 @@ from tests.neuro_helpers import (
     wait_no_workers,
 )
 
-KINDS = [pytest.param("local"),
-         pytest.param("sftp", marks=pytest.mark.real_server("ssh")),
-         pytest.param("webdav", marks=pytest.mark.real_server("webdav"))]
 
-
-@pytest.fixture(params=KINDS)
+@pytest.fixture(params=STORAGE_KINDS)
 def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
     with cluster_of(request.param, tmp_path) as c:
         yield c
