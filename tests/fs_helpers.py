@@ -28,7 +28,13 @@ from typing import Any
 
 import cerulean
 from cerulean.file_system_impl import Capability
-from tests.conftest import make_ssh_terminal, remote_scratch_dir, remove_remote_dir
+from tests.conftest import (
+    make_ssh_terminal,
+    remote_scratch_dir,
+    remove_remote_dir,
+    require_servers,
+)
+from tests.servers import settings as S
 from tests.webdav_helpers import CuttableProxy, new_dir_name, on_disk, private_fs
 
 FS_KINDS = ["local", "sftp", "webdav"]
@@ -84,8 +90,6 @@ def open_fs(kind: str, tmp_path: LocalPath,
 
 @contextlib.contextmanager
 def _webdav_fs(cuttable: bool) -> Iterator[Any]:
-    from tests.conftest import require_servers
-    from tests.servers import settings as S
     require_servers("webdav")
     if not cuttable:
         with private_fs() as fs:

@@ -85,13 +85,15 @@ def test_stat_is_one_propfind_and_reports_what_the_server_has(dav: Any) -> None:
     assert counts == {"PROPFIND": 1}
     assert info.entry_type == EntryType.FILE and info.is_file()
     assert info.size == 1234
-    # HTTP dates have whole seconds.
+    # By design: HTTP dates have whole seconds; a fraction is cut off.
     assert abs(info.mtime - (disk / "f").stat().st_mtime) < 1.0
     # By design: no owners on WebDAV, permissions emulated as private.
     assert (info.uid, info.gid, info.mode) == (None, None, 0o600)
     assert (base / "d").stat().entry_type == EntryType.DIRECTORY
     assert (base / "d").stat().mode == 0o700
     assert (base / "f").lstat() == info
+    os.utime(disk / "f", (1_000_000_000.75, 1_000_000_000.75))
+    assert (base / "f").stat().mtime == 1_000_000_000
     # Every metadata question is one round trip, answered or not.
     for question in (lambda: (base / "f").exists(),
                      lambda: (base / "d").is_dir(),
