@@ -16,6 +16,7 @@ Parametrised fixtures:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -144,6 +145,19 @@ def remove_remote_dir(term: Any, path: str) -> None:
     term.run(30.0, "rm", ["-rf", path])
 
 
+@contextlib.contextmanager
+def ssh_scratch() -> Iterator[tuple[Any, str]]:
+    """A new SSH terminal to the test sshd and a fresh directory there; the
+    directory is removed and the terminal closed afterwards."""
+    term = make_ssh_terminal()
+    scratch = remote_scratch_dir(term)
+    try:
+        yield term, scratch
+    finally:
+        remove_remote_dir(term, scratch)
+        term.close()
+
+
 # --- file systems --------------------------------------------------------
 
 @pytest.fixture(params=["local", "sftp", "webdav"])
@@ -155,14 +169,8 @@ def filesystem(request: pytest.FixtureRequest,
         with cerulean.LocalFileSystem() as fs:
             yield fs, fs / str(tmp_path).lstrip("/")
     elif kind == "sftp":
-        term = make_ssh_terminal()
-        scratch = remote_scratch_dir(term)
-        try:
-            with cerulean.SftpFileSystem(term) as fs:
-                yield fs, fs / scratch.lstrip("/")
-        finally:
-            remove_remote_dir(term, scratch)
-            term.close()
+        with ssh_scratch() as (term, scratch), cerulean.SftpFileSystem(term) as fs:
+            yield fs, fs / scratch.lstrip("/")
     else:
         require_servers("webdav")
         name = f"test-{uuid.uuid4().hex[:12]}"
@@ -191,13 +199,8 @@ def scheduler(request: pytest.FixtureRequest,
     name = kind.split("-")[0]
     if name != "directgnu":
         require_servers("slurm" if name == "slurm" else "torque")
-    term = make_ssh_terminal()
-    scratch = remote_scratch_dir(term)
-    try:
+    with ssh_scratch() as (term, scratch):
         yield cerulean.make_scheduler(name, term), scratch
-    finally:
-        remove_remote_dir(term, scratch)
-        term.close()
 
 
 # --- mockssh (fast, in-process; for unit tests beside the real ones) --------

@@ -19,12 +19,7 @@ import pytest
 
 import cerulean
 from cerulean import JobStatus
-from tests.conftest import (
-    make_ssh_terminal,
-    remote_scratch_dir,
-    remove_remote_dir,
-    require_servers,
-)
+from tests.conftest import require_servers, ssh_scratch
 from tests.scheduler_helpers import (
     PREFIX,
     RecordingTerminal,
@@ -63,21 +58,18 @@ def env(scheduler: tuple[Any, str]) -> Env:
 def time_limited_jobs() -> Iterator[dict[str, tuple[Any, str, str]]]:
     """One job per batch scheduler that sleeps past its 60 s limit."""
     require_servers("ssh", "slurm", "torque")
-    term = make_ssh_terminal()
-    scratch = remote_scratch_dir(term)
     jobs = {}
-    try:
-        for name in ("slurm", "torque"):
-            sched = cerulean.make_scheduler(name, term, PREFIX)
-            jd = job("sleep", "300", time_reserved=60, working_directory=scratch,
-                     name=f"limit-{name}", system_err_file=f"{name}.err")
-            jobs[name] = (sched, sched.submit(jd), f"{scratch}/{name}.err")
-        yield jobs
-    finally:
-        for sched, job_id, _ in jobs.values():
-            sched.cancel(job_id)
-        remove_remote_dir(term, scratch)
-        term.close()
+    with ssh_scratch() as (term, scratch):
+        try:
+            for name in ("slurm", "torque"):
+                sched = cerulean.make_scheduler(name, term, PREFIX)
+                jd = job("sleep", "300", time_reserved=60, working_directory=scratch,
+                         name=f"limit-{name}", system_err_file=f"{name}.err")
+                jobs[name] = (sched, sched.submit(jd), f"{scratch}/{name}.err")
+            yield jobs
+        finally:
+            for sched, job_id, _ in jobs.values():
+                sched.cancel(job_id)
 
 
 def test_time_limits_reach_the_scheduler(
