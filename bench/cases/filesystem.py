@@ -73,8 +73,9 @@ def _prepare_big_remote(ctx: Context) -> None:
                 f" head -c {_BIG_MIB}M /dev/urandom > {_BIG}; }}")
 
 
-def _prepare_tree_local(ctx: Context) -> None:
-    root = os.path.join(ctx.data_dir, _TREE)
+def write_small_files_tree(root: str) -> None:
+    """40 directories of 50 files of 4 KiB random bytes at ``root``, unless
+    it exists (also the input of the neuro upload_dir cases)."""
     if os.path.isdir(root):
         return
     for d in range(_TREE_DIRS):
@@ -82,6 +83,10 @@ def _prepare_tree_local(ctx: Context) -> None:
         for f in range(_TREE_FILES):
             with open(os.path.join(root, f"d{d:02}", f"f{f:02}"), "wb") as out:
                 out.write(os.urandom(4096))
+
+
+def _prepare_tree_local(ctx: Context) -> None:
+    write_small_files_tree(os.path.join(ctx.data_dir, _TREE))
 
 
 def _prepare_tree_remote(ctx: Context) -> None:

@@ -21,22 +21,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.cases.filesystem import write_small_files_tree
 from bench.framework import Context, NotApplicable, case
 
 _TREE = "neuro-tree"  # 40 directories of 50 files of 4 KiB: 2,000 files
-_TREE_DIRS, _TREE_FILES = 40, 50
 _STATS = 2000
 
 
 def _prepare_tree(ctx: Context) -> None:
-    root = os.path.join(ctx.data_dir, _TREE)
-    if os.path.isdir(root):
-        return
-    for d in range(_TREE_DIRS):
-        os.makedirs(os.path.join(root, f"d{d:02}"))
-        for f in range(_TREE_FILES):
-            with open(os.path.join(root, f"d{d:02}", f"f{f:02}"), "wb") as out:
-                out.write(os.urandom(4096))
+    write_small_files_tree(os.path.join(ctx.data_dir, _TREE))
 
 
 def _ours_only(ctx: Context) -> None:
