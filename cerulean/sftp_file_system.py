@@ -182,6 +182,16 @@ class SftpFileSystem(FileSystemImpl):
         except FileNotFoundError:
             return None
 
+    def _lstat_on_failure(self, error: OSError, path: str) -> FileStat | None:
+        """What is at path, if error is SFTP's generic FAILURE; else None.
+
+        OpenSSH reports "exists", "is a directory" and the like all as
+        FAILURE; an lstat tells them apart. Other statuses say enough.
+        """
+        if P.sftp_status(error) != P.FAILURE:
+            return None
+        return self._lstat_or_none(path)
+
     # --- Metadata ----------------------------------------------------------
 
     def _stat(self, path: str) -> FileStat:
@@ -218,13 +228,16 @@ class SftpFileSystem(FileSystemImpl):
     # --- Name space --------------------------------------------------------
 
     def _mkdir(self, path: str, mode: int | None = None) -> None:
+        self._create(P.MKDIR, P.path_string(path) + P.attrs(mode), path)
+
+    def _create(self, kind: int, payload: bytes, path: str) -> None:
+        """Send a request that makes a new entry at path (MKDIR, SYMLINK):
+        a generic failure with something already there is FileExistsError.
+        """
         try:
-            check_status(*self._call(
-                P.MKDIR, P.path_string(path) + P.attrs(mode)), path)
+            check_status(*self._call(kind, payload), path)
         except OSError as error:
-            if P.sftp_status(error) != P.FAILURE:
-                raise
-            if self._lstat_or_none(path) is not None:
+            if self._lstat_on_failure(error, path) is not None:
                 raise FileExistsError(errno.EEXIST, "File exists",
                                       path) from None
             raise
@@ -233,9 +246,7 @@ class SftpFileSystem(FileSystemImpl):
         try:
             check_status(*self._call(P.REMOVE, P.path_string(path)), path)
         except OSError as error:
-            if P.sftp_status(error) != P.FAILURE:
-                raise
-            info = self._lstat_or_none(path)
+            info = self._lstat_on_failure(error, path)
             if info is not None and info.is_dir():
                 raise IsADirectoryError(errno.EISDIR, "Is a directory",
                                         path) from None
@@ -290,16 +301,8 @@ class SftpFileSystem(FileSystemImpl):
 
     def _symlink(self, path: str, target: str) -> None:
         # OpenSSH takes (target, link path), the reverse of the draft.
-        try:
-            check_status(*self._call(
-                P.SYMLINK, P.path_string(target) + P.path_string(path)), path)
-        except OSError as error:
-            if P.sftp_status(error) != P.FAILURE:
-                raise
-            if self._lstat_or_none(path) is not None:
-                raise FileExistsError(errno.EEXIST, "File exists",
-                                      path) from None
-            raise
+        self._create(P.SYMLINK, P.path_string(target) + P.path_string(path),
+                     path)
 
     def _chmod(self, path: str, mode: int) -> None:
         check_status(*self._call(
@@ -364,10 +367,9 @@ class SftpFileSystem(FileSystemImpl):
 
     def _diagnose_read(self, error: OSError, path: str) -> OSError:
         # OpenSSH opens a directory for reading, then fails the READ.
-        if P.sftp_status(error) == P.FAILURE:
-            info = self._lstat_or_none(path)
-            if info is not None and info.is_dir():
-                return IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        info = self._lstat_on_failure(error, path)
+        if info is not None and info.is_dir():
+            return IsADirectoryError(errno.EISDIR, "Is a directory", path)
         return error
 
     def _open_for_write(self, ch: SftpChannel, path: str, flags: int,
@@ -375,9 +377,7 @@ class SftpFileSystem(FileSystemImpl):
         try:
             return O.open_file(ch, path, flags, mode)
         except OSError as error:
-            if P.sftp_status(error) != P.FAILURE:
-                raise
-            info = self._lstat_or_none(path)
+            info = self._lstat_on_failure(error, path)
             if info is not None and info.is_dir():
                 raise IsADirectoryError(errno.EISDIR, "Is a directory",
                                         path) from None
