@@ -107,6 +107,16 @@ def is_dir(root: StorageRoot, rel: PurePosixPath, uri: URL) -> bool | None:
         return None
 
 
+def _require_parent_dir(root: StorageRoot, rel: PurePosixPath, uri: URL) -> None:
+    """Raise FileNotFoundError if the parent of ``rel`` is missing, and
+    NotADirectoryError if it is something else than a directory."""
+    kind = is_dir(root, rel.parent, uri)
+    if kind is None:
+        raise FileNotFoundError(errno.ENOENT, "No such directory", str(uri.parent))
+    if not kind:
+        raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(uri.parent))
+
+
 def mkdir(root: StorageRoot, rel: PurePosixPath, uri: URL, parents: bool,
           exist_ok: bool) -> None:
     """``Storage.mkdir`` with neuro_sdk's errors."""
@@ -209,11 +219,7 @@ def move(root: StorageRoot, src_rel: PurePosixPath, src: URL, dst_rel: PurePosix
         root.backend.lstat(source)
     with os_errors(dst):
         target = root.resolve(dst_rel, dst, follow=False)
-        kind = is_dir(root, dst_rel.parent, dst)
-        if kind is None:
-            raise FileNotFoundError(errno.ENOENT, "No such directory", str(dst.parent))
-        if not kind:
-            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(dst.parent))
+        _require_parent_dir(root, dst_rel, dst)
         root.backend.rename(source, target)
 
 
@@ -228,11 +234,7 @@ def writable_path(root: StorageRoot, rel: PurePosixPath, uri: URL) -> str:
         if str(rel) == ".":
             raise IsADirectoryError(errno.EISDIR, "Is a directory", str(uri))
         path = root.resolve(rel, uri, follow=True)
-        kind = is_dir(root, rel.parent, uri)
-        if kind is None:
-            raise FileNotFoundError(errno.ENOENT, "No such directory", str(uri.parent))
-        if not kind:
-            raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(uri.parent))
+        _require_parent_dir(root, rel, uri)
         try:
             if root.backend.stat(path).is_dir():
                 raise IsADirectoryError(errno.EISDIR, "Is a directory", str(uri))
