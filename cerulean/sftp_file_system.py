@@ -392,16 +392,28 @@ class SftpFileSystem(FileSystemImpl):
         flags = O.WRITE_FLAGS | (P.FLAG_EXCL if exclusive else 0)
         ch, handle = self._opened(path, flags, mode)
         try:
-            try:
-                count = S.write_stream(ch, handle, path, data)
-            except BaseException:
-                if ch.healthy:
-                    O.close_handle(ch, handle, wait=False)
-                raise
-            O.close_handle(ch, handle, path)
-            return count
+            return self._write_and_close(ch, handle, path, data)
         finally:
             self._release(ch)
+
+    def _write_and_close(self, ch: SftpChannel, handle: bytes, path: str,
+                         data: Iterable[bytes],
+                         exact_mode: int | None = None) -> int:
+        """Write data to the open handle, set exact_mode on it if given,
+        and close it; return the byte count. If anything fails, the handle
+        is closed without waiting (the file is left as far as it got)."""
+        try:
+            count = S.write_stream(ch, handle, path, data)
+            if exact_mode is not None:
+                check_status(*ch.call(
+                    P.FSETSTAT, P.string(handle) + P.attrs(exact_mode)), path)
+        except BaseException:
+            if ch.healthy:
+                O.close_handle(ch, handle, wait=False)
+            raise
+        # A failed CLOSE can mean lost data: callers land only after it.
+        O.close_handle(ch, handle, path)
+        return count
 
     def _write_atomic(self, path: str, data: Iterable[bytes],
                       mode: int | None = None,
@@ -412,18 +424,8 @@ class SftpFileSystem(FileSystemImpl):
         try:
             ch, handle = self._opened(temp, O.WRITE_FLAGS | P.FLAG_EXCL, mode)
             try:
-                try:
-                    count = S.write_stream(ch, handle, temp, data)
-                    if exact_mode is not None:
-                        check_status(*ch.call(
-                            P.FSETSTAT,
-                            P.string(handle) + P.attrs(exact_mode)), temp)
-                except BaseException:
-                    if ch.healthy:
-                        O.close_handle(ch, handle, wait=False)
-                    raise
-                # A failed CLOSE can mean lost data: land only after it.
-                O.close_handle(ch, handle, temp)
+                count = self._write_and_close(ch, handle, temp, data,
+                                              exact_mode)
                 check_status(*ch.call(
                     P.EXTENDED, O.rename_payload(temp, path)), path)
             finally:
