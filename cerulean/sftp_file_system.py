@@ -458,12 +458,7 @@ class SftpFileSystem(FileSystemImpl):
             yield from B.read_files(channel, files, lambda: stopped)
         finally:
             stopped = True
-            if channel.healthy:
-                try:
-                    channel.drain()  # replies to the files still in flight
-                except ConnectionError:
-                    pass
-            self._release(channel)
+            self._drain_and_release(channel)
 
     def _write_files(self, items: Iterable[WriteItem]) -> Iterator[int]:
         stopped = False
@@ -477,11 +472,16 @@ class SftpFileSystem(FileSystemImpl):
                 yield len(upload.item.data)
         finally:
             stopped = True
-            if channel.healthy:
-                try:
-                    channel.drain()
-                except ConnectionError:
-                    pass
-            self._release(channel)
+            self._drain_and_release(channel)
             self._discard_all([u.temp for u in uploads if not u.landed])
+
+    def _drain_and_release(self, channel: SftpChannel) -> None:
+        """Give back a batch's session once the replies to the requests
+        still in flight (files stopped early) are in."""
+        if channel.healthy:
+            try:
+                channel.drain()
+            except ConnectionError:
+                pass
+        self._release(channel)
 
