@@ -37,7 +37,6 @@ import errno
 import logging
 import posixpath
 import secrets
-import stat
 from abc import abstractmethod
 from collections.abc import Iterable, Iterator
 from enum import Enum
@@ -46,7 +45,7 @@ from typing import NamedTuple
 
 from cerulean._walk import remove_tree
 from cerulean.file_system import FileSystem
-from cerulean.path import EntryType, FileStat, Path
+from cerulean.path import EntryType, FileStat, Path, entry_type_of_mode
 
 logger = logging.getLogger(__name__)
 
@@ -389,17 +388,8 @@ def stat_from_mode(st_mode: int, size: int, mtime: float,
 
     Entry types POSIX does not name (none exist on Linux) count as files.
     """
-    entry_type = _TYPE_OF_FORMAT.get(st_mode & _FORMAT_BITS, EntryType.FILE)
+    entry_type = entry_type_of_mode(st_mode) or EntryType.FILE
     return FileStat(entry_type, size, mtime, st_mode & 0o7777, uid, gid)
-
-
-_FORMAT_BITS = 0o170000
-_TYPE_OF_FORMAT = {
-    stat.S_IFDIR: EntryType.DIRECTORY, stat.S_IFREG: EntryType.FILE,
-    stat.S_IFLNK: EntryType.SYMBOLIC_LINK, stat.S_IFCHR: EntryType.CHARACTER_DEVICE,
-    stat.S_IFBLK: EntryType.BLOCK_DEVICE, stat.S_IFIFO: EntryType.FIFO,
-    stat.S_IFSOCK: EntryType.SOCKET,
-}
 
 
 def not_found(path: str) -> FileNotFoundError:
