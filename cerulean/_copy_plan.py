@@ -14,7 +14,7 @@ import posixpath
 from dataclasses import dataclass, field
 
 from cerulean.file_system_impl import Capability, FileSystemImpl
-from cerulean.path import MAX_LINK_DEPTH, FileStat
+from cerulean.path import MAX_LINK_DEPTH, FileStat, stat_or_none
 
 logger = logging.getLogger("cerulean.copy_files")
 
@@ -60,25 +60,6 @@ class Plan:
     def total(self) -> int:
         """The number of content bytes to copy."""
         return sum(job.size for job in self.files)
-
-
-def stat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
-    """stat() of path, or None if nothing is there (or a link dangles)."""
-    try:
-        return fs._stat(path)
-    except OSError as error:
-        if isinstance(error, (FileNotFoundError, NotADirectoryError)) or (
-                error.errno == errno.ELOOP):
-            return None
-        raise
-
-
-def lstat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
-    """lstat() of path, or None if nothing is there."""
-    try:
-        return fs._lstat(path)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
 
 
 def _inside(path: str, root: str) -> bool:

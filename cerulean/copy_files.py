@@ -15,9 +15,9 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from typing import TypeVar
 
-from cerulean._copy_plan import FileJob, Plan, Planner, lstat_or_none
+from cerulean._copy_plan import FileJob, Plan, Planner
 from cerulean.file_system_impl import FileSystemImpl, WriteItem
-from cerulean.path import FileStat, Path
+from cerulean.path import FileStat, Path, lstat_or_none, stat_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -139,17 +139,11 @@ def copy(source_path: Path, target_path: Path, overwrite: str = "never",
 
 def _source_info(fs: FileSystemImpl, source: str) -> FileStat | None:
     """stat() of the source; None for a broken link; raises if missing."""
-    try:
-        return fs._stat(source)
-    except OSError as error:
-        if not isinstance(error, (FileNotFoundError, NotADirectoryError)) and (
-                error.errno != errno.ELOOP):
-            raise
-        if lstat_or_none(fs, source) is None:
-            raise FileNotFoundError(
-                errno.ENOENT, "Source path does not exist, cannot copy",
-                source) from None
-        return None
+    info = stat_or_none(fs, source)
+    if info is None and lstat_or_none(fs, source) is None:
+        raise FileNotFoundError(
+            errno.ENOENT, "Source path does not exist, cannot copy", source)
+    return info
 
 
 class _Progress:

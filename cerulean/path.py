@@ -129,6 +129,29 @@ def _is_missing(error: OSError) -> bool:
         error.errno == errno.ELOOP)
 
 
+def stat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
+    """stat() of path on fs, or None if nothing is there.
+
+    A dangling link, a path through a non-directory and a link loop count
+    as nothing (see :meth:`Path.exists`); any other error is raised.
+    """
+    try:
+        return fs._stat(path)
+    except OSError as error:
+        if _is_missing(error):
+            return None
+        raise
+
+
+def lstat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
+    """lstat() of path on fs, or None if nothing is there (or the path
+    goes through a non-directory); any other error is raised."""
+    try:
+        return fs._lstat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
 def _pure(segment: str | PurePath | Path) -> str | PurePath:
     return segment._path if isinstance(segment, Path) else segment
 
@@ -368,12 +391,7 @@ class Path:
         return self.filesystem._lstat(str(self))
 
     def _stat_or_none(self) -> FileStat | None:
-        try:
-            return self.filesystem._stat(str(self))
-        except OSError as error:
-            if _is_missing(error):
-                return None
-            raise
+        return stat_or_none(self.filesystem, str(self))
 
     def exists(self) -> bool:
         """Returns true iff a filesystem object exists at this path.
@@ -411,10 +429,8 @@ class Path:
 
         :returns: True iff the path exists and is a symbolic link.
         """
-        try:
-            return self.filesystem._lstat(str(self)).is_symlink()
-        except (FileNotFoundError, NotADirectoryError):
-            return False
+        info = lstat_or_none(self.filesystem, str(self))
+        return info is not None and info.is_symlink()
 
     def entry_type(self) -> EntryType:
         """Returns the kind of directory entry type the path points to.
@@ -735,11 +751,10 @@ class Path:
         for _ in range(MAX_LINK_DEPTH):
             target = PurePosixPath(fs._readlink(str(current)))
             current = current.parent / target
-            try:
-                if not fs._lstat(str(current)).is_symlink():
-                    return self._with(current)
-            except (FileNotFoundError, NotADirectoryError):
-                return self._with(current)  # the chain ends in a dangling link
+            info = lstat_or_none(fs, str(current))
+            # None: the chain ends in a dangling link.
+            if info is None or not info.is_symlink():
+                return self._with(current)
         raise RuntimeError(
             f"more than {MAX_LINK_DEPTH} symbolic links from {self}:"
             " probably a link loop")
