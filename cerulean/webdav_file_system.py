@@ -633,15 +633,25 @@ class WebdavFileSystem(FileSystemImpl):
         if target_norm.startswith(source_norm.rstrip("/") + "/"):
             raise OSError(errno.EINVAL, "Cannot move a directory into"
                           f" itself: {target}", source)
+        self._move_posix(source, target, error_path=source)
+
+    def _move_posix(self, source: str, target: str, error_path: str,
+                    source_is_dir: bool | None = None) -> None:
+        """MOVE source to target; if something is there, replace it only
+        as POSIX rename would (see :meth:`_replace`).
+
+        :param error_path: The path a failure of the MOVE names.
+        :param source_is_dir: What source is, if known (saves a PROPFIND).
+        """
         response = self._move(source, target, overwrite=False)
         if _ok(response):
             return
         if response.status_code == 412:
-            self._replace(source, target)
+            self._replace(source, target, source_is_dir)
             return
         if response.status_code == 409:
             raise self._parent_error(response, target)
-        raise self._error(response, source)
+        raise self._error(response, error_path)
 
     def _replace(self, source: str, target: str,
                  source_is_dir: bool | None = None) -> None:
@@ -818,15 +828,7 @@ class WebdavFileSystem(FileSystemImpl):
 
     def _land(self, temp: str, path: str) -> None:
         """MOVE the file temp to path, replacing a file there."""
-        response = self._move(temp, path, overwrite=False)
-        if _ok(response):
-            return
-        if response.status_code == 412:
-            self._replace(temp, path, source_is_dir=False)
-            return
-        if response.status_code == 409:
-            raise self._parent_error(response, path)
-        raise self._error(response, path)
+        self._move_posix(temp, path, error_path=path, source_is_dir=False)
 
     def _discard(self, path: str) -> None:
         """Delete a temporary file this file system made; never raises.
