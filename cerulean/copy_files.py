@@ -209,7 +209,7 @@ def _remove(fs: FileSystemImpl, path: str) -> None:
     if info is None:
         return
     if info.is_dir():
-        fs._remove_tree(path)
+        fs._remove_tree(path, info)
     else:
         fs._unlink(path)
 

@@ -316,7 +316,7 @@ class FileSystemImpl(FileSystem):
                 errors.append(error)
         return errors
 
-    def _remove_tree(self, path: str) -> None:
+    def _remove_tree(self, path: str, info: FileStat | None = None) -> None:
         """Remove the directory at path and everything in it.
 
         Symbolic links inside are removed themselves, never followed, and
@@ -329,10 +329,14 @@ class FileSystemImpl(FileSystem):
         pipelined removal. A backend whose protocol removes a whole tree in
         one request (WebDAV's DELETE) overrides this.
 
+        :param info: The lstat() record of path, if the caller has just
+            fetched it (remove(), copy()); it is then not asked for again.
         :raises FileNotFoundError: If nothing is at path.
         :raises NotADirectoryError: If path is not a directory.
         """
-        if not self._lstat(path).is_dir():
+        if info is None:
+            info = self._lstat(path)
+        if not info.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", path)
         remove_tree(self, path)
 

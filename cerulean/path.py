@@ -606,7 +606,7 @@ class Path:
         except FileNotFoundError:
             return
         if info.is_dir():
-            self.filesystem._remove_tree(str(self))
+            self.filesystem._remove_tree(str(self), info)
         else:
             self.filesystem._unlink(str(self))
 

@@ -571,15 +571,18 @@ class WebdavFileSystem(FileSystemImpl):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
         raise self._error(response, path)
 
-    def _remove_tree(self, path: str) -> None:
+    def _remove_tree(self, path: str, info: FileStat | None = None) -> None:
         """Remove the directory at path and everything in it: one DELETE.
 
         A DELETE of a collection always removes the whole tree on the
         server (RFC 4918, 9.6.1), which takes one request instead of a
         listing per directory and two requests per file. The PROPFIND
         first makes sure it is a collection, so that a mistaken path to a
-        file raises NotADirectoryError, as on every file system.
+        file raises NotADirectoryError, as on every file system; it is left
+        out when the caller passes the record it has just fetched
+        (remove(), copy()).
 
+        :param info: The stat() record of path, if the caller has it.
         :raises FileNotFoundError: If nothing is at path.
         :raises NotADirectoryError: If path is not a directory.
         :raises OSError: EBUSY for the root (the base URL itself: deleting
@@ -590,7 +593,9 @@ class WebdavFileSystem(FileSystemImpl):
         if _normalise(path) == "/":
             raise OSError(errno.EBUSY, "will not remove the root of a WebDAV"
                           " file system (the base URL)", path)
-        if not self._stat(path).is_dir():
+        if info is None:
+            info = self._stat(path)
+        if not info.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", path)
         response = self._delete(path, {"Depth": "infinity"})
         if _ok(response):
