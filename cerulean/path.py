@@ -429,6 +429,9 @@ class Path:
 
         :returns: True iff the path exists and is a symbolic link.
         """
+        from cerulean.file_system_impl import Capability  # (import cycle)
+        if not self.filesystem._supports(Capability.SYMLINKS):
+            return False  # nothing to ask where there are no links (WebDAV)
         info = lstat_or_none(self.filesystem, str(self))
         return info is not None and info.is_symlink()
 

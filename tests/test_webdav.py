@@ -105,6 +105,11 @@ def test_stat_is_one_propfind_and_reports_what_the_server_has(dav: Any) -> None:
         with count_requests(fs) as counts:
             question()
         assert counts == {"PROPFIND": 1}
+    # By design: no links on WebDAV, so is_symlink() need not ask.
+    for name in ("f", "d", "missing"):
+        with count_requests(fs) as counts:
+            assert not (base / name).is_symlink()
+        assert counts == {}
 
 
 # --- Listings -------------------------------------------------------------------
