@@ -19,7 +19,6 @@ import contextlib
 import hashlib
 import os
 import shlex
-import shutil
 import socket
 import stat
 from collections.abc import Iterator
@@ -34,8 +33,13 @@ from tests.conftest import (
     remove_remote_dir,
     require_servers,
 )
-from tests.servers import settings as S
-from tests.webdav_helpers import CuttableProxy, new_dir_name, on_disk, private_fs
+from tests.webdav_helpers import (
+    CuttableProxy,
+    fresh_dir,
+    on_disk,
+    private_fs,
+    proxied_fs,
+)
 
 FS_KINDS = ["local", "sftp", "webdav"]
 
@@ -70,13 +74,8 @@ def open_fs(kind: str, tmp_path: LocalPath,
             yield fs, base
         return
     if kind == "webdav":
-        with _webdav_fs(cuttable) as fs:
-            base = fs / new_dir_name()
-            base.mkdir()
-            try:
-                yield fs, base
-            finally:
-                shutil.rmtree(on_disk(base), ignore_errors=True)
+        with _webdav_fs(cuttable) as fs, fresh_dir(fs) as base:
+            yield fs, base
         return
     term = make_ssh_terminal()
     scratch = remote_scratch_dir(term)
@@ -95,18 +94,12 @@ def _webdav_fs(cuttable: bool) -> Iterator[Any]:
         with private_fs() as fs:
             yield fs
         return
-    proxy = CuttableProxy()
-    try:
-        with cerulean.WebdavFileSystem(
-                f"http://127.0.0.1:{proxy.port}/private",
-                cerulean.PasswordCredential(S.USER, S.PASSWORD)) as fs:
-            _PROXIES[id(fs)] = proxy
-            try:
-                yield fs
-            finally:
-                del _PROXIES[id(fs)]
-    finally:
-        proxy.close()
+    with proxied_fs() as (fs, proxy):
+        _PROXIES[id(fs)] = proxy
+        try:
+            yield fs
+        finally:
+            del _PROXIES[id(fs)]
 
 
 def drop_connection(fs: Any) -> None:

@@ -32,12 +32,13 @@ from cerulean import EntryType, Permission, UnsupportedOperationError
 from tests.servers import settings as S
 from tests.webdav_helpers import (
     ROOT_PROPFIND,
-    CuttableProxy,
     FaultServer,
     count_requests,
+    fresh_dir,
     new_dir_name,
     on_disk,
     private_fs,
+    proxied_fs,
     temp_files,
 )
 
@@ -51,14 +52,8 @@ NAMES = ["with space", "hash#tag", "per%cent", "percent%20encoded",
 @pytest.fixture
 def dav() -> Iterator[tuple[Any, Any, LocalPath]]:
     """(fs, base, base's directory on the server's disk)."""
-    name = new_dir_name()
-    with private_fs() as fs:
-        base = fs / name
-        base.mkdir()
-        try:
-            yield fs, base, on_disk(base)
-        finally:
-            shutil.rmtree(S.WEBDAV_PRIVATE_DIR / name, ignore_errors=True)
+    with private_fs() as fs, fresh_dir(fs) as base:
+        yield fs, base, on_disk(base)
 
 
 def sha256(data: bytes) -> str:
@@ -309,22 +304,16 @@ def test_connection_cut_mid_upload_leaves_old_target_and_no_temp_files(
         dav: Any) -> None:
     _, base, disk = dav
     (disk / "target").write_bytes(b"old content")
-    proxy = CuttableProxy()
-    try:
-        with cerulean.WebdavFileSystem(
-                f"http://127.0.0.1:{proxy.port}/private",
-                cerulean.PasswordCredential(S.USER, S.PASSWORD)) as fs:
-            def data() -> Iterator[bytes]:
-                for i, chunk in enumerate(chunks(64 << 20)):
-                    if i == 4:
-                        proxy.cut()
-                    yield chunk
-            with pytest.raises(ConnectionError):
-                fs._write_atomic(f"/{base.name}/target", data())
-            # The file system works again for the next call.
-            assert (fs / base.name / "target").read_bytes() == b"old content"
-    finally:
-        proxy.close()
+    with proxied_fs() as (fs, proxy):
+        def data() -> Iterator[bytes]:
+            for i, chunk in enumerate(chunks(64 << 20)):
+                if i == 4:
+                    proxy.cut()
+                yield chunk
+        with pytest.raises(ConnectionError):
+            fs._write_atomic(f"/{base.name}/target", data())
+        # The file system works again for the next call.
+        assert (fs / base.name / "target").read_bytes() == b"old content"
     # At once: the server may still have been working on the broken PUT
     # when the temporary file was first deleted; _write_atomic looked again.
     assert temp_files(disk) == []
@@ -335,19 +324,13 @@ def test_connection_cut_mid_upload_leaves_old_target_and_no_temp_files(
 def test_connection_cut_mid_download_raises_connection_error(dav: Any) -> None:
     _, base, disk = dav
     (disk / "big").write_bytes(b"r" * (32 << 20))
-    proxy = CuttableProxy()
-    try:
-        with cerulean.WebdavFileSystem(
-                f"http://127.0.0.1:{proxy.port}/private",
-                cerulean.PasswordCredential(S.USER, S.PASSWORD)) as fs:
-            stream = (fs / base.name / "big").streaming_read()
-            next(stream)
-            proxy.cut()
-            with pytest.raises(ConnectionError):
-                for _ in stream:
-                    pass
-    finally:
-        proxy.close()
+    with proxied_fs() as (fs, proxy):
+        stream = (fs / base.name / "big").streaming_read()
+        next(stream)
+        proxy.cut()
+        with pytest.raises(ConnectionError):
+            for _ in stream:
+                pass
 
 
 # --- Errors and authentication --------------------------------------------------

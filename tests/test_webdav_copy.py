@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,7 +22,7 @@ import pytest
 import cerulean
 from tests.webdav_helpers import (
     count_requests,
-    new_dir_name,
+    fresh_dir,
     on_disk,
     private_fs,
     temp_files,
@@ -39,14 +38,8 @@ def content(name: str, size: int) -> bytes:
 
 @contextmanager
 def webdav_dir() -> Iterator[Any]:
-    name = new_dir_name()
-    with private_fs() as fs:
-        base = fs / name
-        base.mkdir()
-        try:
-            yield base
-        finally:
-            shutil.rmtree(on_disk(base), ignore_errors=True)
+    with private_fs() as fs, fresh_dir(fs) as base:
+        yield base
 
 
 @contextmanager

@@ -4,6 +4,7 @@ cannot be made to produce), and a TCP proxy whose connections can be cut
 in the middle of a transfer."""
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import uuid
@@ -17,16 +18,40 @@ from typing import Any
 from tests.servers import settings as S
 
 
-def private_fs(**kwargs: Any) -> Any:
-    """A WebdavFileSystem on the private share, logged in."""
+def private_fs(url: str = S.WEBDAV_PRIVATE_URL, **kwargs: Any) -> Any:
+    """A WebdavFileSystem on the private share (at url), logged in."""
     import cerulean
     return cerulean.WebdavFileSystem(
-        S.WEBDAV_PRIVATE_URL,
-        cerulean.PasswordCredential(S.USER, S.PASSWORD), **kwargs)
+        url, cerulean.PasswordCredential(S.USER, S.PASSWORD), **kwargs)
 
 
 def new_dir_name() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@contextmanager
+def fresh_dir(fs: Any) -> Iterator[Any]:
+    """A new empty directory on fs (a file system on the private share),
+    removed from the server's disk afterwards, whatever is left in it."""
+    base = fs / new_dir_name()
+    base.mkdir()
+    try:
+        yield base
+    finally:
+        shutil.rmtree(on_disk(base), ignore_errors=True)
+
+
+@contextmanager
+def proxied_fs() -> Iterator[tuple[Any, CuttableProxy]]:
+    """(fs, proxy): a file system on the private share that talks to the
+    server through a :class:`CuttableProxy`, so that the test can cut its
+    connections in the middle of a transfer."""
+    proxy = CuttableProxy()
+    try:
+        with private_fs(f"http://127.0.0.1:{proxy.port}/private") as fs:
+            yield fs, proxy
+    finally:
+        proxy.close()
 
 
 def on_disk(path: Any, share: LocalPath = S.WEBDAV_PRIVATE_DIR) -> LocalPath:
