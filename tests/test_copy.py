@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path as LocalPath
 from typing import Any
 
@@ -257,7 +257,7 @@ def test_copy_into(pair: Pair) -> None:
 
 # --- Permissions ----------------------------------------------------------
 
-def _source_with_modes(source: Any, modes: dict[str, int],
+def _source_with_modes(source: Any, target: Any, modes: dict[str, int],
                        dir_mode: int) -> bool:
     """Make source/d with files of the given modes, where source can have
     modes; return whether copy() can carry modes from source to target."""
@@ -269,7 +269,15 @@ def _source_with_modes(source: Any, modes: dict[str, int],
     for name, mode in modes.items():
         (source / "d" / name).chmod(mode)
     (source / "d").chmod(dir_mode)
-    return True
+    return can(target, Capability.PERMISSIONS)
+
+
+def _assert_target_defaults(target: Any, names: Iterable[str],
+                            file_default: int, dir_default: int) -> None:
+    """target/d and the files names in it have the target's default modes."""
+    for name in names:
+        assert (target / "d" / name).stat().mode == file_default, name
+    assert (target / "d").stat().mode == dir_default
 
 
 def test_copy_permissions(pair: Pair) -> None:
@@ -277,15 +285,12 @@ def test_copy_permissions(pair: Pair) -> None:
     file_default = default_mode(target)
     dir_default = default_mode(target, directory=True)
     modes = {"exe": 0o755, "private": 0o600, "odd": 0o4751, "open": 0o777}
-    carried = _source_with_modes(source, modes, 0o2750) and can(
-        target, Capability.PERMISSIONS)
+    carried = _source_with_modes(source, target, modes, 0o2750)
     cerulean.copy(source / "d", target, copy_permissions=True)
     if not carried:
         # By design (WebDAV on either side): there are no modes to read
         # or to set, so the copy gets the target's defaults, quietly.
-        for name in modes:
-            assert (target / "d" / name).stat().mode == file_default, name
-        assert (target / "d").stat().mode == dir_default
+        _assert_target_defaults(target, modes, file_default, dir_default)
         return
     for name, mode in modes.items():
         assert (target / "d" / name).stat().mode == mode, name
@@ -298,8 +303,7 @@ def test_default_permissions_less_what_source_lacks(pair: Pair) -> None:
     dir_default = default_mode(target, directory=True)
     modes = {"exe": 0o755, "private": 0o600, "open": 0o777, "ro": 0o444}
     # 0o500: not even writable by its owner.
-    carried = _source_with_modes(source, modes, 0o500) and can(
-        target, Capability.PERMISSIONS)
+    carried = _source_with_modes(source, target, modes, 0o500)
     try:
         cerulean.copy(source / "d", target)
     finally:
@@ -308,9 +312,7 @@ def test_default_permissions_less_what_source_lacks(pair: Pair) -> None:
     if not carried:
         # By design (WebDAV on either side): WebDAV's modes say nothing
         # about the file, so nothing is taken away from the defaults.
-        for name in modes:
-            assert (target / "d" / name).stat().mode == file_default, name
-        assert (target / "d").stat().mode == dir_default
+        _assert_target_defaults(target, modes, file_default, dir_default)
         return
     for name, mode in modes.items():
         expected = (file_default | 0o111) & mode
