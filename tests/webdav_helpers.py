@@ -190,11 +190,7 @@ class CuttableProxy:
                 sink.sendall(data)
         except OSError:
             pass
-        for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shut_down(source, sink)
         source.close()  # each direction's thread closes where it read from
 
     def cut(self) -> None:
@@ -207,13 +203,19 @@ class CuttableProxy:
         """
         with self._lock:
             sockets, self._open = self._open, []
-        for sock in sockets:
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+        _shut_down(*sockets)
 
     def close(self) -> None:
         self._stopped = True
         self._listener.close()
         self.cut()
+
+
+def _shut_down(*sockets: socket.socket) -> None:
+    """shutdown() both directions of each socket; one already gone is
+    fine."""
+    for sock in sockets:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
