@@ -228,6 +228,9 @@ class CommandScheduler(Scheduler):
     command_timeout = 60.0
     """Seconds to wait for one scheduler command before giving up."""
 
+    _queue_kind: str | None = None
+    """Name in the exit files of a scheduler whose jobs may wait in a queue."""
+
     def __init__(self, terminal: Terminal, prefix: str = "") -> None:
         """Create a scheduler that runs its commands through ``terminal``."""
         self._terminal = terminal
@@ -252,7 +255,29 @@ class CommandScheduler(Scheduler):
         """
         command = self._submit_command(job_description)
         result = self._run(command, "submit the job", submission=True)
-        return self._parse_submit(result)
+        job_id = self._parse_submit(result)
+        if self._queue_kind is not None:
+            self._forget_stale_exit_file(job_id)
+        return job_id
+
+    def _forget_stale_exit_file(self, job_id: str) -> None:
+        """Remove an exit file an older job with this id left behind.
+
+        Job ids come round again (a scheduler whose state was reset starts
+        counting anew). A job script removes such a leftover when it starts,
+        but a job cancelled while it waits never starts, and the leftover
+        would then answer for it. A file older than a minute, right after
+        submission, cannot be this job's; a younger one is left alone, so a
+        quick job's own record is never lost.
+        """
+        name = shlex.quote(f"{self._queue_kind}-{job_id}.exit")
+        result = self._run(
+            Command("find", [_script.JOBS_DIR, "-maxdepth", "1", "-name", name,
+                             "-mmin", "+1", "-delete"]),
+            "remove a stale exit file", check=False)
+        if result.exit_code != 0 and "No such file" not in result.stderr:
+            logger.warning("Could not check for a stale exit file of job %s: %s",
+                           job_id, _output(result))
 
     def get_status(self, job_id: str) -> JobStatus:
         """Look up the status of a job.

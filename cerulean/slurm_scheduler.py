@@ -292,6 +292,8 @@ class SlurmScheduler(CommandScheduler):
     :param prefix: A string to prefix the Slurm commands with.
     """
 
+    _queue_kind = "slurm"
+
     def _check_job_id(self, job_id: str) -> None:
         if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
             raise ValueError(f"{job_id!r} is not a Slurm job id")

@@ -403,6 +403,8 @@ class TorqueScheduler(CommandScheduler):
     :param prefix: A string to prefix the Torque commands with.
     """
 
+    _queue_kind = "torque"
+
     def __init__(self, terminal: Terminal, prefix: str = "") -> None:
         """Create a TorqueScheduler talking through ``terminal``."""
         super().__init__(terminal, prefix)

@@ -353,6 +353,29 @@ def test_a_leftover_exit_file_is_not_taken_for_a_queued_job(env: Env) -> None:
     assert env.sched.wait(job_id, time_out=120, interval=0.3) == 4
 
 
+def test_a_leftover_from_before_the_submission_is_removed(env: Env) -> None:
+    """A job cancelled while it waits never starts, so its script never
+    removes an old job's exit file under the same id: submit must, or the
+    old exit code would be taken for the cancelled job's."""
+    if env.kind == "directgnu":
+        pytest.skip("DirectGnu jobs start at once and remove leftovers themselves")
+    hold = {"slurm": "--hold", "torque": "-h"}[env.kind]
+    config = sh(env.term, "scontrol show config")
+    next_id = next(line.split("=")[1].strip() for line in config.splitlines()
+                   if line.startswith("NEXT_JOB_ID"))
+    leftover = f'"$HOME/.cerulean/jobs/{env.kind}-{next_id}.exit"'
+    sh(env.term, f"mkdir -p ~/.cerulean/jobs && printf '0\\n' >{leftover}"
+                 f" && touch -d '10 minutes ago' {leftover}")
+    job_id = env.sched.submit(job("exit", "4", working_directory=env.workdir,
+                                  extra_scheduler_options=hold))
+    try:
+        assert job_id == next_id, "another submission took the id; run again"
+        assert sh(env.term, f"ls {leftover} 2>/dev/null; exit 0") == ""
+    finally:
+        env.sched.cancel(job_id)
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) is None
+
+
 def test_every_command_carries_the_prefix_on_the_real_machine(env: Env) -> None:
     log = f"{env.workdir}/prefix.log"
     recording = RecordingTerminal(env.term)
