@@ -20,7 +20,6 @@ import contextlib
 import os
 import shutil
 import socket
-import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path as LocalPath
@@ -226,8 +225,3 @@ def mock_ssh(tmp_path: LocalPath) -> Iterator[tuple[Any, Any, str]]:
             f"[{server.host}]:{server.port} {host_key.get_name()} "
             f"{host_key.get_base64()}\n")
         yield server, cerulean.PubKeyCredential("mockuser", str(key_path)), str(known_hosts)
-
-
-def run_as_root(*args: str) -> str:
-    """Run a local command (the tests run as root) and return its stdout."""
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout

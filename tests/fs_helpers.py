@@ -28,10 +28,8 @@ from typing import Any
 import cerulean
 from cerulean.file_system_impl import Capability
 from tests.conftest import (
-    make_ssh_terminal,
-    remote_scratch_dir,
-    remove_remote_dir,
     require_servers,
+    ssh_scratch,
 )
 from tests.webdav_helpers import (
     CuttableProxy,
@@ -77,14 +75,8 @@ def open_fs(kind: str, tmp_path: LocalPath,
         with _webdav_fs(cuttable) as fs, fresh_dir(fs) as base:
             yield fs, base
         return
-    term = make_ssh_terminal()
-    scratch = remote_scratch_dir(term)
-    try:
-        with cerulean.SftpFileSystem(term) as fs:
-            yield fs, fs / scratch.lstrip("/")
-    finally:
-        remove_remote_dir(term, scratch)
-        term.close()
+    with ssh_scratch() as (term, scratch), cerulean.SftpFileSystem(term) as fs:
+        yield fs, fs / scratch.lstrip("/")
 
 
 @contextlib.contextmanager
