@@ -71,12 +71,14 @@ def wrap(line: str, stdin_length: int) -> tuple[str, str]:
     ending the session without an exit status.
     """
     nonce = secrets.token_hex(8)
+    # The command starts on line 1, so bash's messages number its lines
+    # as the user wrote them.
     if stdin_length:
-        body = (f"head -c {int(stdin_length)} | (trap 'cat >/dev/null' EXIT\n"
+        body = (f"head -c {int(stdin_length)} | (trap 'cat >/dev/null' EXIT; "
                 f"{line}\n)")
     else:
-        body = f"exec </dev/null\n{line}"
-    return f"echo {nonce}:$$ >&2\n{body}\nexit $?", nonce
+        body = f"exec </dev/null; {line}"
+    return f"echo {nonce}:$$ >&2; {body}\nexit $?", nonce
 
 
 def collect(chan: paramiko.Channel, nonce: str, stdin_data: bytes,

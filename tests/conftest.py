@@ -99,14 +99,14 @@ def credential(request: pytest.FixtureRequest) -> Any:
 
 # --- terminals ---------------------------------------------------------------
 
-def make_ssh_terminal(credential: Any = None) -> Any:
+def make_ssh_terminal(credential: Any = None, **kwargs: Any) -> Any:
     """An SshTerminal to the test sshd, verifying its host key."""
     import cerulean
     require_servers("ssh")
     if credential is None:
         credential = cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY))
     return cerulean.SshTerminal(
-        S.HOST, S.SSH_PORT, credential, known_hosts=str(S.KNOWN_HOSTS))
+        S.HOST, S.SSH_PORT, credential, known_hosts=str(S.KNOWN_HOSTS), **kwargs)
 
 
 @pytest.fixture
@@ -118,13 +118,15 @@ def ssh_terminal() -> Iterator[Any]:
         term.close()
 
 
-@pytest.fixture(params=["local", "ssh"])
+@pytest.fixture(params=["local", "ssh", "ssh-sessions"])
 def terminal(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Each terminal: local, SSH with its shared shells, SSH without them."""
     import cerulean
     if request.param == "local":
         yield cerulean.LocalTerminal()
     else:
-        term = make_ssh_terminal()
+        shells = 0 if request.param == "ssh-sessions" else 4
+        term = make_ssh_terminal(command_shells=shells)
         try:
             yield term
         finally:

@@ -89,3 +89,14 @@ def test_password_is_refused_by_a_key_only_server(mock_ssh: Any) -> None:
         cerulean.SshTerminal(server.host, server.port,
                              cerulean.PasswordCredential("mockuser", "pw"),
                              known_hosts=known_hosts)
+
+
+def test_login_shell_without_job_control_runs_commands_in_sessions(
+        mock_ssh: Any) -> None:
+    # mockssh runs commands with /bin/sh, which is dash here: no job control
+    # without a terminal, so no shared shells; every command still works.
+    with connect(mock_ssh) as term:
+        first = term.run(10.0, "echo", ["$$;", "exit", "5"])
+        second = term.run(10.0, "echo", ["$$;", "exit", "5"])
+    assert first[0] == second[0] == 5
+    assert first[1] != second[1]

@@ -1,0 +1,216 @@
+"""SshTerminal's shared login shells (``command_shells``), on the real sshd.
+
+A command run on a shared shell must give what a session of its own gives,
+leave nothing behind for the next command, and fall back to a session of
+its own whenever a shell cannot take it. The generic run() tests in
+test_terminal.py run with and without shells as well.
+"""
+from __future__ import annotations
+
+import os
+import shlex
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import make_ssh_terminal, remote_scratch_dir, remove_remote_dir
+from tests.terminal_helpers import unique_sleep, wait_until_gone
+
+pytestmark = pytest.mark.real_server
+
+
+@pytest.fixture(scope="module")
+def sessions() -> Iterator[Any]:
+    """A terminal that runs every command in a session of its own."""
+    term = make_ssh_terminal(command_shells=0)
+    try:
+        yield term
+    finally:
+        term.close()
+
+
+@pytest.fixture
+def shells() -> Iterator[Any]:
+    """A terminal with shared shells (the default)."""
+    term = make_ssh_terminal()
+    try:
+        yield term
+    finally:
+        term.close()
+
+
+@pytest.fixture
+def scratch(shells: Any) -> Iterator[str]:
+    path = remote_scratch_dir(shells)
+    try:
+        yield path
+    finally:
+        remove_remote_dir(shells, path)
+
+
+def shell_pid(term: Any) -> int:
+    """The pid of the shell that ran the command (``$$``)."""
+    code, out, _ = term.run(10.0, "echo", ["$$"])
+    assert code == 0
+    return int(out)
+
+
+def alive(pid: int) -> bool:
+    """Whether a local process (the test sshd is local) still runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().split()[2] != "Z"
+
+
+SAME_RESULTS = [
+    "echo out; echo err >&2; exit 3",
+    "printf 'no newline'",
+    "printf 'a\\nb'; printf 'c' >&2",
+    "echo one\necho two\n\necho four",
+    "echo $# \"$1\" $0",
+    "cat",
+    "exec echo replaced",
+    "sh -c 'kill -TERM $$'",
+    "exit 255",
+    "printf '%s\\n' \"$-\" | grep -c i",
+    "seq 1 200000 | tail -n 1",
+    "head -c 3000000 /dev/zero | tr '\\0' x | wc -c",
+    "cd /nonexistent-dir",
+    "echo 'quote''s' \"dou\\\"ble\" back\\\\slash",
+]
+
+
+@pytest.mark.parametrize("line", SAME_RESULTS)
+def test_shell_gives_what_a_session_gives(shells: Any, sessions: Any,
+                                          line: str) -> None:
+    assert shells.run(20.0, line, []) == sessions.run(20.0, line, [])
+
+
+def test_large_output_is_complete(shells: Any) -> None:
+    code, out, err = shells.run(30.0, "seq", ["1", "300000"])
+    assert code == 0 and err == ""
+    assert out == "".join(f"{i}\n" for i in range(1, 300001))
+
+
+def test_commands_reuse_one_shell(shells: Any, sessions: Any) -> None:
+    assert shell_pid(shells) == shell_pid(shells)
+    assert shell_pid(sessions) != shell_pid(sessions)
+
+
+def test_nothing_a_command_changes_reaches_the_next(shells: Any) -> None:
+    first = shells.run(10.0, "cd /tmp; export LEAK=1; umask 077; alias ll=ls;"
+                       " f() { :; }; set -e; trap 'echo trapped' EXIT", [])
+    assert first == (0, "trapped\n", "")
+    assert shells.run(10.0, "pwd; echo \"[$LEAK]\"; umask; type f ll 2>&1 | wc -l",
+                      []) == (0, f"{_home(shells)}\n[]\n0022\n2\n", "")
+
+
+def test_syntax_error_does_not_break_the_shell(shells: Any) -> None:
+    pid = shell_pid(shells)
+    code, _, err = shells.run(10.0, "echo 'unterminated", [])
+    assert code == 2
+    assert "unexpected EOF" in err
+    code, _, _ = shells.run(10.0, "if then fi )", [])
+    assert code == 2
+    assert shell_pid(shells) == pid
+
+
+def test_timeout_kills_the_command_and_keeps_the_shell(shells: Any) -> None:
+    pid = shell_pid(shells)
+    duration = unique_sleep()
+    started = time.monotonic()
+    result = shells.run(1.0, f"echo started; echo warn >&2; sleep {duration}", [])
+    assert result == (None, "started\n", "warn\n")
+    assert time.monotonic() - started < 2.0
+    assert wait_until_gone(f"sleep {duration}") == []
+    assert shell_pid(shells) == pid
+
+
+def test_command_that_kills_its_shell_reports_minus_one(shells: Any) -> None:
+    pid = shell_pid(shells)
+    assert shells.run(10.0, "kill", ["-KILL", "$$"]) == (-1, "", "")
+    assert not alive(pid)
+    assert shells.run(10.0, "echo", ["next"]) == (0, "next\n", "")
+
+
+def test_shell_killed_while_idle_is_replaced_unnoticed(shells: Any) -> None:
+    pid = shell_pid(shells)
+    os.kill(pid, signal.SIGKILL)
+    while alive(pid):
+        time.sleep(0.01)
+    assert shells.run(10.0, "echo", ["still", "works"]) == (0, "still works\n", "")
+    assert shell_pid(shells) != pid
+
+
+def test_leftover_output_never_reaches_the_next_command(
+        shells: Any, scratch: str) -> None:
+    # The & is inside a script, where the terminal cannot see it.
+    script = f"{scratch}/leaves-a-child.sh"
+    body = "(sleep 0.3; echo late; echo late >&2) &\necho early\n"
+    assert shells.run(10.0, f"printf %s {shlex.quote(body)} > {script}", [])[0] == 0
+    pid = shell_pid(shells)
+    assert shells.run(10.0, "sh", [script]) == (0, "early\n", "")
+    for _ in range(5):  # across the moment the leftover writes
+        assert shells.run(10.0, "sleep 0.1; echo next", []) == (0, "next\n", "")
+    assert shell_pid(shells) != pid  # that shell was not reused
+
+
+def test_visible_background_job_is_waited_for_as_in_a_session(shells: Any) -> None:
+    result = shells.run(10.0, "(sleep 0.3; echo late) & echo early", [])
+    assert result == (0, "early\nlate\n", "")
+
+
+def test_close_ends_the_shells(shells: Any) -> None:
+    pids = set()
+    threads = [threading.Thread(target=lambda: pids.add(
+        shell_pid(shells) if shells.run(10.0, "sleep", ["0.2"])[0] == 0 else 0))
+        for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert pids and 0 not in pids
+    shells.close()
+    give_up = time.monotonic() + 5.0
+    while any(alive(pid) for pid in pids) and time.monotonic() < give_up:
+        time.sleep(0.05)
+    assert not any(alive(pid) for pid in pids)
+
+
+def test_more_threads_than_shells_all_get_their_results() -> None:
+    term = make_ssh_terminal(command_shells=2)
+    results: dict[int, Any] = {}
+
+    def work(n: int) -> None:
+        results[n] = [term.run(10.0, "echo", [f"{n}-{i}"]) for i in range(10)]
+
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        term.close()
+    assert results == {n: [(0, f"{n}-{i}\n", "") for i in range(10)] for n in range(8)}
+
+
+def test_command_shells_must_be_a_count() -> None:
+    import cerulean
+    from tests.servers import settings as S
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="command_shells"):
+            cerulean.SshTerminal(S.HOST, S.SSH_PORT,
+                                 cerulean.PasswordCredential(S.USER, S.PASSWORD),
+                                 command_shells=bad)
+
+
+def _home(term: Any) -> str:
+    return term.run(10.0, "echo", ["$HOME"])[1].strip()
