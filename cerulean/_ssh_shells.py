@@ -330,18 +330,22 @@ class ShellPool:
             old.close()
         if shell is not None or not start:
             return shell
+        refused = unsupported = False
         try:
             shell = RemoteShell.start(open_channel(transport))
             unsupported = shell is None
         except (OSError, EOFError, paramiko.SSHException) as e:
-            # No channel now (the server's session limit, or the connection);
-            # the command goes its own way and we try again next time.
+            # Refused while the connection lives: the server's session
+            # limit. Otherwise the connection failed; the command's own
+            # session will find out.
+            refused = transport.is_active()
             logger.debug("Could not start a shared shell: %s", e)
-            unsupported = False
         if shell is None:
             with self._lock:
                 self._count -= 1
                 self._unsupported = self._unsupported or unsupported
+                if refused:  # do not try to grow past what the server allows
+                    self._size = max(1, self._count)
         return shell
 
     def give_back(self, shell: RemoteShell) -> None:
@@ -353,6 +357,19 @@ class ShellPool:
             return
         with self._lock:
             self._idle.append(shell)
+
+    def close_idle_one(self) -> None:
+        """Close one idle shell, and keep the pool from growing back.
+
+        For when the server refuses new sessions and a command needs one.
+        """
+        with self._lock:
+            if not self._idle:
+                return
+            shell = self._idle.pop(0)
+            self._count -= 1
+            self._size = max(1, self._count)
+        shell.close()
 
     def close(self) -> None:
         """Close the idle shells; lent ones are closed when given back."""

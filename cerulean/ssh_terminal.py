@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -292,9 +293,12 @@ class SshTerminal(Terminal):
         transport = self.transport()
         try:
             return open_(transport)
-        except paramiko.ChannelException:
-            raise  # the server answered "no": the connection is fine
         except _CONNECTION_ERRORS as e:
+            if transport.is_active():
+                # The server said no (say, too many sessions); the connection
+                # is fine. Under concurrency paramiko may hand the refusal to
+                # another thread and raise a bare SSHException here.
+                raise
             logger.info("Opening a channel on %s failed (%s); reconnecting",
                         self._where(), e)
             self._forget(transport)
@@ -379,13 +383,39 @@ class SshTerminal(Terminal):
             have started. It is not re-run; the message names it.
         """
         line = command_line(command, args, workdir)
-        stdin = (stdin_data or "").encode()
         logger.debug("Running on %s: %s", self._where(), line)
-        if not stdin and _ssh_shells.suits(line):
-            outcome = self._run_on_shell(line, timeout)
-            if outcome is not None:
-                return outcome
-        return self._run_in_session(line, stdin, timeout)
+        return self._run_line(line, (stdin_data or "").encode(), timeout)
+
+    def _run_line(self, line: str, stdin: bytes, timeout: float
+                  ) -> tuple[int | None, str, str]:
+        """Run ``line`` on a shared shell if it may, else in a new session.
+
+        While the server refuses more sessions on this connection (OpenSSH's
+        ``MaxSessions``, 10 by default), wait for a shell or a session of
+        ours to come free; nothing has started yet, so trying again is safe.
+        """
+        on_shell = not stdin and _ssh_shells.suits(line)
+        give_up = time.monotonic() + self._connect_timeout
+        delay = 0.005
+        while True:
+            if on_shell:
+                result = self._run_on_shell(line, timeout)
+                if result is not None:
+                    return result
+            channel = self._new_session_channel(line)
+            if channel is not None:
+                return self._run_in_session(channel, line, stdin, timeout)
+            # Refused. Our idle shells hold sessions that this command
+            # cannot use; give one back to the server.
+            if not on_shell:
+                self._shells.close_idle_one()
+            if time.monotonic() + delay > give_up:
+                raise ConnectionError(
+                    f"{self._where()} refused a new SSH session for"
+                    f" {self._connect_timeout:g} s (is its MaxSessions"
+                    f" reached?), so {line!r} did not run")
+            time.sleep(delay)
+            delay = min(2 * delay, 0.1)
 
     def _run_on_shell(self, line: str, timeout: float
                       ) -> tuple[int | None, str, str] | None:
@@ -406,13 +436,11 @@ class SshTerminal(Terminal):
         return self._result(line, transport, outcome.exit_code,
                             outcome.stdout, outcome.stderr)
 
-    def _run_in_session(self, line: str, stdin: bytes, timeout: float
+    def _run_in_session(self, channel: paramiko.Channel, line: str,
+                        stdin: bytes, timeout: float
                         ) -> tuple[int | None, str, str]:
-        """Run ``line`` on a session channel of its own."""
+        """Run ``line`` on a new session channel of its own."""
         remote, nonce = _ssh_run.wrap(line, len(stdin))
-        # Opening the channel is retried on a fresh connection if needed;
-        # nothing has started on the server yet.
-        channel = self._on_live_connection(_open_session)
         transport = channel.get_transport()
         try:
             # From here on, the command may be running.
@@ -442,13 +470,28 @@ class SshTerminal(Terminal):
             f" {line!r}. The command may or may not have run, so it was"
             " not run again; check its effects before retrying.")
 
-    def _kill_group(self, pgid: int) -> None:
-        """Kill a timed-out command's process group over a second channel."""
+    def _new_session_channel(self, line: str) -> paramiko.Channel | None:
+        """A new session channel for ``line``; None if the server refuses one.
+
+        A dead connection is replaced first (see :meth:`_on_live_connection`).
+
+        :raises ConnectionError: no connection could be made.
+        """
         try:
-            channel = self._on_live_connection(_open_session)
-            channel.exec_command(f"kill -KILL -- -{int(pgid)} 2>/dev/null")
-            channel.status_event.wait(2.0)
-            channel.close()
+            return self._on_live_connection(_open_session)
+        except _CONNECTION_ERRORS as e:
+            transport = self._transport
+            if transport is None or not transport.is_active():
+                raise ConnectionError(
+                    f"Could not open an SSH session on {self._where()}"
+                    f" ({e}), so {line!r} did not run") from e
+            logger.debug("%s refused a session: %s", self._where(), e)
+            return None
+
+    def _kill_group(self, pgid: int) -> None:
+        """Kill a timed-out command's process group, from another shell."""
+        try:
+            self._run_line(f"kill -KILL -- -{int(pgid)} 2>/dev/null", b"", 5.0)
         except _CONNECTION_ERRORS as e:
             logger.warning("Could not kill timed-out process group %d on %s: %s",
                            pgid, self._where(), e)
