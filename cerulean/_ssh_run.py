@@ -11,11 +11,12 @@ requests on a channel without a pty). This assumes a POSIX login shell
 from __future__ import annotations
 
 import secrets
-import select
 import time
 from collections.abc import Callable
 
 import paramiko
+
+from cerulean._ssh_wait import ChannelWaiter
 
 _CHUNK = 1 << 16
 # How long to wait for the pgid line or trailing output after a timeout.
@@ -96,9 +97,7 @@ def collect(chan: paramiko.Channel, nonce: str, stdin_data: bytes,
     out = bytearray()
     err = _StderrFilter(nonce)
     pending = memoryview(stdin_data)
-    # fileno() gives one OS pipe that becomes readable when stdout or stderr
-    # has data or the channel ends, so one select() waits for both streams.
-    ready_fd = chan.fileno()
+    waiter = ChannelWaiter(chan)
 
     def drain() -> None:
         while chan.recv_ready():
@@ -122,7 +121,7 @@ def collect(chan: paramiko.Channel, nonce: str, stdin_data: bytes,
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return _time_out(chan, out, err, kill_group, drain)
-        select.select([ready_fd], [], [], min(remaining, 0.01) if pending else remaining)
+        waiter.wait(min(remaining, 0.01) if pending else remaining)
 
     # All output is in; the exit status may still be on its way.
     if not chan.status_event.wait(max(0.0, deadline - time.monotonic())):

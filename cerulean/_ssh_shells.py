@@ -33,13 +33,14 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-import select
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import paramiko
+
+from cerulean._ssh_wait import ChannelWaiter
 
 logger = logging.getLogger(__name__)
 
@@ -157,8 +158,10 @@ class _Reports:
 class RemoteShell:
     """One login shell on the server, running our commands one at a time."""
 
-    def __init__(self, channel: paramiko.Channel, pid: int) -> None:
+    def __init__(self, channel: paramiko.Channel, waiter: ChannelWaiter,
+                 pid: int) -> None:
         self.channel = channel
+        self._waiter = waiter
         self.transport = channel.get_transport()
         self.pid = pid
         self.idle_since = time.monotonic()
@@ -174,11 +177,12 @@ class RemoteShell:
             closed then.
         """
         ready = secrets.token_hex(8)
+        waiter = ChannelWaiter(channel)
         channel.exec_command(_LOOP.replace("{ready}", ready))
-        line = _read_line(channel, _START_TIMEOUT)
+        line = _read_line(channel, waiter, _START_TIMEOUT)
         prefix = f"{ready}:"
         if line is not None and line.startswith(prefix) and line[len(prefix):].isdigit():
-            return cls(channel, int(line[len(prefix):]))
+            return cls(channel, waiter, int(line[len(prefix):]))
         logger.info("No shared shell on this host (it answered %r); running"
                     " each command in its own session", line)
         channel.close()
@@ -245,7 +249,6 @@ class RemoteShell:
             at the deadline.
         """
         chan = self.channel
-        ready_fd = chan.fileno()
         while True:
             while chan.recv_ready():
                 out.feed(chan.recv(_CHUNK))
@@ -259,7 +262,7 @@ class RemoteShell:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return None
-            select.select([ready_fd], [], [], remaining)
+            self._waiter.wait(remaining)
 
     def _time_out(self, out: _Reports, err: _Reports,
                   kill_group: Callable[[int], None]) -> Outcome:
@@ -278,7 +281,8 @@ class RemoteShell:
         return Outcome(True, None, out.value(), err.value())
 
 
-def _read_line(channel: paramiko.Channel, timeout: float) -> str | None:
+def _read_line(channel: paramiko.Channel, waiter: ChannelWaiter,
+               timeout: float) -> str | None:
     """The first line of stdout, or None if none comes within ``timeout``."""
     deadline = time.monotonic() + timeout
     data = bytearray()
@@ -289,7 +293,7 @@ def _read_line(channel: paramiko.Channel, timeout: float) -> str | None:
         if channel.recv_ready():
             data += channel.recv(_CHUNK)
         else:
-            select.select([channel.fileno()], [], [], remaining)
+            waiter.wait(remaining)
     return data[:data.index(b"\n")].decode("utf-8", errors="replace")
 
 
