@@ -122,10 +122,7 @@ class SshTerminal(Terminal):
             raise ValueError("SshTerminal needs a host name")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise ValueError(f"Invalid SSH port {port!r}; expected 1-65535")
-        if isinstance(command_shells, bool) or not isinstance(command_shells, int) \
-                or command_shells < 0:
-            raise ValueError(f"command_shells must be a whole number >= 0,"
-                             f" not {command_shells!r}")
+        shells = _shell_pool(command_shells)
         self._host = host
         self._port = port
         self._credential = credential
@@ -140,7 +137,7 @@ class SshTerminal(Terminal):
         self._lock = threading.Lock()
         self._transport: paramiko.Transport | None = None
         self._generation = 0
-        self._shells = _ssh_shells.ShellPool(command_shells)
+        self._shells = shells
         self.transport()
 
     @classmethod
@@ -149,7 +146,8 @@ class SshTerminal(Terminal):
                         known_hosts: str | None = None,
                         host_key_policy: str | None = None,
                         keepalive_interval: float | None = None,
-                        connect_timeout: float | None = None) -> SshTerminal:
+                        connect_timeout: float | None = None,
+                        command_shells: int = 4) -> SshTerminal:
         """Connect to a host as ``ssh <alias>`` would, using ``~/.ssh/config``.
 
         From the config entry for ``alias`` this uses ``HostName``,
@@ -176,14 +174,19 @@ class SshTerminal(Terminal):
             config's ``User`` and keys.
         :param config_file: Config file to read; default ``~/.ssh/config``
             (no file means no settings).
+        :param command_shells: As for :class:`SshTerminal`; jump hosts
+            run no commands and keep no shells.
         :raises ValueError: the config uses ProxyCommand, or has bad values.
         :raises FileNotFoundError: ``config_file`` does not exist.
         """
+        shells = _shell_pool(command_shells)
         config = _ssh_config.load(config_file)
         overrides = _Overrides(known_hosts, host_key_policy,
                                keepalive_interval, connect_timeout)
-        return cls._from_config(config, alias, None, None, credential,
+        term = cls._from_config(config, alias, None, None, credential,
                                 overrides, depth=0)
+        term._shells = shells
+        return term
 
     @classmethod
     def _from_config(cls, config: paramiko.SSHConfig, alias: str,
@@ -531,6 +534,12 @@ class _Overrides:
         self.host_key_policy = host_key_policy
         self.keepalive_interval = keepalive_interval
         self.connect_timeout = connect_timeout
+
+
+def _shell_pool(size: int) -> _ssh_shells.ShellPool:
+    if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+        raise ValueError(f"command_shells must be a whole number >= 0, not {size!r}")
+    return _ssh_shells.ShellPool(size)
 
 
 def _open_session(transport: paramiko.Transport) -> paramiko.Channel:

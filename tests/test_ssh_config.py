@@ -98,6 +98,17 @@ def test_connects_with_host_port_user_and_identity_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.real_server("ssh")
+def test_command_shells_applies_to_the_configured_host(tmp_path: Path) -> None:
+    config = write_config(tmp_path, host_block("testhost"))
+    with SshTerminal.from_ssh_config("testhost", config_file=config,
+                                     command_shells=0) as term:
+        pids = {term.run(10.0, "echo", ["$$"])[1] for _ in range(2)}
+    assert len(pids) == 2  # no shared shell: a session each
+    with pytest.raises(ValueError, match="command_shells"):
+        SshTerminal.from_ssh_config("testhost", config_file=config, command_shells=-1)
+
+
+@pytest.mark.real_server("ssh")
 def test_explicit_credential_wins_over_the_config(tmp_path: Path) -> None:
     config = write_config(tmp_path, host_block("testhost").replace(
         f"User {S.USER}", "User nobody-here"))
