@@ -339,10 +339,9 @@ class ShellPool:
             shell = RemoteShell.start(open_channel(transport))
             unsupported = shell is None
         except (OSError, EOFError, paramiko.SSHException) as e:
-            # Refused while the connection lives: the server's session
-            # limit. Otherwise the connection failed; the command's own
-            # session will find out.
-            refused = transport.is_active()
+            # Refused: the server's session limit. Otherwise the connection
+            # failed; the command's own session will find out.
+            refused = isinstance(e, paramiko.ChannelException)
             logger.debug("Could not start a shared shell: %s", e)
         if shell is None:
             with self._lock:

@@ -137,6 +137,7 @@ class SshTerminal(Terminal):
         self._lock = threading.Lock()
         self._transport: paramiko.Transport | None = None
         self._generation = 0
+        self._open_lock = threading.Lock()  # see _opening
         self._shells = shells
         self.transport()
 
@@ -295,17 +296,26 @@ class SshTerminal(Terminal):
         """
         transport = self.transport()
         try:
-            return open_(transport)
+            return self._opening(open_, transport)
+        except paramiko.ChannelException:
+            raise  # the server said no (say, too many sessions): the connection is fine
         except _CONNECTION_ERRORS as e:
-            if transport.is_active():
-                # The server said no (say, too many sessions); the connection
-                # is fine. Under concurrency paramiko may hand the refusal to
-                # another thread and raise a bare SSHException here.
-                raise
             logger.info("Opening a channel on %s failed (%s); reconnecting",
                         self._where(), e)
             self._forget(transport)
-            return open_(self.transport())
+            return self._opening(open_, self.transport())
+
+    def _opening(self, open_: Callable[[paramiko.Transport], _T],
+                 transport: paramiko.Transport) -> _T:
+        """``open_(transport)``, one opening at a time.
+
+        paramiko keeps the reason a channel was refused in one place per
+        connection, so when two opens fail at once, one may get the other's
+        ChannelException and the other a bare SSHException that looks like
+        a broken connection.
+        """
+        with self._open_lock:
+            return open_(transport)
 
     def _open_tunnel(self, host: str, port: int,
                      timeout: float) -> paramiko.Channel:
@@ -424,7 +434,8 @@ class SshTerminal(Terminal):
                       ) -> tuple[int | None, str, str] | None:
         """Run ``line`` on a shared shell; None if it did not run there."""
         transport = self.transport()
-        shell = self._shells.take(transport, _open_session)
+        shell = self._shells.take(
+            transport, lambda live: self._opening(_open_session, live))
         if shell is None:
             return None
         try:
@@ -482,14 +493,13 @@ class SshTerminal(Terminal):
         """
         try:
             return self._on_live_connection(_open_session)
-        except _CONNECTION_ERRORS as e:
-            transport = self._transport
-            if transport is None or not transport.is_active():
-                raise ConnectionError(
-                    f"Could not open an SSH session on {self._where()}"
-                    f" ({e}), so {line!r} did not run") from e
+        except paramiko.ChannelException as e:
             logger.debug("%s refused a session: %s", self._where(), e)
             return None
+        except _CONNECTION_ERRORS as e:
+            raise ConnectionError(
+                f"Could not open an SSH session on {self._where()}"
+                f" ({e}), so {line!r} did not run") from e
 
     def _kill_group(self, pgid: int) -> None:
         """Kill a timed-out command's process group, from another shell."""
