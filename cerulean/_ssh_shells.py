@@ -63,7 +63,7 @@ _LOOP = (
     "case $- in *m*) ;; *) echo '{ready}:nojobs'; exit 0;; esac; "
     "exec 3>&2 2>/dev/null; "
     "__cerulean_nl=$(printf '\\nx'); __cerulean_nl=${__cerulean_nl%x}; "
-    'echo "{ready}:$$"; '
+    'echo "{ready}:$$"; echo "{ready}." >&3; '
     "while IFS= read -r __cerulean_id && IFS= read -r __cerulean_n; do "
     "__cerulean_c=; "
     'while [ "$__cerulean_n" -gt 0 ] && IFS= read -r __cerulean_l; do '
@@ -179,12 +179,9 @@ class RemoteShell:
         ready = secrets.token_hex(8)
         waiter = ChannelWaiter(channel)
         channel.exec_command(_LOOP.replace("{ready}", ready))
-        line = _read_line(channel, waiter, _START_TIMEOUT)
-        prefix = f"{ready}:"
-        if line is not None and line.startswith(prefix) and line[len(prefix):].isdigit():
-            return cls(channel, waiter, int(line[len(prefix):]))
-        logger.info("No shared shell on this host (it answered %r); running"
-                    " each command in its own session", line)
+        pid = _wait_until_ready(channel, waiter, ready)
+        if pid is not None:
+            return cls(channel, waiter, pid)
         channel.close()
         return None
 
@@ -281,20 +278,32 @@ class RemoteShell:
         return Outcome(True, None, out.value(), err.value())
 
 
-def _read_line(channel: paramiko.Channel, waiter: ChannelWaiter,
-               timeout: float) -> str | None:
-    """The first line of stdout, or None if none comes within ``timeout``."""
-    deadline = time.monotonic() + timeout
-    data = bytearray()
-    while b"\n" not in data:
+def _wait_until_ready(channel: paramiko.Channel, waiter: ChannelWaiter,
+                     ready: str) -> int | None:
+    """The pid the loop reports when it is ready, or None if it cannot run.
+
+    Whatever start-up files print before that is dropped, on both streams,
+    so that it is not taken for the first command's output.
+    """
+    out, err = _Reports(ready), _Reports(ready)
+    deadline = time.monotonic() + _START_TIMEOUT
+    while True:
+        while channel.recv_ready():
+            out.feed(channel.recv(_CHUNK))
+        while channel.recv_stderr_ready():
+            err.feed(channel.recv_stderr(_CHUNK))
+        pid = out.find(":")
+        if pid is not None and not pid.isdigit():
+            break  # "nojobs", or not a shell we understand
+        if pid is not None and err.find(".") is not None:
+            return int(pid)
         remaining = deadline - time.monotonic()
-        if remaining <= 0 or channel.closed or channel.eof_received and not channel.recv_ready():
-            return None
-        if channel.recv_ready():
-            data += channel.recv(_CHUNK)
-        else:
-            waiter.wait(remaining)
-    return data[:data.index(b"\n")].decode("utf-8", errors="replace")
+        if channel.closed or channel.eof_received or remaining <= 0:
+            break
+        waiter.wait(remaining)
+    logger.info("No shared shells on this host (the login shell answered %r);"
+                " every command gets a session of its own", pid)
+    return None
 
 
 class ShellPool:
@@ -336,7 +345,15 @@ class ShellPool:
             return shell
         refused = unsupported = False
         try:
-            shell = RemoteShell.start(open_channel(transport))
+            channel = open_channel(transport)
+            try:
+                shell = RemoteShell.start(channel)
+            except (OSError, EOFError, paramiko.SSHException):
+                # The server would not run the loop (a forced command, say),
+                # unless the connection failed just now.
+                unsupported = transport.is_active()
+                channel.close()
+                raise
             unsupported = shell is None
         except (OSError, EOFError, paramiko.SSHException) as e:
             # Refused: the server's session limit. Otherwise the connection

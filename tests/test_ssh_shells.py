@@ -13,11 +13,13 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import make_ssh_terminal, remote_scratch_dir, remove_remote_dir
+from tests.servers import settings as S
 from tests.terminal_helpers import unique_sleep, wait_until_gone
 
 pytestmark = pytest.mark.real_server
@@ -203,7 +205,6 @@ def test_more_threads_than_shells_all_get_their_results() -> None:
 
 def test_command_shells_must_be_a_count() -> None:
     import cerulean
-    from tests.servers import settings as S
     for bad in (-1, 1.5, True, "2"):
         with pytest.raises(ValueError, match="command_shells"):
             cerulean.SshTerminal(S.HOST, S.SSH_PORT,
@@ -213,3 +214,23 @@ def test_command_shells_must_be_a_count() -> None:
 
 def _home(term: Any) -> str:
     return term.run(10.0, "echo", ["$HOME"])[1].strip()
+
+
+def test_start_up_file_chatter_is_not_taken_for_output(sessions: Any) -> None:
+    # Some ~/.bashrc files print even in non-interactive shells.
+    bashrc = Path(S.HOME) / ".bashrc"
+    original = bashrc.read_bytes()
+    bashrc.write_bytes(b"echo 'welcome to the cluster'; echo 'module: note' >&2\n"
+                       + original)
+    try:
+        noisy = sessions.run(10.0, "echo", ["hi"])
+        assert "welcome to the cluster" in noisy[1]  # bash does read it
+        term = make_ssh_terminal()
+        try:
+            assert [term.run(10.0, "echo", ["hi"]) for _ in range(3)] \
+                == [(0, "hi\n", "")] * 3
+            assert shell_pid(term) == shell_pid(term)  # shells were used
+        finally:
+            term.close()
+    finally:
+        bashrc.write_bytes(original)
