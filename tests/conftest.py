@@ -147,15 +147,24 @@ def remove_remote_dir(term: Any, path: str) -> None:
 
 
 @contextlib.contextmanager
+def remote_scratch(term: Any) -> Iterator[str]:
+    """A fresh directory in the test user's home, removed afterwards."""
+    path = remote_scratch_dir(term)
+    try:
+        yield path
+    finally:
+        remove_remote_dir(term, path)
+
+
+@contextlib.contextmanager
 def ssh_scratch() -> Iterator[tuple[Any, str]]:
     """A new SSH terminal to the test sshd and a fresh directory there; the
     directory is removed and the terminal closed afterwards."""
     term = make_ssh_terminal()
-    scratch = remote_scratch_dir(term)
     try:
-        yield term, scratch
+        with remote_scratch(term) as scratch:
+            yield term, scratch
     finally:
-        remove_remote_dir(term, scratch)
         term.close()
 
 

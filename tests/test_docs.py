@@ -90,7 +90,7 @@ import pytest
 import cerulean
 import neuro_compat
 from neuro_compat.config import parse_clusters
-from tests.conftest import make_ssh_terminal, remote_scratch_dir, remove_remote_dir
+from tests.conftest import ssh_scratch
 from tests.servers import settings as S
 
 REPO = Path(__file__).resolve().parents[1]
@@ -297,18 +297,11 @@ def example_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
 @contextmanager
 def remote_scratch() -> Iterator[str]:
     """A fresh directory in the test user's home, holding input.txt."""
-    term = make_ssh_terminal()
-    try:
-        scratch = remote_scratch_dir(term)
-        try:
-            code, _, err = term.run(10.0, "cat", [">", shlex.quote(f"{scratch}/input.txt")],
-                                    INPUT_TXT)
-            assert code == 0, err
-            yield scratch
-        finally:
-            remove_remote_dir(term, scratch)
-    finally:
-        term.close()
+    with ssh_scratch() as (term, scratch):
+        code, _, err = term.run(10.0, "cat", [">", shlex.quote(f"{scratch}/input.txt")],
+                                INPUT_TXT)
+        assert code == 0, err
+        yield scratch
 
 
 @contextmanager

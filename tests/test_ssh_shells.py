@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import make_ssh_terminal, remote_scratch_dir, remove_remote_dir
+from tests.conftest import make_ssh_terminal, remote_scratch
 from tests.servers import settings as S
 from tests.terminal_helpers import unique_sleep, wait_until_gone
 
@@ -36,22 +36,15 @@ def sessions() -> Iterator[Any]:
 
 
 @pytest.fixture
-def shells() -> Iterator[Any]:
+def shells(ssh_terminal: Any) -> Any:
     """A terminal with shared shells (the default)."""
-    term = make_ssh_terminal()
-    try:
-        yield term
-    finally:
-        term.close()
+    return ssh_terminal
 
 
 @pytest.fixture
 def scratch(shells: Any) -> Iterator[str]:
-    path = remote_scratch_dir(shells)
-    try:
+    with remote_scratch(shells) as path:
         yield path
-    finally:
-        remove_remote_dir(shells, path)
 
 
 def shell_pid(term: Any) -> int:

@@ -21,7 +21,7 @@ from cerulean.ssh_terminal import (
     HostKeyChangedError,
     UnknownHostKeyError,
 )
-from tests.conftest import make_ssh_terminal, remote_scratch_dir, remove_remote_dir
+from tests.conftest import make_ssh_terminal, remote_scratch
 from tests.servers import settings as S
 from tests.terminal_helpers import (
     failed_logins,
@@ -50,11 +50,8 @@ def whoami(term: Any) -> str:
 
 @pytest.fixture
 def remote_dir(ssh_terminal: Any) -> Iterator[str]:
-    path = remote_scratch_dir(ssh_terminal)
-    try:
+    with remote_scratch(ssh_terminal) as path:
         yield path
-    finally:
-        remove_remote_dir(ssh_terminal, path)
 
 
 # --- logging in ---------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import remote_scratch_dir, remove_remote_dir
+from tests.conftest import remote_scratch
 from tests.terminal_helpers import unique_sleep, wait_until_gone
 
 
@@ -23,11 +23,8 @@ def scratch(terminal: Any, tmp_path: Any) -> Iterator[str]:
     if isinstance(terminal, cerulean.LocalTerminal):
         yield str(tmp_path)
     else:
-        path = remote_scratch_dir(terminal)
-        try:
+        with remote_scratch(terminal) as path:
             yield path
-        finally:
-            remove_remote_dir(terminal, path)
 
 
 def test_returns_exit_code_stdout_and_stderr(terminal: Any) -> None:
