@@ -84,6 +84,9 @@ _LOOP = (
 
 # A single & (not &&, >&, &> or |&) starts a background job.
 _BACKGROUND = re.compile(r"(?<![&>|<])&(?![&>])")
+# The shell reads commands a byte at a time (so as never to read past one);
+# beyond this length a session of its own takes a command faster.
+_LONGEST = 4096
 
 
 def suits(line: str) -> bool:
@@ -91,9 +94,11 @@ def suits(line: str) -> bool:
 
     Not if it starts a background job where we can see it: a session per
     command waits for those while they hold its output, and a shared shell
-    cannot. Not with NUL characters, which a shell cannot read.
+    cannot. Not with NUL characters, which a shell cannot read, and not if
+    it is long.
     """
-    return "\0" not in line and not _BACKGROUND.search(line)
+    return (len(line) <= _LONGEST and "\0" not in line
+            and not _BACKGROUND.search(line))
 
 
 @dataclass
@@ -125,23 +130,28 @@ class _Reports:
 
     def feed(self, data: bytes) -> None:
         """Take the next chunk of the stream."""
-        self._pending += data
+        if self._pending:
+            data = bytes(self._pending) + data
+            self._pending.clear()
+        view = memoryview(data)
+        token = self._token
+        start = 0
         while True:
-            at = self._pending.find(self._token)
+            at = data.find(token, start)
             if at < 0:
-                # Keep what could be the start of a token.
-                cut = max(0, len(self._pending) - len(self._token) + 1)
-                break
-            end = self._pending.find(b"\n", at)
-            if end < 0:
-                cut = at
-                break
-            self.output += self._pending[:at]
-            report = self._pending[at + len(self._token):end]
+                # Keep what could be the start of a token for the next chunk.
+                cut = max(start, len(data) - len(token) + 1)
+                self.output += view[start:cut]
+                self._pending += view[cut:]
+                return
+            end = data.find(b"\n", at)
+            self.output += view[start:at]
+            if end < 0:  # the rest of the report is still on its way
+                self._pending += view[at:]
+                return
+            report = data[at + len(token):end]
             self.reports.append(report.decode("ascii", errors="replace"))
-            del self._pending[:end + 1]
-        self.output += self._pending[:cut]
-        del self._pending[:cut]
+            start = end + 1
 
     def find(self, kind: str) -> str | None:
         """The rest of the first report of ``kind`` (``<``, ``:``, ``=``, ``>``)."""
@@ -152,7 +162,9 @@ class _Reports:
 
     def value(self) -> bytes:
         """Everything the command wrote, without our reports."""
-        return bytes(self.output + self._pending)
+        self.output += self._pending
+        self._pending.clear()
+        return bytes(self.output)
 
 
 class RemoteShell:

@@ -78,6 +78,8 @@ SAME_RESULTS = [
     "head -c 3000000 /dev/zero | tr '\\0' x | wc -c",
     "cd /nonexistent-dir",
     "echo 'quote''s' \"dou\\\"ble\" back\\\\slash",
+    "echo 'héllo wörld ✓' | tr h H",
+    "echo " + "x" * 4000 + " | wc -c",
 ]
 
 

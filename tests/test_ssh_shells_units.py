@@ -52,6 +52,8 @@ def test_unfinished_report_is_not_output_until_complete() -> None:
     ("echo 'a&b'", False),  # may be a string; a session of its own is safe
     ("printf 'a\\0b'", True),
     ("printf a\0b", False),
+    ("echo " + "x" * 4091, True),
+    ("echo " + "x" * 4092, False),  # long lines go faster in a session
 ])
 def test_which_commands_go_to_a_shared_shell(line: str, ok: bool) -> None:
     assert suits(line) is ok
