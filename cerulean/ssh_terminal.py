@@ -94,7 +94,7 @@ class SshTerminal(Terminal):
         ``ssh -J``. This terminal does not close ``via``.
     :param command_shells: How many login shells to keep open on the host
         for running commands. A command run on one of them takes about a
-        third of the time of a new SSH session; see :meth:`run`. 0 runs
+        quarter of the time of a new SSH session; see :meth:`run`. 0 runs
         every command in a session of its own, as ``ssh host command`` does.
     :raises ValueError: ``credential`` is None, or a bad port or policy.
     :raises ConnectionError: the host cannot be reached.
