@@ -152,7 +152,8 @@ class ClusterSession:
             return cerulean.SshTerminal(
                 term.host, term.port, credential, known_hosts=term.known_hosts,
                 host_key_policy=term.host_key_policy,
-                connect_timeout=term.connect_timeout)
+                connect_timeout=term.connect_timeout,
+                command_shells=term.command_shells)
         except cerulean.ssh_terminal.AuthenticationError as e:
             raise AuthenticationError(
                 f"cluster '{self.name}': {term.user}@{term.host}:{term.port} refused "

@@ -46,6 +46,8 @@ Example (also in ``docs/examples/neuro-cluster.toml``)::
     known_hosts = "~/.ssh/known_hosts"   # default ~/.ssh/known_hosts
     host_key_policy = "strict"   # or "accept-new" (record unknown hosts)
     connect_timeout = 30         # seconds (default 30)
+    command_shells = 4           # login shells kept open for commands
+                                 # (default 4; 0: a session per command)
 
     [clusters.hpc.storage]
     type = "sftp"           # "local", "sftp" (over the terminal's SSH
@@ -208,6 +210,8 @@ class TerminalConfig:
     :ivar known_hosts: known_hosts file to verify the host key against.
     :ivar host_key_policy: ``"strict"`` or ``"accept-new"``.
     :ivar connect_timeout: seconds to wait for the connection.
+    :ivar command_shells: login shells the terminal keeps open to run
+        commands in (see :class:`cerulean.SshTerminal`).
     """
 
     type: str
@@ -221,6 +225,7 @@ class TerminalConfig:
     known_hosts: str | None = None
     host_key_policy: str = "strict"
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    command_shells: int = 4
 
 
 @dataclass(frozen=True)
@@ -435,7 +440,8 @@ def _parse_terminal(reader: _Reader) -> TerminalConfig:
         reader.only("type")
         return TerminalConfig(type="local")
     reader.only("type", "host", "port", "user", "key_file", "key_passphrase_env", "agent",
-                "password_env", "known_hosts", "host_key_policy", "connect_timeout")
+                "password_env", "known_hosts", "host_key_policy", "connect_timeout",
+                "command_shells")
     host = reader.string("host", required=True)
     user = reader.string("user", required=True)
     key_file = reader.string("key_file")
@@ -456,7 +462,8 @@ def _parse_terminal(reader: _Reader) -> TerminalConfig:
         known_hosts=os.path.expanduser(known_hosts) if known_hosts else None,
         host_key_policy=reader.choice("host_key_policy", ("strict", "accept-new"), "strict"),
         connect_timeout=reader.number("connect_timeout", DEFAULT_CONNECT_TIMEOUT,
-                                      minimum=0.1))
+                                      minimum=0.1),
+        command_shells=reader.integer("command_shells", 4, minimum=0, maximum=64))
 
 
 def _parse_storage(reader: _Reader, terminal: TerminalConfig) -> StorageConfig:

@@ -238,6 +238,8 @@ type = "slurm"
      "clusters.c.runtime", "'host', 'apptainer'"),
     (BASE.replace('job_dir = "/jobs"', 'job_dir = "/jobs"\nworkers = 0'),
      "clusters.c.workers", "between 1"),
+    (BASE.replace('key_file = "/k"', 'key_file = "/k"\ncommand_shells = -1'),
+     "clusters.c.terminal.command_shells", "between 0 and 64"),
     (BASE.replace("[clusters.c]", "[clusters.\"bad name\"]").replace(
         "clusters.c.", "clusters.\"bad name\"."), "clusters.bad name", "cluster name"),
 ])
@@ -260,6 +262,10 @@ def test_a_good_configuration_file_parses(tmp_path: Path) -> None:
     assert (hpc.terminal.host, hpc.terminal.port, hpc.storage.type) == (
         "login.example.org", 22, "sftp")
     assert hpc.presets["gpu-small"].gpu == 1
+    assert hpc.terminal.command_shells == 4  # the default
+    shells_off = parse_clusters(BASE.replace(
+        'key_file = "/k"', 'key_file = "/k"\ncommand_shells = 0'), example)
+    assert shells_off.clusters["c"].terminal.command_shells == 0
 
 
 @pytest.mark.real_server("ssh")
