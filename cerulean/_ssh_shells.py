@@ -257,21 +257,9 @@ class RemoteShell:
         :returns: True when it did, False if the channel closed first, None
             at the deadline.
         """
-        chan = self.channel
-        while True:
-            while chan.recv_ready():
-                out.feed(chan.recv(_CHUNK))
-            while chan.recv_stderr_ready():
-                err.feed(chan.recv_stderr(_CHUNK))
-            if out.find("=") is not None and err.find(">") is not None:
-                return True
-            if chan.closed or (chan.eof_received and not chan.recv_ready()
-                               and not chan.recv_stderr_ready()):
-                return False
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            self._waiter.wait(remaining)
+        return _read_until(
+            self.channel, self._waiter, out, err, deadline,
+            lambda: out.find("=") is not None and err.find(">") is not None)
 
     def _time_out(self, out: _Reports, err: _Reports,
                   kill_group: Callable[[int], None]) -> Outcome:
@@ -298,24 +286,46 @@ def _wait_until_ready(channel: paramiko.Channel, waiter: ChannelWaiter,
     so that it is not taken for the first command's output.
     """
     out, err = _Reports(ready), _Reports(ready)
-    deadline = time.monotonic() + _START_TIMEOUT
-    while True:
+
+    def answered() -> bool:
+        pid = out.find(":")
+        # Either ready on both streams, or "nojobs" (or not a shell we know).
+        return pid is not None and (not pid.isdigit() or err.find(".") is not None)
+
+    _read_until(channel, waiter, out, err, time.monotonic() + _START_TIMEOUT, answered)
+    pid = out.find(":")
+    if pid is not None and pid.isdigit() and err.find(".") is not None:
+        return int(pid)
+    logger.info("No shared shells on this host (the login shell answered %r);"
+                " every command gets a session of its own", pid)
+    return None
+
+
+def _read_until(channel: paramiko.Channel, waiter: ChannelWaiter,
+                out: _Reports, err: _Reports, deadline: float,
+                done: Callable[[], bool]) -> bool | None:
+    """Feed both streams to ``out`` and ``err`` until ``done()``.
+
+    :returns: True once ``done()``, False if the channel ended first, None
+        at the deadline.
+    """
+    def drain() -> None:
         while channel.recv_ready():
             out.feed(channel.recv(_CHUNK))
         while channel.recv_stderr_ready():
             err.feed(channel.recv_stderr(_CHUNK))
-        pid = out.find(":")
-        if pid is not None and not pid.isdigit():
-            break  # "nojobs", or not a shell we understand
-        if pid is not None and err.find(".") is not None:
-            return int(pid)
+
+    while True:
+        drain()
+        if done():
+            return True
+        if channel.closed or channel.eof_received:
+            drain()  # all output comes before the end; take what came since
+            return done()
         remaining = deadline - time.monotonic()
-        if channel.closed or channel.eof_received or remaining <= 0:
-            break
+        if remaining <= 0:
+            return None
         waiter.wait(remaining)
-    logger.info("No shared shells on this host (the login shell answered %r);"
-                " every command gets a session of its own", pid)
-    return None
 
 
 class ShellPool:
@@ -358,20 +368,22 @@ class ShellPool:
         refused = unsupported = False
         try:
             channel = open_channel(transport)
+        except paramiko.ChannelException as e:
+            refused = True  # the server's session limit
+            logger.debug("Could not open a channel for a shared shell: %s", e)
+        except (OSError, EOFError, paramiko.SSHException) as e:
+            # The connection failed; the command's own session will find out.
+            logger.debug("Could not open a channel for a shared shell: %s", e)
+        else:
             try:
                 shell = RemoteShell.start(channel)
-            except (OSError, EOFError, paramiko.SSHException):
+                unsupported = shell is None
+            except (OSError, EOFError, paramiko.SSHException) as e:
                 # The server would not run the loop (a forced command, say),
                 # unless the connection failed just now.
                 unsupported = transport.is_active()
                 channel.close()
-                raise
-            unsupported = shell is None
-        except (OSError, EOFError, paramiko.SSHException) as e:
-            # Refused: the server's session limit. Otherwise the connection
-            # failed; the command's own session will find out.
-            refused = isinstance(e, paramiko.ChannelException)
-            logger.debug("Could not start a shared shell: %s", e)
+                logger.debug("Could not start a shared shell: %s", e)
         if shell is None:
             with self._lock:
                 self._count -= 1
