@@ -122,7 +122,7 @@ class SshTerminal(Terminal):
             raise ValueError("SshTerminal needs a host name")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise ValueError(f"Invalid SSH port {port!r}; expected 1-65535")
-        shells = _shell_pool(command_shells)
+        shells = _ssh_shells.ShellPool(_shell_count(command_shells))
         self._host = host
         self._port = port
         self._credential = credential
@@ -176,18 +176,16 @@ class SshTerminal(Terminal):
         :param config_file: Config file to read; default ``~/.ssh/config``
             (no file means no settings).
         :param command_shells: As for :class:`SshTerminal`; jump hosts
-            run no commands and keep no shells.
+            run no commands, so they start no shells.
         :raises ValueError: the config uses ProxyCommand, or has bad values.
         :raises FileNotFoundError: ``config_file`` does not exist.
         """
-        shells = _shell_pool(command_shells)
         config = _ssh_config.load(config_file)
         overrides = _Overrides(known_hosts, host_key_policy,
-                               keepalive_interval, connect_timeout)
-        term = cls._from_config(config, alias, None, None, credential,
+                               keepalive_interval, connect_timeout,
+                               _shell_count(command_shells))
+        return cls._from_config(config, alias, None, None, credential,
                                 overrides, depth=0)
-        term._shells = shells
-        return term
 
     @classmethod
     def _from_config(cls, config: paramiko.SSHConfig, alias: str,
@@ -228,7 +226,7 @@ class SshTerminal(Terminal):
                                                 entry.keepalive_interval, 30.0),
                        connect_timeout=_pick(overrides.connect_timeout,
                                              entry.connect_timeout, 30.0),
-                       via=via)
+                       via=via, command_shells=overrides.command_shells)
         except BaseException:
             if via is not None:
                 via.close()
@@ -539,17 +537,19 @@ class _Overrides:
 
     def __init__(self, known_hosts: str | None, host_key_policy: str | None,
                  keepalive_interval: float | None,
-                 connect_timeout: float | None) -> None:
+                 connect_timeout: float | None, command_shells: int) -> None:
         self.known_hosts = known_hosts
         self.host_key_policy = host_key_policy
         self.keepalive_interval = keepalive_interval
         self.connect_timeout = connect_timeout
+        self.command_shells = command_shells
 
 
-def _shell_pool(size: int) -> _ssh_shells.ShellPool:
+def _shell_count(size: int) -> int:
+    """``size`` if it is a valid ``command_shells``; checked before connecting."""
     if isinstance(size, bool) or not isinstance(size, int) or size < 0:
         raise ValueError(f"command_shells must be a whole number >= 0, not {size!r}")
-    return _ssh_shells.ShellPool(size)
+    return size
 
 
 def _open_session(transport: paramiko.Transport) -> paramiko.Channel:
