@@ -105,7 +105,7 @@ def test_nothing_a_command_changes_reaches_the_next(shells: Any) -> None:
                        " f() { :; }; set -e; trap 'echo trapped' EXIT", [])
     assert first == (0, "trapped\n", "")
     assert shells.run(10.0, "pwd; echo \"[$LEAK]\"; umask; type f ll 2>&1 | wc -l",
-                      []) == (0, f"{_home(shells)}\n[]\n0022\n2\n", "")
+                      []) == (0, f"{S.HOME}\n[]\n0022\n2\n", "")
 
 
 def test_syntax_error_does_not_break_the_shell(shells: Any) -> None:
@@ -164,15 +164,16 @@ def test_visible_background_job_is_waited_for_as_in_a_session(shells: Any) -> No
 
 
 def test_close_ends_the_shells(shells: Any) -> None:
-    pids = set()
-    threads = [threading.Thread(target=lambda: pids.add(
-        shell_pid(shells) if shells.run(10.0, "sleep", ["0.2"])[0] == 0 else 0))
-        for _ in range(3)]
+    results = []
+    # Three commands at once: three shells.
+    threads = [threading.Thread(target=lambda: results.append(
+        shells.run(10.0, "sleep 0.2; echo $$", []))) for _ in range(3)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert pids and 0 not in pids
+    assert [code for code, _, _ in results] == [0, 0, 0]
+    pids = {int(out) for _, out, _ in results}
     shells.close()
     give_up = time.monotonic() + 5.0
     while any(alive(pid) for pid in pids) and time.monotonic() < give_up:
@@ -206,9 +207,6 @@ def test_command_shells_must_be_a_count() -> None:
                                  cerulean.PasswordCredential(S.USER, S.PASSWORD),
                                  command_shells=bad)
 
-
-def _home(term: Any) -> str:
-    return term.run(10.0, "echo", ["$HOME"])[1].strip()
 
 
 def test_start_up_file_chatter_is_not_taken_for_output(sessions: Any) -> None:
