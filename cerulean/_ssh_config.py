@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 import paramiko
 
+from cerulean._address import split_host_port
+
 logger = logging.getLogger(__name__)
 
 DEFAULT_CONFIG_FILE = "~/.ssh/config"
@@ -91,13 +93,10 @@ def parse_hop(spec: str) -> tuple[str | None, str, int | None]:
     user, sep, hostport = rest.rpartition("@")
     if not sep:
         user = ""
-    if hostport.startswith("["):  # [IPv6 address]:port
-        host, _, after = hostport[1:].partition("]")
-        port_text = after[1:] if after.startswith(":") else ""
-    elif hostport.count(":") == 1:
-        host, port_text = hostport.split(":")
-    else:
-        host, port_text = hostport, ""
+    parts = split_host_port(hostport)
+    if parts is None:
+        raise ValueError(f"Invalid ProxyJump hop {spec!r}")
+    host, port_text = parts
     if not host:
         raise ValueError(f"Invalid ProxyJump hop {spec!r}: no host")
     port = _int(port_text, "ProxyJump port", spec) if port_text else None

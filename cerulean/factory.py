@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cerulean._address import split_host_port
 from cerulean.credential import Credential
 from cerulean.terminal import Terminal
 
@@ -123,15 +124,10 @@ def _host_port(protocol: str, location: str | None) -> tuple[str, int]:
     if not location:
         raise ValueError(f"protocol {protocol!r} needs a location"
                          " (hostname or hostname:port)")
-    if location.startswith("["):
-        host, sep, rest = location[1:].partition("]")
-        if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"Invalid location {location!r}")
-        port_text = rest[1:]
-    elif location.count(":") == 1:
-        host, port_text = location.split(":")
-    else:
-        host, port_text = location, ""
+    parts = split_host_port(location)
+    if parts is None:
+        raise ValueError(f"Invalid location {location!r}")
+    host, port_text = parts
     if not host:
         raise ValueError(f"Invalid location {location!r}: no host name")
     if not port_text:

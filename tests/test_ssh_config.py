@@ -71,6 +71,12 @@ def test_parse_hop(spec: str, expected: tuple[Any, ...]) -> None:
     assert _ssh_config.parse_hop(spec) == expected
 
 
+@pytest.mark.parametrize("spec", ["[::1", "[::1]2200", "alice@", "gw:port"])
+def test_malformed_hop_is_a_value_error(spec: str) -> None:
+    with pytest.raises(ValueError, match="ProxyJump"):
+        _ssh_config.parse_hop(spec)
+
+
 def test_proxy_command_is_refused(tmp_path: Path) -> None:
     config = write_config(tmp_path, "Host h\n  ProxyCommand nc %h %p\n")
     with pytest.raises(ValueError, match="ProxyCommand"):
