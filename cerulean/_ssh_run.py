@@ -16,9 +16,8 @@ from collections.abc import Callable
 
 import paramiko
 
-from cerulean._ssh_wait import ChannelWaiter
+from cerulean._ssh_wait import CHUNK, ChannelWaiter, drain
 
-_CHUNK = 1 << 16
 # How long to wait for the pgid line or trailing output after a timeout.
 _GRACE = 0.5
 
@@ -99,52 +98,49 @@ def collect(chan: paramiko.Channel, nonce: str, stdin_data: bytes,
     pending = memoryview(stdin_data)
     waiter = ChannelWaiter(chan)
 
-    def drain() -> None:
-        while chan.recv_ready():
-            out.extend(chan.recv(_CHUNK))
-        while chan.recv_stderr_ready():
-            err.feed(chan.recv_stderr(_CHUNK))
+    def drain_both() -> None:
+        drain(chan, out.extend, err.feed)
 
     while True:
         # Interleave stdin with reading: a command that writes a lot before
         # reading its input would otherwise deadlock on full windows.
         while pending and chan.send_ready():
             try:
-                pending = pending[chan.send(bytes(pending[:_CHUNK])):]
+                pending = pending[chan.send(bytes(pending[:CHUNK])):]
             except OSError:
                 if not chan.closed:
                     raise
                 pending = pending[:0]  # the command ended without reading it all
-        drain()
+        drain_both()
         if chan.eof_received or chan.closed:
             break
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            return _time_out(chan, out, err, kill_group, drain)
+            return _time_out(chan, out, err, kill_group, drain_both)
         waiter.wait(min(remaining, 0.01) if pending else remaining)
 
     # All output is in; the exit status may still be on its way.
     if not chan.status_event.wait(max(0.0, deadline - time.monotonic())):
-        return _time_out(chan, out, err, kill_group, drain)
-    drain()
+        return _time_out(chan, out, err, kill_group, drain_both)
+    drain_both()
     chan.close()
     return chan.exit_status, bytes(out), err.value()
 
 
 def _time_out(chan: paramiko.Channel, out: bytearray, err: _StderrFilter,
               kill_group: Callable[[int], None],
-              drain: Callable[[], None]) -> tuple[None, bytes, bytes]:
+              drain_both: Callable[[], None]) -> tuple[None, bytes, bytes]:
     give_up = time.monotonic() + _GRACE
     while err.pgid is None and not chan.closed and time.monotonic() < give_up:
         chan.status_event.wait(0.01)  # the shell may not have started yet
-        drain()
+        drain_both()
     if err.pgid is not None and err.pgid > 1:
         kill_group(err.pgid)
         # Take what the command printed up to its death.
         give_up = time.monotonic() + _GRACE
         while not (chan.eof_received or chan.closed) and time.monotonic() < give_up:
             chan.status_event.wait(0.01)
-            drain()
-    drain()
+            drain_both()
+    drain_both()
     chan.close()
     return None, bytes(out), err.value()

@@ -40,11 +40,10 @@ from dataclasses import dataclass
 
 import paramiko
 
-from cerulean._ssh_wait import ChannelWaiter
+from cerulean._ssh_wait import ChannelWaiter, drain
 
 logger = logging.getLogger(__name__)
 
-_CHUNK = 1 << 16
 # How long to wait for a report after killing a timed-out job.
 _GRACE = 0.5
 # How long a new shell may take to say it is ready.
@@ -309,18 +308,13 @@ def _read_until(channel: paramiko.Channel, waiter: ChannelWaiter,
     :returns: True once ``done()``, False if the channel ended first, None
         at the deadline.
     """
-    def drain() -> None:
-        while channel.recv_ready():
-            out.feed(channel.recv(_CHUNK))
-        while channel.recv_stderr_ready():
-            err.feed(channel.recv_stderr(_CHUNK))
-
     while True:
-        drain()
+        drain(channel, out.feed, err.feed)
         if done():
             return True
         if channel.closed or channel.eof_received:
-            drain()  # all output comes before the end; take what came since
+            # All output comes before the end; take what came since.
+            drain(channel, out.feed, err.feed)
             return done()
         remaining = deadline - time.monotonic()
         if remaining <= 0:

@@ -1,4 +1,4 @@
-"""Wait until an SSH channel has output to read, without a race.
+"""Wait until an SSH channel has output to read, without a race; read it.
 
 paramiko's ``Channel.fileno()`` joins stdout and stderr into one OS pipe
 through an "or-pipe" whose set and clear are not atomic across threads:
@@ -11,8 +11,12 @@ lock, so a wake-up cannot be lost.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import paramiko
+
+CHUNK = 1 << 16
+"""How much to read from a channel at a time."""
 
 
 class _StreamFlag(threading.Event):
@@ -55,3 +59,12 @@ class ChannelWaiter:
             self._flags[stream] = ready
             if ready:
                 self._ready.notify_all()
+
+
+def drain(channel: paramiko.Channel, on_stdout: Callable[[bytes], object],
+          on_stderr: Callable[[bytes], object]) -> None:
+    """Hand everything that has arrived on ``channel`` to the two callbacks."""
+    while channel.recv_ready():
+        on_stdout(channel.recv(CHUNK))
+    while channel.recv_stderr_ready():
+        on_stderr(channel.recv_stderr(CHUNK))
