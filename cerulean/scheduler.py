@@ -161,18 +161,19 @@ class Scheduler(ABC):
         deadline = None if time_out < 0.0 else time.monotonic() + time_out
         done: list[str] = []
         while pending:
+            checked_at = time.monotonic()
             statuses = self.get_statuses(pending)
             done += [j for j in pending if statuses[j] == JobStatus.DONE]
             pending = [j for j in pending if statuses[j] != JobStatus.DONE]
             if not pending:
                 break
-            if deadline is None:
-                pause = step
-            else:
-                pause = min(step, deadline - time.monotonic())
-                if pause <= 0.0:
+            # A check starts every `step` seconds, however long one takes.
+            wake = checked_at + step
+            if deadline is not None:
+                if time.monotonic() >= deadline:
                     break
-            time.sleep(pause)
+                wake = min(wake, deadline)
+            time.sleep(max(0.0, wake - time.monotonic()))
             if growing:
                 step = min(step + 2.0, _MAX_AUTO_INTERVAL)
         if not done:

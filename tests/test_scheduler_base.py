@@ -119,6 +119,19 @@ def test_a_given_interval_is_used(clock: FakeClock) -> None:
     assert clock.sleeps == [0.25] * 3
 
 
+def test_checks_start_every_interval_however_long_one_takes(
+        clock: FakeClock) -> None:
+    class SlowCountdown(Countdown):
+        def get_statuses(self, job_ids: Any) -> dict[str, JobStatus]:
+            clock.now += 0.3  # a slow qstat
+            return super().get_statuses(job_ids)
+
+    sched = SlowCountdown({"j0": 1000})
+    assert sched.wait("j0", time_out=2.0, interval=0.5) is None
+    assert clock.sleeps == [0.2] * 4
+    assert len(sched.status_calls) == 5  # at 0, 0.5, 1.0, 1.5 and 2.0
+
+
 def test_time_out_returns_none_on_time(clock: FakeClock) -> None:
     sched = Countdown({"j0": 1000})
     assert sched.wait("j0", time_out=2.5, interval=1.0) is None
