@@ -232,6 +232,10 @@ class RemoteShell:
             self.spoiled = True
             if not self.transport.is_active():
                 raise EOFError("the SSH connection closed")
+            # Output ends as the shell starts to exit; sshd reports the exit
+            # (or closes) only once it has reaped the shell. Wait for that,
+            # so that the shell is gone when we say it ended.
+            self.channel.status_event.wait(_GRACE)
             started = err.find("<") is not None
             return Outcome(started, -1, out.value(), err.value())
         status = out.find("=") or ""
