@@ -147,6 +147,16 @@ def redirections(jd: JobDescription) -> str:
     return text
 
 
+def exit_file_name(kind: str, job_id_word: str) -> str:
+    """The name of a job's exit file in :data:`JOBS_DIR`.
+
+    :param kind: Scheduler name (``slurm``, ``torque``, ``directgnu``).
+    :param job_id_word: The job id, or shell code that expands to it.
+    :returns: ``<kind>-<job id>.exit``.
+    """
+    return f"{kind}-{job_id_word}.exit"
+
+
 def record_exit_lines(exit_file: str, status: str) -> list[str]:
     """Lines that write ``status`` to ``exit_file`` atomically, and tidy up.
 
@@ -181,7 +191,7 @@ def batch_script(jd: JobDescription, kind: str, job_id_word: str) -> str:
     :returns: The job script.
     """
     user_line = command_line(jd)
-    exit_file = f'"$HOME/.cerulean/jobs/{kind}-{job_id_word}.exit"'
+    exit_file = f"{JOBS_DIR}/{exit_file_name(kind, job_id_word)}"
     lines = [
         "#!/bin/bash",
         f"# Job script written by cerulean; the exit status goes to {exit_file}",
@@ -223,11 +233,12 @@ def read_exit_files(kind: str, job_ids: Sequence[str], active: str,
     :returns: POSIX shell code.
     """
     ids = " ".join(shlex.quote(job_id) for job_id in job_ids)
+    each_file = exit_file_name(kind, f'{host_word}"$i"')
     return (
         f"active=\" $({active} | tr '\\n' ' ')\"; "
         f'rest=""; for i in {ids}; do '
         'case "$active" in *" $i "*) echo "cerulean-active $i"; continue;; esac; '
-        f'f={JOBS_DIR}/{kind}-{host_word}"$i".exit; '
+        f"f={JOBS_DIR}/{each_file}; "
         'if [ -r "$f" ]; then printf "cerulean-exit %s %s\\n" "$i" "$(cat "$f")";'
         ' rm -f "$f"; else rest="$rest $i"; fi; done')
 

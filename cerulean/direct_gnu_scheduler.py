@@ -30,6 +30,7 @@ from cerulean.scheduler import (
 
 _PID = re.compile(r"[1-9]\d*\Z")
 _HOST = "$(uname -n)-"
+_KIND = "directgnu"  # in the names of exit files
 _KILL_GRACE_STEPS = 100  # of 0.02 s: wait up to 2 s, then SIGKILL
 _TIMEOUT_KILL_AFTER = 5  # seconds between SIGTERM and SIGKILL at the limit
 
@@ -58,7 +59,7 @@ def job_shell_script(jd: JobDescription) -> str:
         raise ValueError(
             f"DirectGnuScheduler runs jobs on this one machine; it cannot"
             f" give a job num_nodes={jd.num_nodes}")
-    exit_file = f'{_script.JOBS_DIR}/directgnu-{_HOST}$$.exit'
+    exit_file = f"{_script.JOBS_DIR}/{_script.exit_file_name(_KIND, _HOST + '$$')}"
     lines = [
         f"# {_script.MARKER}: job shell written by cerulean",
         f"cerulean_exit={exit_file}",
@@ -184,7 +185,7 @@ def exit_code_script(job_ids: Sequence[str]) -> str:
     """
     alive = (f"{_ps(job_ids)} | awk '$2 !~ /^Z/ && /{_script.MARKER}/"
              " {print $1}'")
-    return (_script.read_exit_files("directgnu", job_ids, alive, _HOST)
+    return (_script.read_exit_files(_KIND, job_ids, alive, _HOST)
             + "; exit 0")
 
 

@@ -258,10 +258,10 @@ class CommandScheduler(Scheduler):
         result = self._run(command, "submit the job", submission=True)
         job_id = self._parse_submit(result)
         if self._queue_kind is not None:
-            self._forget_stale_exit_file(job_id)
+            self._forget_stale_exit_file(self._queue_kind, job_id)
         return job_id
 
-    def _forget_stale_exit_file(self, job_id: str) -> None:
+    def _forget_stale_exit_file(self, kind: str, job_id: str) -> None:
         """Remove an exit file an older job with this id left behind.
 
         Job ids come round again (a scheduler whose state was reset starts
@@ -271,7 +271,7 @@ class CommandScheduler(Scheduler):
         submission, cannot be this job's; a younger one is left alone, so a
         quick job's own record is never lost.
         """
-        name = shlex.quote(f"{self._queue_kind}-{job_id}.exit")
+        name = shlex.quote(_script.exit_file_name(kind, job_id))
         result = self._run(
             Command("find", [_script.JOBS_DIR, "-maxdepth", "1", "-name", name,
                              "-mmin", "+1", "-delete"]),

@@ -59,6 +59,7 @@ _OWN_END = {"COMPLETED", "FAILED"}
 
 _JOB_ID = re.compile(r"\d+(_\d+)?(\+\d+)?\Z")
 _JOB_ID_VAR = "${SLURM_JOB_ID}"
+_KIND = "slurm"  # in the names of exit files
 
 
 def parse_state(text: str) -> JobStatus:
@@ -140,7 +141,7 @@ def job_script(jd: JobDescription) -> str:
     :param jd: The job description.
     :returns: The script.
     """
-    return _script.batch_script(jd, "slurm", _JOB_ID_VAR)
+    return _script.batch_script(jd, _KIND, _JOB_ID_VAR)
 
 
 def parse_sbatch(stdout: str) -> str:
@@ -213,7 +214,7 @@ def exit_code_script(job_ids: Sequence[str]) -> str:
     active = ("squeue --noheader --format=%i --jobs="
               + shlex.quote(",".join(job_ids)) + " 2>/dev/null")
     return (
-        _script.read_exit_files("slurm", job_ids, active) + "; "
+        _script.read_exit_files(_KIND, job_ids, active) + "; "
         'gone=""; for i in $rest; do '
         'scontrol -o show job "$i" 2>/dev/null || gone="$gone,$i"; done; '
         'if [ -n "$gone" ]; then sacct --allocations --noheader --parsable2'
@@ -292,7 +293,7 @@ class SlurmScheduler(CommandScheduler):
     :param prefix: A string to prefix the Slurm commands with.
     """
 
-    _queue_kind = "slurm"
+    _queue_kind = _KIND
 
     def _check_job_id(self, job_id: str) -> None:
         if not isinstance(job_id, str) or not _JOB_ID.match(job_id):

@@ -63,6 +63,7 @@ _WRAPPER_STATES = dict(STATES, U=JobStatus.DONE)
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 _JOB_ID = re.compile(r"[0-9]+(\[[0-9]*\])?(\.[A-Za-z0-9_.-]+)?\Z")
 _JOB_ID_VAR = "${PBS_JOBID:-$SLURM_JOB_ID}"  # wrappers may not set PBS_JOBID
+_KIND = "torque"  # in the names of exit files
 
 DETECT_SCRIPT = (
     'q=$(command -v qsub) || { echo "qsub not found on PATH" >&2; exit 127; }; '
@@ -137,7 +138,7 @@ def job_script(jd: JobDescription) -> str:
     :param jd: The job description.
     :returns: The script.
     """
-    return _script.batch_script(jd, "torque", _JOB_ID_VAR)
+    return _script.batch_script(jd, _KIND, _JOB_ID_VAR)
 
 
 def submit_script(jd: JobDescription, flavor: str) -> str:
@@ -337,7 +338,7 @@ def exit_code_script(job_ids: Sequence[str], flavor: str) -> str:
     # Works on the -f text of real Torque and of the wrapper alike.
     active = (f"qstat -f {ids} 2>/dev/null | awk '/^Job Id:/ {{id = $3}}"
               " /job_state = / && $3 != \"C\" {print id}'")
-    return (_script.read_exit_files("torque", job_ids, active) + "; "
+    return (_script.read_exit_files(_KIND, job_ids, active) + "; "
             'if [ -n "$rest" ]; then echo cerulean-qstat; '
             f"{qstat_command(flavor)} $rest; "
             'echo "cerulean-qstat-rc $?"; fi; exit 0')
@@ -403,7 +404,7 @@ class TorqueScheduler(CommandScheduler):
     :param prefix: A string to prefix the Torque commands with.
     """
 
-    _queue_kind = "torque"
+    _queue_kind = _KIND
 
     def __init__(self, terminal: Terminal, prefix: str = "") -> None:
         """Create a TorqueScheduler talking through ``terminal``."""
