@@ -169,6 +169,7 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
 
+
 class SshProcess:
     """A command on the cluster, on a session channel of the terminal's
     SSH connection."""

@@ -23,7 +23,7 @@ import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path as LocalPath
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -47,14 +47,20 @@ def _server_down_reason(name: str) -> str | None:
                 " start it with `make servers-up` (as root)")
 
 
+def unavailable(reason: str) -> NoReturn:
+    """Skip the test for ``reason``; under CI=true, where every real
+    server must run, fail it instead."""
+    if IN_CI:
+        pytest.fail(f"CI=true but {reason}")
+    pytest.skip(reason)
+
+
 def require_servers(*names: str) -> None:
     """Skip (or fail under CI=true) unless every named server answers."""
     for name in names:
         reason = _server_down_reason(name)
         if reason is not None:
-            if IN_CI:
-                pytest.fail(f"CI=true but {reason}")
-            pytest.skip(reason)
+            unavailable(reason)
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 import cerulean
-from tests.conftest import IN_CI, require_servers
+from tests.conftest import require_servers, unavailable
 from tests.servers import settings as S
 
 LIMITED_PORT = S.SSH_PORT + 1
@@ -32,10 +32,7 @@ def limited_sshd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Run a copy of the test sshd with MaxSessions 3; yield its known_hosts."""
     require_servers("ssh")
     if os.geteuid() != 0:
-        reason = "a second sshd needs root"
-        if IN_CI:
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
+        unavailable("a second sshd needs root")
     tmp = tmp_path_factory.mktemp("limited-sshd")
     config = (S.STATE / "conf" / "sshd_config").read_text()
     config = re.sub(r"(?m)^Port .*$", f"Port {LIMITED_PORT}", config)
