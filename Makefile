@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed
 OLD_VENV := .venv-cerulean-1.0.0
 OLD_STAMP := $(OLD_VENV)/.installed
 SERVERS := tests/servers/servers.sh
+COMPAT := tests/compat/compat.sh
+COMPAT_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: all venv demo test lint typecheck docs bench servers-up servers-down servers-status clean
+.PHONY: all venv demo test compat lint typecheck docs bench servers-up servers-down servers-status clean
 
 all: test
 
@@ -49,6 +51,13 @@ test: venv
 	-$(MAKE) servers-up
 	status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	$(MAKE) servers-down; exit $$status
+
+## compat: Cerulean 1.0's own test suite (from its PyPI wheel, unmodified)
+## against our package, on the loopback hosts its Docker images describe
+compat: venv
+	-$(MAKE) servers-up
+	status=0; bash $(COMPAT) up && bash $(COMPAT) run $(COMPAT_ARGS) || status=$$?; \
+	bash $(COMPAT) down; $(MAKE) servers-down; exit $$status
 
 ## bench: ours against PyPI cerulean 1.0.0 and OpenSSH, side by side
 bench: venv $(OLD_STAMP)

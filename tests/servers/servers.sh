@@ -24,6 +24,7 @@ LOGS=$STATE/logs
 PIDS=$STATE/pids
 
 TEST_USER=cerulean
+TEST_UID=997
 TEST_PASSWORD=kingfisher
 KEY_PASSPHRASE=heron
 SSH_PORT=10022
@@ -38,60 +39,8 @@ DEBIAN_PACKAGES=(openssh-server openssh-client munge mariadb-server slurmdbd
                  slurmctld slurmd slurm-client slurm-wlm-torque openssl
                  iproute2 procps)
 
-log() { printf '[servers] %s\n' "$*" >&2; }
-die() { log "ERROR: $*"; exit 1; }
-
-# --- process helpers -------------------------------------------------------
-
-# PID 1 here does not reap orphans: a stopped daemon lingers as a zombie,
-# so a process counts as alive only if it exists and is not in state Z.
-alive() {
-    local pid=$1 state
-    [[ -r /proc/$pid/stat ]] || return 1
-    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
-    [[ -n $state && $state != Z && $state != X ]]
-}
-
-pid_of() { [[ -s $PIDS/$1.pid ]] && tr -d ' \n' <"$PIDS/$1.pid"; }
-
-running() { local pid; pid=$(pid_of "$1") || return 1; alive "$pid"; }
-
-stop_pid() {
-    local name=$1 pid i
-    pid=$(pid_of "$name") || return 0
-    if alive "$pid"; then
-        kill "$pid" 2>/dev/null || true
-        for i in $(seq 100); do alive "$pid" || break; sleep 0.1; done
-        alive "$pid" && kill -9 "$pid" 2>/dev/null || true
-    fi
-    rm -f "$PIDS/$name.pid"
-}
-
-wait_port() {
-    local name=$1 port=$2 i
-    for i in $(seq 300); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    die "$name did not listen on 127.0.0.1:$port within 30 s (see $LOGS)"
-}
-
-wait_for() {
-    local what=$1; shift
-    local i
-    for i in $(seq 300); do
-        if "$@" >/dev/null 2>&1; then return 0; fi
-        sleep 0.1
-    done
-    die "$what was not ready within 30 s (see $LOGS)"
-}
-
-# Start a non-daemonizing server in its own session; $! is the server itself.
-spawn() {
-    local name=$1; shift
-    setsid "$@" >"$LOGS/$name.log" 2>&1 < /dev/null &
-    echo $! >"$PIDS/$name.pid"
-}
+# shellcheck source=tests/servers/lib.sh
+source "$HERE/lib.sh"
 
 # --- installation --------------------------------------------------------
 
@@ -107,6 +56,56 @@ install_packages() {
             "${missing[@]}" >"$LOGS/apt.log" 2>&1 || { tail -20 "$LOGS/apt.log" >&2; die "apt-get install failed"; }
     fi
     [[ -x $VENV/bin/wsgidav ]] || die "wsgidav missing in $VENV (run: make venv)"
+}
+
+# --- the test user -----------------------------------------------------------
+
+# Cerulean 1.0's suite expects its user with uid and gid 997, as its Docker
+# images make it. On Debian 997 may already belong to a system account that
+# owns no running process here (systemd-timesync, with no systemd): that
+# account moves to a free system id, with its files.
+free_system_id() {
+    local id
+    for id in $(seq 990 -1 100); do
+        getent passwd "$id" >/dev/null || getent group "$id" >/dev/null || { echo "$id"; return; }
+    done
+    die "no free system uid/gid below 990"
+}
+
+move_id_holder() {
+    local kind=$1 name new   # kind: passwd or group
+    name=$(getent "$kind" "$TEST_UID" | cut -d: -f1) || return 0
+    [[ $name == "$TEST_USER" ]] && return 0
+    new=$(free_system_id)
+    log "moving $kind entry '$name' off id $TEST_UID to $new (Cerulean 1.0's tests need $TEST_UID)"
+    if [[ $kind == passwd ]]; then
+        pgrep -u "$TEST_UID" >/dev/null && die "uid $TEST_UID ($name) has running processes"
+        usermod -u "$new" "$name"
+        find / -xdev -uid "$TEST_UID" -exec chown -h "$new" {} + 2>/dev/null || true
+    else
+        groupmod -g "$new" "$name"
+        find / -xdev -gid "$TEST_UID" -exec chgrp -h "$new" {} + 2>/dev/null || true
+    fi
+}
+
+ensure_test_user() {
+    local old_uid old_gid home=/home/$TEST_USER
+    move_id_holder passwd
+    move_id_holder group
+    getent group "$TEST_USER" >/dev/null || groupadd -g "$TEST_UID" "$TEST_USER"
+    old_gid=$(getent group "$TEST_USER" | cut -d: -f3)
+    if [[ $old_gid != "$TEST_UID" ]]; then
+        groupmod -g "$TEST_UID" "$TEST_USER"
+    fi
+    if ! id "$TEST_USER" >/dev/null 2>&1; then
+        useradd -m -u "$TEST_UID" -g "$TEST_UID" -s /bin/bash "$TEST_USER"
+    fi
+    old_uid=$(id -u "$TEST_USER")
+    if [[ $old_uid != "$TEST_UID" ]]; then
+        usermod -u "$TEST_UID" -g "$TEST_UID" "$TEST_USER"
+    fi
+    mkdir -p "$home"
+    chown -R "$TEST_UID:$TEST_UID" "$home"
 }
 
 # --- OpenSSH sshd ------------------------------------------------------------
@@ -125,7 +124,7 @@ setup_sshd() {
     [[ -f $STATE/keys/id_ecdsa ]] ||
         ssh-keygen -q -t ecdsa -b 256 -N '' -C "cerulean-test-ecdsa" -f "$STATE/keys/id_ecdsa"
 
-    id "$TEST_USER" >/dev/null 2>&1 || useradd -m -s /bin/bash "$TEST_USER"
+    ensure_test_user
     echo "$TEST_USER:$TEST_PASSWORD" | chpasswd
     install -d -m 700 -o "$TEST_USER" -g "$TEST_USER" "$home/.ssh"
     cat "$STATE"/keys/id_*.pub >"$home/.ssh/authorized_keys"
