@@ -316,8 +316,10 @@ install_ours() {
 run() {
     cd "$SUITE_DIR"
     install_ours   # the code of the work tree as it is now
-    # Their suite leaves jobs and files behind on failure; a fresh tree each run.
+    # Their suite leaves files behind on failure: a fresh tree each run; and
+    # servers.sh rewrites authorized_keys whenever it runs.
     make_test_files
+    make_keys
     runuser -u "$TEST_USER" -- env HOME="$TEST_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
         "$SUITE_VENV/bin/python" -m pytest -p no:cacheprovider -o addopts= "$@"
 }
