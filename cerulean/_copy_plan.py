@@ -20,6 +20,9 @@ logger = logging.getLogger("cerulean.copy_files")
 
 OWNER_RWX = 0o700
 
+NEW_FILE_DEFAULT = 0o666
+"""The mode a new file is created with, before the umask: no execute bits."""
+
 
 @dataclass
 class FileJob:
@@ -133,7 +136,10 @@ class Planner:
             self.plan.removals.append(target)
         mode = exact = None
         if self.modes:
-            mode = info.mode & 0o777
+            # Without copy_permissions a new file gets the default mode (0o666
+            # less umask, no execute bits) less what the source lacks, as in
+            # Cerulean 1.0: an executable arrives as a plain file.
+            mode = info.mode & NEW_FILE_DEFAULT
             if self.copy_permissions:
                 exact = info.mode & 0o7777
         self.plan.files.append(FileJob(source, target, info.size, mode, exact))
@@ -194,13 +200,12 @@ class Planner:
         text = self.source_fs._readlink(source)
         resolved = posixpath.normpath(
             posixpath.join(posixpath.dirname(source), text))
-        info = stat_or_none(self.source_fs, source)
-        if info is None:
-            logger.warning("copy: skipping broken symbolic link %s -> %s",
-                           source, text)
-            return
         inside = _inside(resolved, self.root) and not followed
-        if inside and self.links and (info.is_file() or info.is_dir()):
+        if inside and self.links:
+            # A link that points inside the tree is copied as a link, whether
+            # or not it resolves: a dangling link or a loop inside the tree
+            # is part of the tree as its owner made it (Cerulean 1.0 copies
+            # them too), and a link is all there is to copy of it.
             if not self._clear(target, existing):
                 return
             if existing is not None:
@@ -210,7 +215,15 @@ class Planner:
                 text = posixpath.relpath(resolved, posixpath.dirname(source))
             self.plan.links.append((target, text))
             return
-        # Points outside the tree: copy what it points to.
+        info = stat_or_none(self.source_fs, source)
+        if info is None:
+            # Points outside (or the target has no links) and resolves to
+            # nothing: there is nothing to copy in its place.
+            logger.warning("copy: skipping broken symbolic link %s -> %s",
+                           source, text)
+            return
+        # Points outside, or the target cannot hold links: copy what it
+        # points to.
         if info.is_dir():
             if any(_inside(place, resolved) for place in followed + (
                     self.root, posixpath.dirname(source))) or (

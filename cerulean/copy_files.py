@@ -69,7 +69,11 @@ def copy(source_path: Path, target_path: Path, overwrite: str = "never",
     permissions match those of the source, including SETUID, SETGID and
     sticky bits. If copy_permissions is False, the target's permissions are
     left at their default values (according to the umask, on Unix-like
-    systems), less any permissions that the source file does not have.
+    systems), less any permissions that the source file does not have. The
+    default for a new file has no execute bits (0o666 less the umask), so
+    an executable arrives as a plain file, as in Cerulean 1.0; a file that
+    is replaced gets the defaults too, not the old file's mode. A new
+    directory gets 0o777 less the umask, less what the source lacks.
 
     If callback is provided, it should be a function taking two arguments,
     the current count of bytes copied and the total number of bytes to be
@@ -80,11 +84,16 @@ def copy(source_path: Path, target_path: Path, overwrite: str = "never",
     that the count may be larger than the total if the estimate was off. To
     abort the copy, raise an exception from the callback function.
 
-    Symbolic links inside a copied directory that point to something inside
-    it are copied as links that point to the same place in the copy; links
-    that point outside are copied as what they point to. Broken links and
-    special files (FIFOs, sockets, devices) are skipped, with a warning
-    logged on the ``cerulean.copy_files`` logger.
+    Symbolic links inside a copied directory that point inside it are
+    copied as links that point to the same place in the copy (an absolute
+    link text is made relative to do so), whether or not they resolve: a
+    dangling link or a link loop inside the tree arrives as the same links,
+    as in Cerulean 1.0. Links that point outside are copied as what they
+    point to, and so are all links when the target file system has no
+    symbolic links (WebDAV). Links that resolve to nothing and cannot be
+    copied as links, and special files (FIFOs, sockets, devices), are
+    skipped, with a warning logged on the ``cerulean.copy_files`` logger.
+    The source itself, if it is a link, is copied as what it points to.
 
     Every file lands atomically: it is written under a temporary name in
     its target directory and then renamed. An aborted or failed copy leaves
