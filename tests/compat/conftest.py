@@ -15,8 +15,9 @@ Cerulean's images (all their host names resolve, to that same Slurm).
 import socket
 import sys
 import types
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
-from typing import Any, Dict, Generator, Iterator, Tuple
+from typing import Any
 
 import pytest
 from paramiko.ssh_exception import SSHException
@@ -107,9 +108,8 @@ def _file_system(kind: str, credential: PasswordCredential) -> Iterator[FileSyst
         yield LocalFileSystem()
     elif kind == 'sftp':
         # A connection of its own per file system, as in Cerulean 1.0's set-up.
-        with _ssh('cerulean-test-sftp', credential) as term:
-            with SftpFileSystem(term) as fs:
-                yield fs
+        with _ssh('cerulean-test-sftp', credential) as term, SftpFileSystem(term) as fs:
+            yield fs
     else:
         with WebdavFileSystem(WEBDAV_URL) as wfs:
             yield wfs
@@ -131,7 +131,7 @@ def filesystem2(
         yield fs
 
 
-def make_paths(filesystem: FileSystem) -> Dict[str, Path]:
+def make_paths(filesystem: FileSystem) -> dict[str, Path]:
     """The named paths of the test tree that the suite uses."""
     root = filesystem / 'home' / 'cerulean' / 'test_files'
     links = root / 'links'
@@ -154,35 +154,35 @@ def make_paths(filesystem: FileSystem) -> Dict[str, Path]:
     }
 
 
-def paths_to_lpaths(paths: Dict[str, Path]) -> Dict[str, AbstractPath]:
+def paths_to_lpaths(paths: dict[str, Path]) -> dict[str, AbstractPath]:
     """The file-system-level paths behind Path objects, as the suite reaches them."""
-    return {name: getattr(path, '_Path__path') for name, path in paths.items()}
+    return {name: path._Path__path for name, path in paths.items()}
 
 
 @pytest.fixture(scope='module')
-def paths(filesystem: FileSystem) -> Dict[str, Path]:
+def paths(filesystem: FileSystem) -> dict[str, Path]:
     return make_paths(filesystem)
 
 
 @pytest.fixture(scope='module')
-def paths_local(local_filesystem: FileSystem) -> Dict[str, Path]:
+def paths_local(local_filesystem: FileSystem) -> dict[str, Path]:
     return make_paths(local_filesystem)
 
 
 @pytest.fixture(scope='module')
 def lpaths_webdav_raises(
-        webdav_filesystem_raises: FileSystem) -> Dict[str, AbstractPath]:
+        webdav_filesystem_raises: FileSystem) -> dict[str, AbstractPath]:
     return paths_to_lpaths(make_paths(webdav_filesystem_raises))
 
 
 @pytest.fixture(scope='module')
 def lpaths_webdav_quiet(
-        webdav_filesystem_quiet: FileSystem) -> Dict[str, AbstractPath]:
+        webdav_filesystem_quiet: FileSystem) -> dict[str, AbstractPath]:
     return paths_to_lpaths(make_paths(webdav_filesystem_quiet))
 
 
 @pytest.fixture(scope='module')
-def lpaths(paths: Dict[str, Path]) -> Dict[str, AbstractPath]:
+def lpaths(paths: dict[str, Path]) -> dict[str, AbstractPath]:
     return paths_to_lpaths(paths)
 
 
@@ -205,7 +205,7 @@ def terminal(
 def scheduler_and_fs(
         request: Any, ssh_terminal: SshTerminal,
         password_credential: PasswordCredential
-        ) -> Generator[Tuple[Scheduler, FileSystem, str], None, None]:
+        ) -> Generator[tuple[Scheduler, FileSystem, str], None, None]:
     name = request.param
     if name == 'local_direct':
         yield DirectGnuScheduler(LocalTerminal()), LocalFileSystem(), name
