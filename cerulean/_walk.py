@@ -101,4 +101,4 @@ def _remove_listed(fs: FileSystemImpl, path: str,
         if isinstance(listing, OSError):
             raise listing
         _remove_listed(fs, subdir, listing)
-    fs._rmdir(path)
+    fs._remove_dir(path)

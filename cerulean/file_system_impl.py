@@ -1,9 +1,9 @@
 """The primitives a file system backend implements.
 
 :class:`cerulean.Path` and :func:`cerulean.copy` are written once, on top of
-the small set of abstract methods of :class:`FileSystemImpl` below (in the
+the small set of primitives of :class:`FileSystemImpl` below (in the
 spirit of fsspec). A backend (local, SFTP, WebDAV) implements these and
-nothing else; it may also override the batch helpers at the end, which have
+nothing else (Cerulean 1.0's protocol is served on top of them); it may also override the batch helpers at the end, which have
 correct but sequential default implementations, to pipeline requests.
 
 Conventions every primitive follows:
@@ -34,18 +34,30 @@ Helpers with generic defaults, which a backend may override to be faster:
 from __future__ import annotations
 
 import errno
+import functools
 import logging
 import posixpath
 import secrets
-from abc import abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from enum import Enum
-from pathlib import PurePosixPath
-from typing import NamedTuple
+from pathlib import PurePath, PurePosixPath
+from typing import Any, ClassVar, NamedTuple, Union, overload
 
 from cerulean._walk import remove_tree
 from cerulean.file_system import FileSystem
-from cerulean.path import EntryType, FileStat, Path, entry_type_of_mode
+from cerulean.path import (
+    AbstractPath,
+    EntryType,
+    FileStat,
+    Path,
+    Permission,
+    entry_type_of_mode,
+    lstat_or_none,
+    stat_or_none,
+)
+
+__all__ = ["AbstractPath", "Capability", "DirEntry", "FileSystemImpl",
+           "NotADirectoryRuntimeError", "PathArg", "WriteItem"]
 
 logger = logging.getLogger(__name__)
 
@@ -64,9 +76,9 @@ class Capability(Enum):
     """
 
     SYMLINKS = "symlinks"
-    """Symbolic links can be made and read (``_symlink``, ``_readlink``)."""
+    """Symbolic links can be made and read (``_symlink``, ``_read_link``)."""
     PERMISSIONS = "permissions"
-    """``FileStat.mode`` is meaningful and ``_chmod`` changes it."""
+    """``FileStat.mode`` is meaningful and ``_set_mode`` changes it."""
     OWNERSHIP = "ownership"
     """``FileStat.uid`` and ``gid`` are meaningful."""
     SPECIAL_FILES = "special_files"
@@ -91,13 +103,125 @@ class WriteItem(NamedTuple):
     exact_mode: int | None = None
 
 
+PathArg = Union[str, PurePath]
+"""A path as the primitives take it: our ``str``, or Cerulean 1.0's
+:data:`AbstractPath` (any pathlib path; only its ``str()`` is used)."""
+
+# Cerulean 1.0 named its features with these strings; OWNERSHIP had no name
+# of its own there (uids came with 'permissions').
+_CAPABILITY_OF_FEATURE = {
+    "symlinks": Capability.SYMLINKS,
+    "permissions": Capability.PERMISSIONS,
+    "devices": Capability.SPECIAL_FILES,
+}
+_FEATURE_OF_CAPABILITY = {
+    Capability.SYMLINKS: "symlinks",
+    Capability.PERMISSIONS: "permissions",
+    Capability.OWNERSHIP: "permissions",
+    Capability.SPECIAL_FILES: "devices",
+}
+
+
+class NotADirectoryRuntimeError(NotADirectoryError, RuntimeError):
+    """A NotADirectoryError that is also a RuntimeError.
+
+    ``rmdir()`` of something that is not a directory raised RuntimeError in
+    Cerulean 1.0 and raises NotADirectoryError here; this is both, so code
+    written for either catches it.
+    """
+
+
+# --- Adapters for subclasses written for Cerulean 1.0 -----------------------
+#
+# These 1.0 protocol methods share their names with the ones our own code
+# (copy(), neuro_compat) calls with str paths and Capability values. A 1.0
+# subclass that overrides one gets it wrapped, so that it receives the path
+# type it made (from its own ``/``) and the feature strings it knows.
+
+_Method = Callable[..., Any]
+
+
+def _adapt_paths(count: int) -> Callable[[_Method], _Method]:
+    """Convert the first count arguments (paths) to the subclass's type."""
+    def adapt(method: _Method) -> _Method:
+        @functools.wraps(method)
+        def adapted(self: FileSystemImpl, *args: Any, **kwargs: Any) -> Any:
+            native = [self._native(arg) if index < count else arg
+                      for index, arg in enumerate(args)]
+            for key in ("path", "target"):
+                if key in kwargs:
+                    kwargs[key] = self._native(kwargs[key])
+            return method(self, *native, **kwargs)
+        return adapted
+    return adapt
+
+
+def _adapt_supports(method: _Method) -> _Method:
+    @functools.wraps(method)
+    def _supports(self: FileSystemImpl, feature: str | Capability) -> bool:
+        if isinstance(feature, Capability):
+            feature = _FEATURE_OF_CAPABILITY[feature]
+        return bool(method(self, feature))
+    return _supports
+
+
+def _adapt_readlink(method: _Method) -> _Method:
+    @functools.wraps(method)
+    def _readlink(self: FileSystemImpl, path: PathArg,
+                  recursive: bool | None = None) -> Any:
+        if recursive is None:  # our convention: the link's text
+            return str(method(self, self._native(path), False))
+        return method(self, self._native(path), recursive)
+    return _readlink
+
+
+_ADAPTERS: dict[str, Callable[[_Method], _Method]] = {
+    "_supports": _adapt_supports,
+    "_readlink": _adapt_readlink,
+    "_mkdir": _adapt_paths(1),
+    "_rmdir": _adapt_paths(1),
+    "_touch": _adapt_paths(1),
+    "_unlink": _adapt_paths(1),
+    "_chmod": _adapt_paths(1),
+    "_rename": _adapt_paths(2),
+}
+
+
 class FileSystemImpl(FileSystem):
     """Base class of the file system backends: the primitive operations.
 
-    Subclasses implement the abstract methods; :class:`cerulean.Path` and
-    :func:`cerulean.copy` use nothing else. The names start with an
-    underscore because they are for Cerulean's own use, not for users.
+    :class:`cerulean.Path` and :func:`cerulean.copy` use the primitives
+    below (``_stat``, ``_lstat``, ``_listdir``, ``_read_stream``,
+    ``_write_stream``, ``_make_dir``, ``_remove_dir``, ``_remove_entry``,
+    ``_rename_entry``, ``_symlink``, ``_set_mode``, ``_touch_entry``,
+    ``_read_link``, ``_can``), which our backends implement.
+
+    Cerulean 1.0's protocol (``_exists``, ``_mkdir``, ``_iterdir``,
+    ``_rmdir``, ``_streaming_read``, ``_entry_type``...) is served on top
+    of them here, with 1.0's signatures. The other way round, a subclass
+    written for Cerulean 1.0, which implements only 1.0's abstract methods,
+    gets working defaults for the primitives built from those, so it works
+    with Path and copy() too (more slowly: 1.0 asks one question per
+    request). Nothing is abstract, since neither kind of subclass has the
+    other's methods; a method that neither provides raises
+    NotImplementedError when called.
+
+    The names start with an underscore because they are for Cerulean's own
+    use, not for users.
     """
+
+    _features: ClassVar[list[str]] = ["symlinks", "permissions", "devices"]
+    """The feature names Cerulean 1.0's ``_supports`` takes."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Adapt 1.0 protocol methods a subclass overrides (see above)."""
+        super().__init_subclass__(**kwargs)
+        for name, adapter in _ADAPTERS.items():
+            # Only the class's own definitions: an inherited one has been
+            # adapted already, in the class that defined it.
+            method = cls.__dict__.get(name)
+            if callable(method):
+                setattr(cls, name, adapter(method))
 
     # --- The FileSystem interface, the same for every backend --------------
 
@@ -112,24 +236,90 @@ class FileSystemImpl(FileSystem):
         """Returns a Path representing the root of the file system."""
         return Path(self, PurePosixPath("/"))
 
-    # --- Metadata ----------------------------------------------------------
+    # --- Between the two conventions ---------------------------------------
 
-    @abstractmethod
+    def _native(self, path: PathArg) -> PurePath:
+        """The path as this file system's own ``/`` makes it.
+
+        A 1.0 subclass may rely on its own type (a LocalFileSystem written
+        for 1.0 calls pathlib.Path methods on it). Relative paths (link
+        texts) keep the type, without being made absolute.
+        """
+        if isinstance(path, PurePath):
+            return path
+        made = self / path.strip("/")
+        native = getattr(made, "_abstract_path", None)
+        if not isinstance(native, PurePath):
+            native = PurePosixPath("/" + path.strip("/"))
+        return native if path.startswith("/") else type(native)(path)
+
+    def _legacy(self, name: str, ours: str) -> _Method:
+        """The subclass's own 1.0 method name, to build a primitive on.
+
+        :raises NotImplementedError: If the subclass has neither it nor
+            the primitive ours (they would call each other for ever).
+        """
+        if getattr(type(self), name) is getattr(FileSystemImpl, name):
+            raise NotImplementedError(
+                f"{type(self).__name__} implements neither {ours} nor"
+                f" Cerulean 1.0's {name}")
+        method: _Method = getattr(self, name)
+        return method
+
+    # --- Primitives (defaults for 1.0 subclasses) --------------------------
+
+    def _can(self, capability: Capability) -> bool:
+        """Whether this file system can do the given thing at all."""
+        return bool(self._legacy("_supports", "_can")(capability))
+
     def _stat(self, path: str) -> FileStat:
         """Describe the entry at path, following symbolic links.
 
         :raises FileNotFoundError: If nothing is there, or a link dangles.
         :raises OSError: errno ELOOP if the links form a loop.
         """
+        native = self._native(path)
+        if not self._legacy("_exists", "_stat")(native):
+            raise not_found(path)
+        if self._legacy("_is_dir", "_stat")(native):
+            kind = EntryType.DIRECTORY
+        elif self._legacy("_is_file", "_stat")(native):
+            kind = EntryType.FILE
+        else:
+            entry_type = self._legacy("_entry_type", "_stat")
+            kind = entry_type(native)
+            if kind == EntryType.SYMBOLIC_LINK:
+                final = self._legacy("_readlink", "_stat")(native, True)
+                kind = entry_type(getattr(final, "_abstract_path", final))
+        return self._legacy_record(native, kind)
 
-    @abstractmethod
+    def _legacy_record(self, native: PurePath, kind: EntryType) -> FileStat:
+        """A FileStat made of 1.0 questions (1.0 has no mtime: 0)."""
+        size = (self._legacy("_size", "_stat")(native)
+                if kind == EntryType.FILE else 0)
+        if not self._can(Capability.PERMISSIONS):
+            mode = 0o700 if kind == EntryType.DIRECTORY else 0o600
+            return FileStat(kind, size, 0.0, mode, None, None)
+        has = self._legacy("_has_permission", "_stat")
+        mode = 0
+        for permission in Permission:
+            if has(native, permission):
+                mode |= permission.value
+        return FileStat(kind, size, 0.0, mode,
+                        self._legacy("_uid", "_stat")(native),
+                        self._legacy("_gid", "_stat")(native))
+
     def _lstat(self, path: str) -> FileStat:
         """Describe the entry at path itself, not following a final link.
 
         :raises FileNotFoundError: If nothing is there.
         """
+        if self._can(Capability.SYMLINKS) and self._legacy(
+                "_is_symlink", "_lstat")(self._native(path)):
+            return FileStat(EntryType.SYMBOLIC_LINK, 0, 0.0, 0o777,
+                            None, None)
+        return self._stat(path)
 
-    @abstractmethod
     def _listdir(self, path: str) -> list[DirEntry]:
         """List a directory with the attributes the listing carries.
 
@@ -141,47 +331,44 @@ class FileSystemImpl(FileSystem):
         :raises FileNotFoundError: If path does not exist.
         :raises NotADirectoryError: If path is not a directory.
         """
+        entries = self._legacy("_iterdir", "_listdir")(self._native(path))
+        return [(entry.name, self._lstat(str(entry))) for entry in entries]
 
-    @abstractmethod
-    def _readlink(self, path: str) -> str:
+    def _read_link(self, path: str) -> str:
         """Return the text of the symbolic link at path, unresolved.
 
         :raises OSError: errno EINVAL if path is not a symbolic link.
         """
+        return str(self._legacy("_readlink", "_read_link")(
+            self._native(path), False))
 
-    @abstractmethod
-    def _supports(self, capability: Capability) -> bool:
-        """Whether this file system can do the given thing at all."""
-
-    # --- Changing the name space -------------------------------------------
-
-    @abstractmethod
-    def _mkdir(self, path: str, mode: int | None = None) -> None:
+    def _make_dir(self, path: str, mode: int | None = None) -> None:
         """Make one directory; mode (default 0o777) is reduced by umask.
 
         :raises FileExistsError: If anything already exists at path.
         :raises FileNotFoundError: If the parent directory is missing.
         """
+        self._legacy("_mkdir", "_make_dir")(self._native(path), mode,
+                                            False, False)
 
-    @abstractmethod
-    def _unlink(self, path: str) -> None:
+    def _remove_entry(self, path: str) -> None:
         """Remove a file, symbolic link (not its target) or special file.
 
         :raises FileNotFoundError: If nothing is there.
         :raises IsADirectoryError: If path is a directory.
         """
+        self._legacy("_unlink", "_remove_entry")(self._native(path))
 
-    @abstractmethod
-    def _rmdir(self, path: str) -> None:
+    def _remove_dir(self, path: str) -> None:
         """Remove an empty directory.
 
         :raises FileNotFoundError: If nothing is there.
         :raises NotADirectoryError: If path is not a directory.
         :raises OSError: errno ENOTEMPTY if the directory is not empty.
         """
+        self._legacy("_rmdir", "_remove_dir")(self._native(path), False)
 
-    @abstractmethod
-    def _rename(self, source: str, target: str) -> None:
+    def _rename_entry(self, source: str, target: str) -> None:
         """Rename source to target, replacing a target file if present.
 
         Replacing must be atomic where the protocol allows it (POSIX
@@ -190,26 +377,26 @@ class FileSystemImpl(FileSystem):
 
         :raises FileNotFoundError: If source does not exist.
         """
+        self._legacy("_rename", "_rename_entry")(
+            self._native(source), self._native(target))
 
-    @abstractmethod
     def _symlink(self, path: str, target: str) -> None:
         """Make a symbolic link at path whose text is target.
 
         :raises FileExistsError: If anything already exists at path.
         """
+        native = self._native(path)
+        self._legacy("_symlink_to", "_symlink")(native, type(native)(target))
 
-    @abstractmethod
-    def _chmod(self, path: str, mode: int) -> None:
+    def _set_mode(self, path: str, mode: int) -> None:
         """Set the permission bits (0 to 0o7777) of path, following links."""
+        self._legacy("_chmod", "_set_mode")(self._native(path), mode)
 
-    @abstractmethod
-    def _touch(self, path: str) -> None:
+    def _touch_entry(self, path: str) -> None:
         """Set the modification time of path to now, creating an empty
         file if nothing is there."""
+        self._legacy("_touch", "_touch_entry")(self._native(path))
 
-    # --- Contents ----------------------------------------------------------
-
-    @abstractmethod
     def _read_stream(self, path: str,
                      size_hint: int | None = None) -> Iterator[bytes]:
         """Yield the content of the file at path in consecutive chunks.
@@ -225,8 +412,9 @@ class FileSystemImpl(FileSystem):
         :raises FileNotFoundError: If nothing is there.
         :raises IsADirectoryError: If path is a directory.
         """
+        read = self._legacy("_streaming_read", "_read_stream")
+        yield from read(self._native(path))
 
-    @abstractmethod
     def _write_stream(self, path: str, data: Iterable[bytes],
                       mode: int | None = None,
                       exclusive: bool = False) -> int:
@@ -242,6 +430,220 @@ class FileSystemImpl(FileSystem):
             path (used for temporary files).
         :returns: The number of bytes written.
         """
+        write = self._legacy("_streaming_write", "_write_stream")
+        native = self._native(path)
+        exists = lstat_or_none(self, path) is not None
+        if exists and exclusive:
+            # 1.0 cannot create exclusively; this check is the best it has.
+            raise FileExistsError(errno.EEXIST, "File exists", path)
+        if not exists and mode is not None and self._can(
+                Capability.PERMISSIONS):
+            # Restrict the new, still empty file before any content is in
+            # it, never beyond what the server gives a new file (its umask).
+            self._touch_entry(path)
+            self._set_mode(path, self._stat(path).mode & mode)
+        count = 0
+
+        def counted() -> Iterator[bytes]:
+            nonlocal count
+            for chunk in data:
+                count += len(chunk)
+                yield chunk
+        write(native, counted())
+        return count
+
+    # --- Cerulean 1.0's protocol, on the primitives ------------------------
+
+    def _supports(self, feature: str | Capability) -> bool:
+        """Whether the file system supports the given feature.
+
+        :param feature: One of :attr:`_features` (as in Cerulean 1.0) or a
+            :class:`Capability`.
+        :raises ValueError: For an unknown feature name.
+        """
+        if not isinstance(feature, Capability):
+            capability = _CAPABILITY_OF_FEATURE.get(feature)
+            if capability is None:
+                try:
+                    capability = Capability(feature)
+                except ValueError:
+                    raise ValueError(
+                        'Invalid argument for "feature"') from None
+            feature = capability
+        return self._can(feature)
+
+    def _exists(self, path: PathArg) -> bool:
+        """Whether something is at path, following links (a dangling link
+        or a link loop is not)."""
+        return stat_or_none(self, str(path)) is not None
+
+    def _mkdir(self, path: PathArg, mode: int | None = None,
+               parents: bool = False, exists_ok: bool = False) -> None:
+        """Make a directory, as :meth:`cerulean.Path.mkdir` documents.
+
+        Parents are made with default permissions, as in pathlib.
+        """
+        text = str(path)
+        try:
+            self._make_dir(text, mode)
+        except FileNotFoundError:
+            parent = posixpath.dirname(text)
+            if not parents or parent == text:
+                raise
+            self._mkdir(parent, None, parents=True, exists_ok=True)
+            self._mkdir(text, mode, parents=False, exists_ok=exists_ok)
+        except FileExistsError:
+            if not exists_ok or not self._is_dir(text):
+                raise
+
+    def _iterdir(self, path: PathArg) -> Generator[PurePath, None, None]:
+        """Yield the path of each entry of the directory at path."""
+        native = self._native(path)
+        for name, _ in self._listdir(str(native)):
+            yield native / name
+
+    def _rmdir(self, path: PathArg, recursive: bool = False) -> None:
+        """Remove a directory; with recursive, everything in it too.
+
+        Links inside are removed, never followed.
+
+        :raises NotADirectoryRuntimeError: If path is not a directory.
+        :raises OSError: ENOTEMPTY if it is not empty and not recursive.
+        """
+        text = str(path)
+        try:
+            if recursive:
+                self._remove_tree(text)
+            else:
+                self._remove_dir(text)
+        except NotADirectoryRuntimeError:
+            raise
+        except NotADirectoryError as error:
+            raise NotADirectoryRuntimeError(
+                error.errno, error.strerror, error.filename) from error
+
+    def _touch(self, path: PathArg) -> None:
+        """Set the modification time of path to now, creating an empty
+        file if nothing is there."""
+        self._touch_entry(str(path))
+
+    def _streaming_read(self, path: PathArg
+                        ) -> Generator[bytes, None, None]:
+        """Yield the content of the file at path in chunks."""
+        yield from self._read_stream(str(path))
+
+    def _streaming_write(self, path: PathArg, data: Iterable[bytes]) -> None:
+        """Create or truncate the file at path and write data to it."""
+        self._write_stream(str(path), data)
+
+    def _read_bytes(self, path: PathArg) -> bytes:
+        """The whole content of the file at path."""
+        return b"".join(self._streaming_read(path))
+
+    def _read_text(self, path: PathArg, encoding: str = "utf-8",
+                   errors: str = "strict") -> str:
+        """The whole content of the file at path, decoded."""
+        return self._read_bytes(path).decode(encoding, errors)
+
+    def _write_bytes(self, path: PathArg, data: bytes) -> None:
+        """Replace the content of the file at path with data."""
+        self._streaming_write(path, [data])
+
+    def _write_text(self, path: PathArg, data: str, encoding: str = "utf-8",
+                    errors: str = "strict") -> None:
+        """Replace the content of the file at path with encoded text."""
+        self._write_bytes(path, data.encode(encoding, errors))
+
+    def _rename(self, path: PathArg, target: PathArg) -> None:
+        """Rename path to target, replacing a target file."""
+        self._rename_entry(str(path), str(target))
+
+    def _unlink(self, path: PathArg) -> None:
+        """Remove a file, link or special file (not a directory)."""
+        self._remove_entry(str(path))
+
+    def _is_dir(self, path: PathArg) -> bool:
+        """Whether path is a directory, or a link to one."""
+        info = stat_or_none(self, str(path))
+        return info is not None and info.is_dir()
+
+    def _is_file(self, path: PathArg) -> bool:
+        """Whether path is a regular file, or a link to one."""
+        info = stat_or_none(self, str(path))
+        return info is not None and info.is_file()
+
+    def _is_symlink(self, path: PathArg) -> bool:
+        """Whether path is a symbolic link (dangling or not)."""
+        if not self._can(Capability.SYMLINKS):
+            return False
+        info = lstat_or_none(self, str(path))
+        return info is not None and info.is_symlink()
+
+    def _entry_type(self, path: PathArg) -> EntryType:
+        """What kind of entry path is, not following a final link.
+
+        :raises FileNotFoundError: If nothing is there.
+        """
+        return self._lstat(str(path)).entry_type
+
+    def _size(self, path: PathArg) -> int:
+        """The size in bytes of what path is or points to."""
+        return self._stat(str(path)).size
+
+    def _uid(self, path: PathArg) -> int:
+        """The owner's user id; 0 where there are no owners, as in 1.0."""
+        uid = self._stat(str(path)).uid
+        return 0 if uid is None else uid
+
+    def _gid(self, path: PathArg) -> int:
+        """The group id; 0 where there are no owners, as in 1.0."""
+        gid = self._stat(str(path)).gid
+        return 0 if gid is None else gid
+
+    def _has_permission(self, path: PathArg,
+                        permission: Permission) -> bool:
+        """Whether path exists and has the given permission bit."""
+        info = stat_or_none(self, str(path))
+        return info is not None and info.has_permission(permission)
+
+    def _set_permission(self, path: PathArg, permission: Permission,
+                        value: bool = True) -> None:
+        """Set or clear one permission bit of path."""
+        mode = self._stat(str(path)).mode
+        mode = mode | permission.value if value else mode & ~permission.value
+        self._set_mode(str(path), mode)
+
+    def _chmod(self, path: PathArg, mode: int) -> None:
+        """Set the permission bits of path."""
+        self._set_mode(str(path), mode)
+
+    def _symlink_to(self, path: PathArg, target: PathArg) -> None:
+        """Make a symbolic link at path pointing to target (as given)."""
+        self._symlink(str(path), str(target))
+
+    @overload
+    def _readlink(self, path: PathArg) -> str: ...
+
+    @overload
+    def _readlink(self, path: PathArg, recursive: bool) -> Path: ...
+
+    def _readlink(self, path: PathArg,
+                  recursive: bool | None = None) -> str | Path:
+        """Read a symbolic link.
+
+        Called with the path alone (our convention): the link's text.
+        With recursive given (Cerulean 1.0's): a Path, the text itself if
+        not recursive, else the end of the chain, as
+        :meth:`cerulean.Path.readlink` documents.
+
+        :raises RuntimeError: If recursive and the chain is too long.
+        """
+        if recursive is None:
+            return self._read_link(str(path))
+        native = self._native(path)
+        if not recursive:
+            return Path(self, type(native)(self._read_link(str(path))))
+        return Path(self, native).readlink(recursive=True)
 
     # --- Optional, with generic defaults -----------------------------------
 
@@ -268,7 +670,7 @@ class FileSystemImpl(FileSystem):
         Called while another error propagates, so it only logs failures.
         """
         try:
-            self._unlink(path)
+            self._remove_entry(path)
         except FileNotFoundError:
             pass
         except Exception as error:  # noqa: BLE001 - must not mask the cause
@@ -293,8 +695,8 @@ class FileSystemImpl(FileSystem):
         try:
             count = self._write_stream(temp, data, mode, exclusive=True)
             if exact_mode is not None:
-                self._chmod(temp, exact_mode)
-            self._rename(temp, path)
+                self._set_mode(temp, exact_mode)
+            self._rename_entry(temp, path)
         except BaseException:
             self._discard(temp)
             raise
@@ -303,14 +705,14 @@ class FileSystemImpl(FileSystem):
     def _unlink_many(self, paths: list[str]) -> list[OSError | None]:
         """Unlink many files, links or special files; return each error.
 
-        As :meth:`_unlink` for each path, with the errors returned in place
+        As :meth:`_remove_entry` for each path, with the errors returned in place
         (None for success). Backends override this to have all the requests
         in flight at once; the default removes one after the other.
         """
         errors: list[OSError | None] = []
         for path in paths:
             try:
-                self._unlink(path)
+                self._remove_entry(path)
                 errors.append(None)
             except OSError as error:
                 errors.append(error)

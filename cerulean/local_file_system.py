@@ -55,7 +55,7 @@ class LocalFileSystem(FileSystemImpl):
     def _as_uri(self, path: str) -> str:
         return PurePosixPath(path).as_uri()
 
-    def _supports(self, capability: Capability) -> bool:
+    def _can(self, capability: Capability) -> bool:
         return True
 
     # --- Metadata ----------------------------------------------------------
@@ -71,30 +71,30 @@ class LocalFileSystem(FileSystemImpl):
             return [(entry.name, _record(entry.stat(follow_symlinks=False)))
                     for entry in entries]
 
-    def _readlink(self, path: str) -> str:
+    def _read_link(self, path: str) -> str:
         return os.readlink(path)
 
     # --- Name space --------------------------------------------------------
 
-    def _mkdir(self, path: str, mode: int | None = None) -> None:
+    def _make_dir(self, path: str, mode: int | None = None) -> None:
         os.mkdir(path, 0o777 if mode is None else mode)
 
-    def _unlink(self, path: str) -> None:
+    def _remove_entry(self, path: str) -> None:
         os.unlink(path)
 
-    def _rmdir(self, path: str) -> None:
+    def _remove_dir(self, path: str) -> None:
         os.rmdir(path)
 
-    def _rename(self, source: str, target: str) -> None:
+    def _rename_entry(self, source: str, target: str) -> None:
         os.replace(source, target)
 
     def _symlink(self, path: str, target: str) -> None:
         os.symlink(target, path)
 
-    def _chmod(self, path: str, mode: int) -> None:
+    def _set_mode(self, path: str, mode: int) -> None:
         os.chmod(path, mode)
 
-    def _touch(self, path: str) -> None:
+    def _touch_entry(self, path: str) -> None:
         try:
             os.utime(path, None)
         except FileNotFoundError:

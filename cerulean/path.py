@@ -10,14 +10,23 @@ SFTP, WebDAV) only implements those.
 from __future__ import annotations
 
 import errno
+import pathlib
 import stat as stat_module
 from collections.abc import Callable, Generator, Iterable
 from enum import Enum
-from pathlib import PurePath, PurePosixPath
-from typing import TYPE_CHECKING, NamedTuple
+from pathlib import PurePath, PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING, NamedTuple, Union
 
 if TYPE_CHECKING:
     from cerulean.file_system_impl import FileSystemImpl
+
+AbstractPath = Union[pathlib.Path, PurePosixPath, PureWindowsPath]
+"""The pathlib path a :class:`Path` holds, as in Cerulean 1.0.
+
+The FileSystemImpl methods of the Cerulean 1.0 protocol (``_exists``,
+``_mkdir``...) take these; :class:`cerulean.path.Path` keeps the one its
+file system made (a LocalFileSystem written for 1.0 uses ``pathlib.Path``).
+"""
 
 # A chain of more links than this is treated as a loop, as Linux does.
 MAX_LINK_DEPTH = 40
@@ -152,10 +161,6 @@ def lstat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
         return None
 
 
-def _pure(segment: str | PurePath | Path) -> str | PurePath:
-    return segment._path if isinstance(segment, Path) else segment
-
-
 class Path:
     """A path on a file system.
 
@@ -179,9 +184,10 @@ class Path:
         filesystem: The file system that this path is on.
     """
 
-    __slots__ = ("_path", "filesystem")
+    __slots__ = ("__path", "filesystem")
 
-    def __init__(self, filesystem: FileSystemImpl, path: PurePath) -> None:
+    def __init__(self, filesystem: FileSystemImpl,
+                 path: PurePath | str) -> None:
         """Create a Path; use ``fs / 'name'`` instead of calling this.
 
         :param filesystem: The file system the path is on.
@@ -190,21 +196,34 @@ class Path:
         if isinstance(path, Path):
             raise TypeError("Path() needs a pathlib path, not a cerulean Path")
         self.filesystem = filesystem
-        self._path = PurePosixPath(path)
+        # Kept as made (not converted), so that a file system written for
+        # Cerulean 1.0 gets back the path type it made, in
+        # ``_Path__path`` as 1.0 had it.
+        self.__path: PurePath = (
+            path if isinstance(path, PurePath) else PurePosixPath(path))
+
+    @staticmethod
+    def _pure(segment: str | PurePath | Path) -> str | PurePath:
+        return segment.__path if isinstance(segment, Path) else segment
+
+    @property
+    def _abstract_path(self) -> PurePath:
+        """The pathlib path this Path holds, for the 1.0 protocol."""
+        return self.__path
 
     # --- PurePath operators ------------------------------------------------
 
     def __str__(self) -> str:
-        return str(self._path)
+        return str(self.__path)
 
     def __repr__(self) -> str:
-        return f"Path({self.filesystem!r}, {str(self._path)!r})"
+        return f"Path({self.filesystem!r}, {str(self.__path)!r})"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Path):
             return NotImplemented
         return (self.filesystem == other.filesystem
-                and self._path == other._path)
+                and self.__path == other.__path)
 
     def __ne__(self, other: object) -> bool:
         if not isinstance(other, Path):
@@ -212,32 +231,34 @@ class Path:
         return not self == other
 
     def __hash__(self) -> int:
-        return hash((self.filesystem, self._path))
+        # The path alone: consistent with __eq__, and it works with file
+        # systems that are not hashable (a 1.0 subclass defining __eq__).
+        return hash(self.__path)
 
-    def _comparable(self, other: object) -> PurePosixPath:
+    def _comparable(self, other: object) -> PurePath:
         if not isinstance(other, Path):
             raise TypeError(f"cannot compare a Path with {type(other).__name__}")
         if self.filesystem != other.filesystem:
             raise TypeError("cannot order Paths on different file systems")
-        return other._path
+        return other.__path
 
     def __lt__(self, other: object) -> bool:
-        return self._path < self._comparable(other)
+        return self.__path < self._comparable(other)
 
     def __le__(self, other: object) -> bool:
-        return self._path <= self._comparable(other)
+        return self.__path <= self._comparable(other)
 
     def __gt__(self, other: object) -> bool:
-        return self._path > self._comparable(other)
+        return self.__path > self._comparable(other)
 
     def __ge__(self, other: object) -> bool:
-        return self._path >= self._comparable(other)
+        return self.__path >= self._comparable(other)
 
     def __truediv__(self, suffix: str | Path) -> Path:
         if isinstance(suffix, Path):
-            return self._with(self._path / suffix._path)
+            return self._with(self.__path / suffix.__path)
         # As in Cerulean 1.0, 'a' / '/b' appends rather than replacing.
-        return self._with(self._path / suffix.strip("/"))
+        return self._with(self.__path / suffix.strip("/"))
 
     def _with(self, path: PurePath) -> Path:
         return Path(self.filesystem, path)
@@ -247,32 +268,32 @@ class Path:
     @property
     def parts(self) -> tuple[str, ...]:
         """A tuple containing the path's components."""
-        return self._path.parts
+        return self.__path.parts
 
     @property
     def drive(self) -> str:
         """The drive letter (including the colon), if any."""
-        return self._path.drive
+        return self.__path.drive
 
     @property
     def root(self) -> str:
         """A string representing the root of the filesystem."""
-        return self._path.root
+        return self.__path.root
 
     @property
     def anchor(self) -> str:
         """The concatenation of the drive and the root."""
-        return self._path.anchor
+        return self.__path.anchor
 
     @property
     def parents(self) -> list[Path]:
         """A sequence containing the logical ancestors of the path."""
-        return [self._with(p) for p in self._path.parents]
+        return [self._with(p) for p in self.__path.parents]
 
     @property
     def parent(self) -> Path:
         """The logical parent of the path."""
-        return self._with(self._path.parent)
+        return self._with(self.__path.parent)
 
     @property
     def name(self) -> str:
@@ -280,17 +301,17 @@ class Path:
 
         This excludes parents but includes the suffix.
         """
-        return self._path.name
+        return self.__path.name
 
     @property
     def suffix(self) -> str:
         """The file extension of the file or directory, if any."""
-        return self._path.suffix
+        return self.__path.suffix
 
     @property
     def suffixes(self) -> list[str]:
         """A list of all the extensions in the file name."""
-        return self._path.suffixes
+        return self.__path.suffixes
 
     @property
     def stem(self) -> str:
@@ -299,11 +320,11 @@ class Path:
         This is the name of the file or directory, excluding parents and
         excluding the suffix.
         """
-        return self._path.stem
+        return self.__path.stem
 
     def as_posix(self) -> str:
         """Returns the path as a string with forward slashes."""
-        return self._path.as_posix()
+        return self.__path.as_posix()
 
     def as_uri(self) -> str:
         """Returns a URI representing the path.
@@ -311,13 +332,13 @@ class Path:
         :raises ValueError: If the path is relative.
         :raises NotImplementedError: If the file system has no URI form.
         """
-        if not self._path.is_absolute():
+        if not self.__path.is_absolute():
             raise ValueError(f"relative path {self} cannot be a URI")
-        return self.filesystem._as_uri(str(self._path))
+        return self.filesystem._as_uri(str(self.__path))
 
     def is_absolute(self) -> bool:
         """Returns whether the path is absolute."""
-        return self._path.is_absolute()
+        return self.__path.is_absolute()
 
     def is_reserved(self) -> bool:
         """Return whether the path is reserved.
@@ -332,7 +353,7 @@ class Path:
         :param other: The other path to append to this one.
         :returns: The combined path.
         """
-        return self._with(self._path.joinpath(*(_pure(o) for o in other)))
+        return self._with(self.__path.joinpath(*(Path._pure(o) for o in other)))
 
     def relative_to(self, *other: str | Path) -> Path:
         """Returns a version of this path relative to another path.
@@ -347,21 +368,21 @@ class Path:
             if isinstance(item, Path) and item.filesystem != self.filesystem:
                 raise ValueError(
                     f"{item!r} is on a different file system than {self!r}")
-        return self._with(self._path.relative_to(*(_pure(o) for o in other)))
+        return self._with(self.__path.relative_to(*(Path._pure(o) for o in other)))
 
     def with_name(self, name: str) -> Path:
         """Return a new path with the last component set to name.
 
         :param name: The new name to use.
         """
-        return self._with(self._path.with_name(name))
+        return self._with(self.__path.with_name(name))
 
     def with_suffix(self, suffix: str) -> Path:
         """Return a new path with the suffix set to suffix.
 
         :param suffix: The new suffix to use.
         """
-        return self._with(self._path.with_suffix(suffix))
+        return self._with(self.__path.with_suffix(suffix))
 
     # --- Metadata ----------------------------------------------------------
 
@@ -430,7 +451,7 @@ class Path:
         :returns: True iff the path exists and is a symbolic link.
         """
         from cerulean.file_system_impl import Capability  # (import cycle)
-        if not self.filesystem._supports(Capability.SYMLINKS):
+        if not self.filesystem._can(Capability.SYMLINKS):
             return False  # nothing to ask where there are no links (WebDAV)
         info = lstat_or_none(self.filesystem, str(self))
         return info is not None and info.is_symlink()
@@ -485,7 +506,7 @@ class Path:
         """
         mode = self.filesystem._stat(str(self)).mode
         mode = mode | permission.value if value else mode & ~permission.value
-        self.filesystem._chmod(str(self), mode)
+        self.filesystem._set_mode(str(self), mode)
 
     def chmod(self, mode: int) -> None:
         """Sets permissions.
@@ -495,7 +516,7 @@ class Path:
         """
         if not 0 <= mode <= 0o7777:
             raise ValueError(f"mode {mode:#o} is not a permission mode")
-        self.filesystem._chmod(str(self), mode)
+        self.filesystem._set_mode(str(self), mode)
 
     # --- Directories -------------------------------------------------------
 
@@ -518,17 +539,9 @@ class Path:
         """
         if mode is not None and not 0 <= mode <= 0o7777:
             raise ValueError(f"mode {mode:#o} is not a permission mode")
-        try:
-            self.filesystem._mkdir(str(self), mode)
-        except FileNotFoundError:
-            if not parents or self.parent == self:
-                raise
-            # Parents get default permissions, as in pathlib.
-            self.parent.mkdir(None, parents=True, exists_ok=True)
-            self.mkdir(mode, parents=False, exists_ok=exists_ok)
-        except FileExistsError:
-            if not exists_ok or not self.is_dir():
-                raise
+        # Through the 1.0 protocol, so that a file system written for 1.0
+        # makes its directories its own way.
+        self.filesystem._mkdir(self.__path, mode, parents, exists_ok)
 
     def iterdir(self) -> Generator[Path, None, None]:
         """Iterates through a directory's contents.
@@ -586,14 +599,12 @@ class Path:
         links inside are removed, never followed.
 
         :raises NotADirectoryError: If this is not a directory (a link to
-            a directory is not a directory here).
+            a directory is not a directory here); the exception is also a
+            RuntimeError, which is what Cerulean 1.0 raised.
         :raises OSError: If the directory is not empty and recursive is
             False.
         """
-        if recursive:
-            self.filesystem._remove_tree(str(self))
-        else:
-            self.filesystem._rmdir(str(self))
+        self.filesystem._rmdir(self.__path, recursive)
 
     def remove(self) -> None:
         """Removes a file, link, device or directory.
@@ -611,7 +622,7 @@ class Path:
         if info.is_dir():
             self.filesystem._remove_tree(str(self), info)
         else:
-            self.filesystem._unlink(str(self))
+            self.filesystem._remove_entry(str(self))
 
     def unlink(self) -> None:
         """Removes a file or device node.
@@ -621,7 +632,7 @@ class Path:
         :raises FileNotFoundError: If there is nothing here.
         :raises IsADirectoryError: If this is a directory.
         """
-        self.filesystem._unlink(str(self))
+        self.filesystem._remove_entry(str(self))
 
     # --- File contents -----------------------------------------------------
 
@@ -631,7 +642,7 @@ class Path:
         If the file does not exist, it will be created, which is often what
         this function is used for.
         """
-        self.filesystem._touch(str(self))
+        self.filesystem._touch_entry(str(self))
 
     def streaming_read(self) -> Generator[bytes, None, None]:
         """Streams data from a file.
@@ -705,7 +716,7 @@ class Path:
             raise ValueError(
                 f"cannot rename {self} to {target}: different file systems;"
                 " use cerulean.copy() and remove() instead")
-        self.filesystem._rename(str(self), str(target))
+        self.filesystem._rename_entry(str(self), str(target))
 
     # --- Symbolic links ----------------------------------------------------
 
@@ -749,10 +760,10 @@ class Path:
         """
         fs = self.filesystem
         if not recursive:
-            return self._with(PurePosixPath(fs._readlink(str(self))))
-        current = self._path
+            return self._with(PurePosixPath(fs._read_link(str(self))))
+        current = self.__path
         for _ in range(MAX_LINK_DEPTH):
-            target = PurePosixPath(fs._readlink(str(current)))
+            target = PurePosixPath(fs._read_link(str(current)))
             current = current.parent / target
             info = lstat_or_none(fs, str(current))
             # None: the chain ends in a dangling link.

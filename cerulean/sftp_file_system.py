@@ -110,7 +110,7 @@ class SftpFileSystem(FileSystemImpl):
         if self._own_term:
             self._terminal.close()
 
-    def _supports(self, capability: Capability) -> bool:
+    def _can(self, capability: Capability) -> bool:
         return True
 
     # --- Sessions ----------------------------------------------------------
@@ -217,7 +217,7 @@ class SftpFileSystem(FileSystemImpl):
         return self._query(lambda ch: [result for _, result in
                                        L.list_dirs(ch, paths)])
 
-    def _readlink(self, path: str) -> str:
+    def _read_link(self, path: str) -> str:
         def readlink(ch: SftpChannel) -> str:
             kind, reader = ch.call(P.READLINK, P.path_string(path))
             names = expect(kind, reader, P.NAME, path)
@@ -227,7 +227,7 @@ class SftpFileSystem(FileSystemImpl):
 
     # --- Name space --------------------------------------------------------
 
-    def _mkdir(self, path: str, mode: int | None = None) -> None:
+    def _make_dir(self, path: str, mode: int | None = None) -> None:
         self._create(P.MKDIR, P.path_string(path) + P.attrs(mode), path)
 
     def _create(self, kind: int, payload: bytes, path: str) -> None:
@@ -242,7 +242,7 @@ class SftpFileSystem(FileSystemImpl):
                                       path) from None
             raise
 
-    def _unlink(self, path: str) -> None:
+    def _remove_entry(self, path: str) -> None:
         try:
             check_status(*self._call(P.REMOVE, P.path_string(path)), path)
         except OSError as error:
@@ -257,19 +257,19 @@ class SftpFileSystem(FileSystemImpl):
             return []
         with self._session() as ch:
             errors = O.remove_many(ch, paths)
-        # Diagnose the generic failures one by one, as _unlink does.
+        # Diagnose the generic failures one by one, as _remove_entry does.
         return [error if error is None or P.sftp_status(error) != P.FAILURE
                 else self._unlink_error(path, error)
                 for path, error in zip(paths, errors)]
 
     def _unlink_error(self, path: str, error: OSError) -> OSError:
         try:
-            self._unlink(path)
+            self._remove_entry(path)
         except OSError as again:
             return again
         return error
 
-    def _rmdir(self, path: str) -> None:
+    def _remove_dir(self, path: str) -> None:
         try:
             check_status(*self._call(P.RMDIR, P.path_string(path)), path)
         except OSError as error:
@@ -283,7 +283,7 @@ class SftpFileSystem(FileSystemImpl):
                               path) from None
             raise
 
-    def _rename(self, source: str, target: str) -> None:
+    def _rename_entry(self, source: str, target: str) -> None:
         try:
             check_status(*self._call(
                 P.EXTENDED, O.rename_payload(source, target)), source)
@@ -295,7 +295,7 @@ class SftpFileSystem(FileSystemImpl):
     def _plain_rename(self, source: str, target: str) -> None:
         """Rename on servers without posix-rename: not atomic."""
         if self._lstat_or_none(target) is not None:
-            self._unlink(target)
+            self._remove_entry(target)
         check_status(*self._call(
             P.RENAME, P.path_string(source) + P.path_string(target)), source)
 
@@ -304,11 +304,11 @@ class SftpFileSystem(FileSystemImpl):
         self._create(P.SYMLINK, P.path_string(target) + P.path_string(path),
                      path)
 
-    def _chmod(self, path: str, mode: int) -> None:
+    def _set_mode(self, path: str, mode: int) -> None:
         check_status(*self._call(
             P.SETSTAT, P.path_string(path) + P.attrs(mode)), path)
 
-    def _touch(self, path: str) -> None:
+    def _touch_entry(self, path: str) -> None:
         now = int(time.time())
         try:
             check_status(*self._call(

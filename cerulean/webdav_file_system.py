@@ -353,7 +353,7 @@ class WebdavFileSystem(FileSystemImpl):
     def _as_uri(self, path: str) -> str:
         return self._url(path)
 
-    def _supports(self, capability: Capability) -> bool:
+    def _can(self, capability: Capability) -> bool:
         # Only files and directories, without links, permissions or owners.
         return False
 
@@ -535,14 +535,14 @@ class WebdavFileSystem(FileSystemImpl):
             entries.append((name, _record(resource)))
         return entries
 
-    def _readlink(self, path: str) -> str:
+    def _read_link(self, path: str) -> str:
         self._stat(path)  # "no such file" rather than "not a link"
         raise OSError(errno.EINVAL, "Invalid argument (WebDAV has no"
                       " symbolic links)", path)
 
     # --- Name space -----------------------------------------------------------
 
-    def _mkdir(self, path: str, mode: int | None = None) -> None:
+    def _make_dir(self, path: str, mode: int | None = None) -> None:
         if mode is not None:
             self._unsupported(f"permissions (mkdir with mode {mode:#o})")
         response = self._send("MKCOL", self._url(path))
@@ -558,7 +558,7 @@ class WebdavFileSystem(FileSystemImpl):
                 ) -> requests.Response:
         return self._send("DELETE", self._url(path), headers=headers)
 
-    def _unlink(self, path: str) -> None:
+    def _remove_entry(self, path: str) -> None:
         # A DELETE of a collection removes everything in it, so look first.
         if self._stat(path).is_dir():
             raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
@@ -623,14 +623,14 @@ class WebdavFileSystem(FileSystemImpl):
             return OSError(errno.EBUSY, f"{what} (locked)", path)
         return OSError(errno.EIO, what, path)
 
-    def _rmdir(self, path: str) -> None:
+    def _remove_dir(self, path: str) -> None:
         if self._listdir(path):
             raise OSError(errno.ENOTEMPTY, "Directory not empty", path)
         response = self._delete(path)
         if not _ok(response):
             raise self._error(response, path)
 
-    def _rename(self, source: str, target: str) -> None:
+    def _rename_entry(self, source: str, target: str) -> None:
         source_norm, target_norm = _normalise(source), _normalise(target)
         if source_norm == target_norm:
             self._stat(source)  # renaming onto itself does nothing
@@ -685,10 +685,10 @@ class WebdavFileSystem(FileSystemImpl):
     def _symlink(self, path: str, target: str) -> None:
         self._unsupported("symbolic links")
 
-    def _chmod(self, path: str, mode: int) -> None:
+    def _set_mode(self, path: str, mode: int) -> None:
         self._unsupported("permissions")
 
-    def _touch(self, path: str) -> None:
+    def _touch_entry(self, path: str) -> None:
         try:
             info = self._stat(path)
         except FileNotFoundError:
@@ -867,9 +867,9 @@ class WebdavFileSystem(FileSystemImpl):
     def _unlink_many(self, paths: list[str]) -> list[OSError | None]:
         if len(paths) < 2:
             return super()._unlink_many(paths)
-        # Each unlink is a PROPFIND and a DELETE (see _unlink); with
+        # Each unlink is a PROPFIND and a DELETE (see _remove_entry); with
         # PARALLEL of them in flight the round trips overlap.
-        return self._for_each(self._unlink, paths)
+        return self._for_each(self._remove_entry, paths)
 
     def _for_each(self, call: Callable[[str], _T],
                   paths: list[str]) -> list[_T | OSError]:
