@@ -221,6 +221,9 @@ http_authenticator:
   accept_basic: true
   accept_digest: false
   default_to_digest: false
+# Serve what the test tree's links point to, as nginx does in their image.
+fs_dav_provider:
+  follow_symlinks: true
 dir_browser:
   enable: true
 verbose: 2
