@@ -9,6 +9,7 @@ says: they are appended unquoted, and quoting them is the caller's job.
 """
 from __future__ import annotations
 
+import copy
 import math
 import re
 import shlex
@@ -92,13 +93,16 @@ def hms(seconds: int) -> str:
 
 
 def dhms(seconds: int) -> str:
-    """Format seconds as ``D-HH:MM:SS`` (Slurm's --time).
+    """Format seconds as ``DD-HH:MM:SS`` (Slurm's --time).
+
+    Days have at least two digits, as Cerulean 1.0 wrote them; Slurm reads
+    either.
 
     :param seconds: A duration in seconds.
     :returns: The duration as days, hours, minutes and seconds.
     """
     days, rest = divmod(seconds, 86400)
-    return f"{days}-{hms(rest)}"
+    return f"{days:02d}-{hms(rest)}"
 
 
 def command_line(jd: JobDescription) -> str:
@@ -111,6 +115,23 @@ def command_line(jd: JobDescription) -> str:
     if jd.command is None or str(jd.command).strip() == "":
         raise ValueError("Job description is missing a command")
     return " ".join([str(jd.command), *[str(arg) for arg in jd.arguments]])
+
+
+def with_command(jd: JobDescription) -> JobDescription:
+    """``jd``, or a copy with the no-op command ``:`` if it has none.
+
+    Cerulean 1.0's script builders wrote a script for a description without
+    a command (with the word ``None`` in its place); their faces here write
+    one that does nothing instead. submit() still refuses such a job.
+
+    :param jd: The job description.
+    :returns: A job description with a command.
+    """
+    if jd.command is not None and str(jd.command).strip() != "":
+        return jd
+    filled = copy.copy(jd)
+    filled.command = ":"
+    return filled
 
 
 def environment_lines(environment: dict[str, str]) -> list[str]:

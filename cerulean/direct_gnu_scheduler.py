@@ -39,8 +39,9 @@ def job_shell_script(jd: JobDescription) -> str:
     """The bash script the job shell runs.
 
     With ``time_reserved`` the command runs under ``timeout``; when the time
-    is up, the rest of the process group is ended too, and the job records
-    ``none``: like a batch job killed at its limit, it has no exit code.
+    is up, the rest of the process group is ended too, the job shell says
+    so on its stderr (the system_err_file), and the job records ``none``:
+    like a batch job killed at its limit, it has no exit code.
 
     :param jd: The job description.
     :returns: The script.
@@ -66,10 +67,15 @@ def job_shell_script(jd: JobDescription) -> str:
         'rm -f "$cerulean_exit"',
     ]
     lines += _script.environment_lines(jd.environment)
-    redirect = _script.redirections(jd)
+    # The command line is parsed by a shell of its own, whose errors (a
+    # syntax error in an unquoted argument, say) go to the job shell's
+    # stderr, the system_err_file, as in Cerulean 1.0, and not to the
+    # command's stderr_file; the status is then 2, as bash says. Braces
+    # inside, so the redirections cover the whole command line (an `exit`
+    # in it ends only that shell, and the status is still recorded).
+    inner = f"{{ {user_line}\n}}{_script.redirections(jd)}"
     if jd.time_reserved is None:
-        # A subshell, so an `exit` in the command line still lets us record.
-        lines.append(f"( {user_line}\n){redirect}")
+        lines.append(f"bash -c {shlex.quote(inner)}")
         lines.append("cerulean_rc=$?")
     else:
         seconds = _script.positive_int(jd.time_reserved, "time_reserved")
@@ -77,10 +83,13 @@ def job_shell_script(jd: JobDescription) -> str:
         # signals the group) reaches it and the command alike.
         lines.append(
             f"timeout --foreground -k {_TIMEOUT_KILL_AFTER} {seconds}"
-            f" bash -c {shlex.quote(user_line)}{redirect}")
+            f" bash -c {shlex.quote(inner)}")
         lines.append("cerulean_rc=$?")
         lines.append(
             'if [ "$cerulean_rc" -eq 124 ]; then cerulean_rc=none;'
+            # Say so where a scheduler would: in the system_err_file.
+            f" echo 'cerulean: job killed: time limit of {seconds} s reached'"
+            " >&2;"
             # End what the command left running; survive the signal ourselves.
             " trap : TERM; kill -TERM -- -$$ 2>/dev/null; fi")
     lines += _script.record_exit_lines('"$cerulean_exit"', '"$cerulean_rc"')

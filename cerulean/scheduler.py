@@ -239,6 +239,27 @@ class CommandScheduler(Scheduler):
         self._exit_codes: dict[str, int | None] = {}
         self._lock = threading.Lock()
 
+    @property
+    def _prefix(self) -> str:
+        """The prefix, kept where Cerulean 1.0 kept it.
+
+        1.0 stored it in a private attribute, ``_SlurmScheduler__prefix``
+        and so on, and code (its own test suite among it) sets that to
+        change the prefix of an existing scheduler. So it lives under that
+        name here too: ``_<class name>__prefix``, read for the object's own
+        class first, then its base classes, and read afresh for every
+        command.
+        """
+        for cls in type(self).__mro__:
+            value = self.__dict__.get(f"_{cls.__name__}__prefix")
+            if value is not None:
+                return str(value)
+        return ""
+
+    @_prefix.setter
+    def _prefix(self, prefix: str) -> None:
+        self.__dict__[f"_{type(self).__name__}__prefix"] = prefix
+
     # --- the Scheduler interface, written once ---------------------------
 
     def submit(self, job_description: JobDescription) -> str:

@@ -135,6 +135,32 @@ def sbatch_args(jd: JobDescription) -> list[str]:
     return args
 
 
+DEFAULT_OUTPUT = '--output="$HOME"/slurm-%j.out'
+"""Where the scheduler's own output goes without a ``system_out_file``.
+
+sbatch runs in the working directory, and Slurm's default output file
+would land there: in a directory the job cannot write (``/home``), the job
+then fails before it starts, even when ``stdout_file`` points elsewhere.
+The home directory is where Cerulean 1.0's jobs put that file (1.0 ran
+sbatch there). ``$HOME`` is expanded by the remote shell.
+"""
+
+
+def submit_args(jd: JobDescription) -> list[str]:
+    """The sbatch options we submit with: :func:`sbatch_args` plus a default
+    output file (:data:`DEFAULT_OUTPUT`) where the job sets none.
+
+    :param jd: The job description.
+    :returns: Shell words to put after ``sbatch``.
+    :raises ValueError: For values that cannot be passed safely.
+    """
+    args = sbatch_args(jd)
+    if jd.system_out_file is None:
+        # --error follows --output unless it is given.
+        args.append(DEFAULT_OUTPUT)
+    return args
+
+
 def job_script(jd: JobDescription) -> str:
     """The job script given to sbatch on standard input.
 
@@ -269,6 +295,37 @@ def parse_exit_codes(stdout: str, job_ids: Sequence[str]) -> ExitCodes:
     return ExitCodes({j: codes.get(j) for j in job_ids}, final)
 
 
+# --- Cerulean 1.0's module functions -----------------------------------------
+
+
+def _job_desc_to_job_script(job_description: JobDescription) -> str:
+    """A job script with ``#SBATCH`` directives, as Cerulean 1.0 made one.
+
+    For code written against Cerulean 1.0: the same options as we pass on
+    the sbatch command line (:func:`sbatch_args`, values quoted, line
+    breaks refused), written as directives above our job script.
+    :class:`SlurmScheduler` itself passes them on the command line.
+
+    :param job_description: The job description.
+    :returns: The job script.
+    :raises ValueError: For values that cannot be passed safely.
+    """
+    jd = _script.with_command(job_description)
+    directives = [f"#SBATCH {arg}" for arg in sbatch_args(jd)
+                  if arg != "--parsable"]
+    shebang, _, body = job_script(jd).partition("\n")
+    return "\n".join([shebang, *directives, body])
+
+
+def _seconds_to_time(seconds: int) -> str:
+    """Seconds as a Slurm duration, ``DD-HH:MM:SS`` (as Cerulean 1.0).
+
+    :param seconds: The number of seconds to reserve.
+    :returns: The duration.
+    """
+    return _script.dhms(seconds)
+
+
 class SlurmScheduler(CommandScheduler):
     """Represents a Slurm scheduler.
 
@@ -301,7 +358,7 @@ class SlurmScheduler(CommandScheduler):
 
     def _submit_command(self, job_description: JobDescription) -> Command:
         script = job_script(job_description)
-        return Command("sbatch", sbatch_args(job_description), stdin=script,
+        return Command("sbatch", submit_args(job_description), stdin=script,
                        workdir=job_description.working_directory)
 
     def _parse_submit(self, result: Result) -> str:

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Sequence
-from xml.etree.ElementTree import ParseError
+from collections.abc import Callable, Sequence
+from xml.etree.ElementTree import Element, ParseError
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -85,12 +85,21 @@ def parse_flavor(stdout: str) -> str:
     return flavor
 
 
-def qsub_args(jd: JobDescription, flavor: str) -> list[str]:
-    """The qsub options for a job description, quoted for ``flavor``.
+HOME_DIR_VAR = "cerulean_home"
+"""Shell variable :func:`submit_script` sets to the home directory plus ``/``,
+or to nothing if that path holds characters the wrapper's shell would
+misread."""
+
+
+def qsub_options(jd: JobDescription, flavor: str,
+                 walltime: Callable[[int], str] = _script.hms
+                 ) -> list[list[str]]:
+    """The qsub options for a job description, one list of words per option.
 
     :param jd: The job description.
     :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
-    :returns: Shell words to put after ``qsub`` (before the script file).
+    :param walltime: Formats the time limit (seconds) for ``walltime=``.
+    :returns: Shell words, grouped by option, quoted for ``flavor``.
     :raises ValueError: For values that cannot be passed safely.
     """
     def value(text: str, what: str) -> str:
@@ -98,13 +107,13 @@ def qsub_args(jd: JobDescription, flavor: str) -> list[str]:
         # The wrapper pastes the value into a shell line: quote it again.
         return shlex.quote(word) if flavor == WRAPPER else word
 
-    args = ["-N", value(jd.name, "name")]
+    options = [["-N", value(jd.name, "name")]]
     if jd.queue_name is not None:
-        args += ["-q", value(jd.queue_name, "queue_name")]
+        options.append(["-q", value(jd.queue_name, "queue_name")])
     resources = []
     if jd.time_reserved is not None:
         seconds = _script.positive_int(jd.time_reserved, "time_reserved")
-        resources.append("walltime=" + _script.hms(seconds))
+        resources.append("walltime=" + walltime(seconds))
     if jd.num_nodes is not None or jd.mpi_processes_per_node is not None:
         nodes = f"nodes={_script.positive_int(jd.num_nodes or 1, 'num_nodes')}"
         if jd.mpi_processes_per_node is not None:
@@ -112,24 +121,43 @@ def qsub_args(jd: JobDescription, flavor: str) -> list[str]:
                 jd.mpi_processes_per_node, "mpi_processes_per_node"))
         resources.append(nodes)
     if resources:
-        args += ["-l", ",".join(resources)]
+        options.append(["-l", ",".join(resources)])
     for option, path, what, suffix in (
             ("-o", jd.system_out_file, "system_out_file", ".o%A"),
             ("-e", jd.system_err_file, "system_err_file", ".e%A")):
         if path is not None:
-            args += [option, value(path, what)]
+            options.append([option, value(path, what)])
         elif flavor == WRAPPER:
-            # The wrapper's default, <name>.o<id>, takes the name as a path:
-            # a `/` in the name would point into a missing directory and
-            # the job could not start. Same default, made of safe characters.
-            args += [option, _SAFE_NAME.sub("_", jd.name) + suffix]
+            # The wrapper's default, <name>.o<id>, takes the name as a path
+            # relative to the working directory: a `/` in the name points
+            # into a missing directory, and a working directory the job
+            # cannot write (`/home`) stops the job before it starts, even
+            # with a stdout_file elsewhere. So: the same name, made of safe
+            # characters, in the home directory, where Cerulean 1.0's jobs
+            # put it (1.0 ran qsub there).
+            options.append([option, f'"${HOME_DIR_VAR}"'
+                            + _SAFE_NAME.sub("_", jd.name) + suffix])
     if flavor == TORQUE:
         # Torque runs the script with the login shell unless told otherwise.
-        args += ["-S", "/bin/bash"]
+        options.append(["-S", "/bin/bash"])
     if jd.extra_scheduler_options is not None:
-        args.append(_script.check_line(jd.extra_scheduler_options,
-                                       "extra_scheduler_options"))
-    return args
+        options.append([_script.check_line(jd.extra_scheduler_options,
+                                           "extra_scheduler_options")])
+    return options
+
+
+def qsub_args(jd: JobDescription, flavor: str) -> list[str]:
+    """The qsub options for a job description, quoted for ``flavor``.
+
+    For :data:`WRAPPER`, default output paths refer to the shell variable
+    :data:`HOME_DIR_VAR`, which :func:`submit_script` sets.
+
+    :param jd: The job description.
+    :param flavor: :data:`TORQUE` or :data:`WRAPPER`.
+    :returns: Shell words to put after ``qsub`` (before the script file).
+    :raises ValueError: For values that cannot be passed safely.
+    """
+    return [word for option in qsub_options(jd, flavor) for word in option]
 
 
 def job_script(jd: JobDescription) -> str:
@@ -153,6 +181,11 @@ def submit_script(jd: JobDescription, flavor: str) -> str:
     """
     args = " ".join(qsub_args(jd, flavor))
     return (
+        # Checked like the temporary file's name: what goes into the
+        # wrapper's shell line must be plain. Otherwise the default output
+        # stays relative, as the wrapper would have it.
+        f'{HOME_DIR_VAR}="$HOME/"; case ${HOME_DIR_VAR} in'
+        f' *[!A-Za-z0-9_./-]*) {HOME_DIR_VAR}="";; esac; '
         'f=$(mktemp) || exit 1; case $f in *[!A-Za-z0-9_./-]*)'
         ' echo "unsafe temporary file name $f" >&2; rm -f "$f"; exit 1;; esac; '
         'cat >"$f" || { rm -f "$f"; exit 1; }; '
@@ -378,6 +411,55 @@ def parse_exit_codes(result: Result, job_ids: Sequence[str], flavor: str
             else:
                 codes[job_id] = None
     return ExitCodes({j: codes.get(j) for j in job_ids}, final)
+
+
+# --- Cerulean 1.0's module functions -----------------------------------------
+
+
+def _job_desc_to_job_script(job_description: JobDescription) -> str:
+    """A job script with ``#PBS`` directives, as Cerulean 1.0 made one.
+
+    For code written against Cerulean 1.0: the options we pass to real
+    Torque's qsub (:func:`qsub_options`, values quoted, line breaks
+    refused, the walltime as :func:`_seconds_to_time` writes it), written as
+    directives above our job script. :class:`TorqueScheduler` itself passes
+    them on the command line, since the PBS wrappers on Slurm ignore
+    ``#PBS`` lines.
+
+    :param job_description: The job description.
+    :returns: The job script.
+    :raises ValueError: For values that cannot be passed safely.
+    """
+    jd = _script.with_command(job_description)
+    directives = ["#PBS " + " ".join(option)
+                  for option in qsub_options(jd, TORQUE, _seconds_to_time)]
+    shebang, _, body = job_script(jd).partition("\n")
+    return "\n".join([shebang, *directives, body])
+
+
+def _get_field_from_qstat_xml(xml_data: Element, field_name: str) -> str:
+    """The text of a job's field in parsed ``qstat -x`` XML (as Cerulean 1.0).
+
+    :param xml_data: The parsed ``<Data>`` element.
+    :param field_name: The field, e.g. ``job_state``.
+    :returns: The text of the first job's field of that name.
+    :raises RuntimeError: If no job has the field.
+    """
+    for job in xml_data:
+        for field in job:
+            if field.tag == field_name:
+                return field.text or ""
+    raise RuntimeError(f"Expected field {field_name} not returned by qstat")
+
+
+def _seconds_to_time(seconds: int) -> str:
+    """Seconds as a Torque duration, ``DD:HH:MM:SS`` (as Cerulean 1.0).
+
+    :param seconds: The number of seconds to reserve.
+    :returns: The duration.
+    """
+    days, rest = divmod(seconds, 86400)
+    return f"{days:02d}:{_script.hms(rest)}"
 
 
 class TorqueScheduler(CommandScheduler):

@@ -85,10 +85,10 @@ def test_time_reserved_must_be_a_positive_number(builder: str, value: Any) -> No
 # --- time limits ----------------------------------------------------------
 
 @pytest.mark.parametrize(("seconds", "slurm_time", "walltime"), [
-    (59, "0-00:00:59", "00:00:59"),
-    (3600, "0-01:00:00", "01:00:00"),
-    (90061, "1-01:01:01", "25:01:01"),
-    (1.2, "0-00:00:02", "00:00:02"),  # never shorter than asked
+    (59, "00-00:00:59", "00:00:59"),
+    (3600, "00-01:00:00", "01:00:00"),
+    (90061, "01-01:01:01", "25:01:01"),
+    (1.2, "00-00:00:02", "00:00:02"),  # never shorter than asked
 ])
 def test_time_formats(seconds: float, slurm_time: str, walltime: str) -> None:
     assert f"--time={slurm_time}" in slurm.sbatch_args(job(time_reserved=seconds))
@@ -106,7 +106,7 @@ def test_sbatch_options_are_honoured_and_quoted() -> None:
     words = shlex.split(" ".join(slurm.sbatch_args(jd)))
     assert words == [
         "--parsable", "--job-name=my job; $(x)", "--partition=batch queue",
-        "--time=0-00:01:01", "--nodes=2", "--ntasks-per-node=4",
+        "--time=00-00:01:01", "--nodes=2", "--ntasks-per-node=4",
         "--overcommit", "--output=sys out", "--error=sys'err",
         "--mem=10M", "--exclusive"]
 
@@ -150,8 +150,9 @@ def test_wrapper_values_survive_the_wrappers_own_shell(name: str) -> None:
 def test_wrapper_default_output_names_are_safe_paths() -> None:
     words = shlex.split(" ".join(torque.qsub_args(
         job(name="x/y $(z)"), torque.WRAPPER)))
-    assert words[words.index("-o") + 1] == "x_y___z_.o%A"
-    assert words[words.index("-e") + 1] == "x_y___z_.e%A"
+    # In the home directory (see test_compat_schedulers for the real path).
+    assert words[words.index("-o") + 1] == "$cerulean_homex_y___z_.o%A"
+    assert words[words.index("-e") + 1] == "$cerulean_homex_y___z_.e%A"
     assert "-o" not in torque.qsub_args(job(name="x/y"), torque.TORQUE)
 
 
@@ -257,7 +258,7 @@ def test_directgnu_refuses_what_it_cannot_honour() -> None:
 def test_directgnu_time_limit_uses_timeout() -> None:
     script = dg.job_shell_script(job(command="sleep", arguments=["9"],
                                      time_reserved=3))
-    assert "timeout --foreground -k 5 3 bash -c 'sleep 9'" in script
+    assert "timeout --foreground -k 5 3 bash -c '{ sleep 9\n}'" in script
     assert "timeout" not in dg.job_shell_script(job())
 
 
