@@ -294,12 +294,6 @@ up() {
     log "compat world up: sshd $SSH_ADDRESS:22, flaky sshd $FLAKY_ADDRESS:22, WebDAV $WEBDAV_ADDRESS:80/443"
 }
 
-stop_sessions_of() {
-    local pid
-    if pid=$(pid_of "$1") && alive "$pid"; then pkill -TERM -P "$pid" 2>/dev/null || true; fi
-    stop_pid "$1"
-}
-
 down() {
     mkdir -p "$PIDS"
     stop_pid flaky-killer

@@ -58,3 +58,10 @@ spawn() {
     echo $! >"$PIDS/$name.pid"
 }
 
+# stop_sessions_of NAME: stop an sshd and every session it holds (the
+# listener's children), so a restart really drops every connection.
+stop_sessions_of() {
+    local pid
+    if pid=$(pid_of "$1") && alive "$pid"; then pkill -TERM -P "$pid" 2>/dev/null || true; fi
+    stop_pid "$1"
+}

@@ -171,15 +171,7 @@ start_sshd() {
     wait_port sshd "$SSH_PORT"
 }
 
-stop_sshd() {
-    local pid
-    if pid=$(pid_of sshd) && alive "$pid"; then
-        # The listener's children are the open sessions: end them too, so a
-        # restart really drops every connection.
-        pkill -TERM -P "$pid" 2>/dev/null || true
-    fi
-    stop_pid sshd
-}
+stop_sshd() { stop_sessions_of sshd; }
 
 # --- munge, MariaDB, Slurm -----------------------------------------------------
 
