@@ -196,7 +196,8 @@ def record_exit_lines(exit_file: str, status: str) -> list[str]:
              " -exec rm -f {} + 2>/dev/null")]
 
 
-def batch_script(jd: JobDescription, kind: str, job_id_word: str) -> str:
+def batch_script(jd: JobDescription, kind: str, job_id_word: str,
+                 setup: Sequence[str] = (), cleanup: Sequence[str] = ()) -> str:
     """The bash job script for a batch scheduler (Slurm, Torque/PBS).
 
     The scheduler options are passed on the command line, not as directives
@@ -209,6 +210,8 @@ def batch_script(jd: JobDescription, kind: str, job_id_word: str) -> str:
     :param jd: The job description.
     :param kind: Scheduler name, used in the exit file's name.
     :param job_id_word: Shell word that expands to the job id inside the job.
+    :param setup: Scheduler-specific lines run before the user's command.
+    :param cleanup: Scheduler-specific lines run after it.
     :returns: The job script.
     """
     user_line = command_line(jd)
@@ -224,11 +227,13 @@ def batch_script(jd: JobDescription, kind: str, job_id_word: str) -> str:
     if jd.working_directory is not None:
         lines.append("cd -- " + quote(jd.working_directory, "working_directory")
                      + " || exit 1")
+    lines += setup
     lines += environment_lines(jd.environment)
     # A subshell, so that an `exit` in the user's command line still lets
     # us record the status.
     lines.append(f"( {user_line}\n){redirections(jd)}")
     lines.append("cerulean_rc=$?")
+    lines += cleanup
     lines += record_exit_lines('"$cerulean_exit"', '"$cerulean_rc"')
     lines.append('exit "$cerulean_rc"')
     return "\n".join(lines) + "\n"

@@ -40,8 +40,8 @@ def job_shell_script(jd: JobDescription) -> str:
 
     With ``time_reserved`` the command runs under ``timeout``; when the time
     is up, the rest of the process group is ended too, the job shell says
-    so on its stderr (the system_err_file), and the job records ``none``:
-    like a batch job killed at its limit, it has no exit code.
+    so on its stderr (the system_err_file), and the job's exit code is 124,
+    as ``timeout`` reports it (and as Cerulean 1.0 gave it).
 
     :param jd: The job description.
     :returns: The script.
@@ -86,7 +86,7 @@ def job_shell_script(jd: JobDescription) -> str:
             f" bash -c {shlex.quote(inner)}")
         lines.append("cerulean_rc=$?")
         lines.append(
-            'if [ "$cerulean_rc" -eq 124 ]; then cerulean_rc=none;'
+            'if [ "$cerulean_rc" -eq 124 ]; then'
             # Say so where a scheduler would: in the system_err_file.
             f" echo 'cerulean: job killed: time limit of {seconds} s reached'"
             " >&2;"
@@ -248,8 +248,8 @@ class DirectGnuScheduler(CommandScheduler):
     exact prefix command.
 
     Jobs go from RUNNING to DONE (there is no queue). ``time_reserved`` is
-    enforced with ``timeout``; a job stopped at its limit, or cancelled,
-    has no exit code. :meth:`cancel` ends the job's whole process group.
+    enforced with ``timeout``: a job stopped at its limit has exit code
+    124, as ``timeout`` reports it; a cancelled job has none. :meth:`cancel` ends the job's whole process group.
     ``queue_name`` and ``extra_scheduler_options`` do not apply and are
     ignored; ``num_nodes`` above 1 and ``mpi_processes_per_node`` are
     refused. Exit codes are kept in ``~/.cerulean/jobs/`` until read.

@@ -117,8 +117,14 @@ def qsub_options(jd: JobDescription, flavor: str,
     if jd.num_nodes is not None or jd.mpi_processes_per_node is not None:
         nodes = f"nodes={_script.positive_int(jd.num_nodes or 1, 'num_nodes')}"
         if jd.mpi_processes_per_node is not None:
-            nodes += ":ppn=" + str(_script.positive_int(
-                jd.mpi_processes_per_node, "mpi_processes_per_node"))
+            per_node = _script.positive_int(jd.mpi_processes_per_node,
+                                            "mpi_processes_per_node")
+            nodes += f":ppn={per_node}"
+            if flavor == WRAPPER:
+                # The wrapper makes nodes=N:ppn=M "N nodes, N*M tasks",
+                # which Slurm may pack unevenly; its mppnppn (the Cray
+                # resource) pins M tasks on each node, as Torque's ppn does.
+                resources.append(f"mppnppn={per_node}")
         resources.append(nodes)
     if resources:
         options.append(["-l", ",".join(resources)])
@@ -160,13 +166,34 @@ def qsub_args(jd: JobDescription, flavor: str) -> list[str]:
     return [word for option in qsub_options(jd, flavor) for word in option]
 
 
+# The PBS wrappers on Slurm set no PBS_NODEFILE, which Torque jobs use to
+# find their nodes (mpirun reads it). Where it is missing and Slurm gave a
+# node list, the job script writes one as Torque does: each node once per
+# task on it (SLURM_TASKS_PER_NODE, e.g. "2(x3),1").
+_NODEFILE_SETUP = [
+    'cerulean_nodefile=""',
+    ('if [ -z "${PBS_NODEFILE:-}" ] && [ -n "${SLURM_JOB_NODELIST:-}" ]'
+     ' && cerulean_nodefile=$(mktemp); then'),
+    '  scontrol show hostnames "$SLURM_JOB_NODELIST" | awk -v t="${SLURM_TASKS_PER_NODE:-1}" \\',
+    "    'BEGIN { n = split(t, part, \",\"); k = 0",
+    "      for (i = 1; i <= n; i++) { c = part[i]; r = 1",
+    "        if (match(c, /\\(x[0-9]+\\)/)) { r = substr(c, RSTART + 2, RLENGTH - 3); c = substr(c, 1, RSTART - 1) }",
+    "        for (j = 0; j < r; j++) tasks[k++] = c } }",
+    "     { m = ((NR - 1) in tasks) ? tasks[NR - 1] : 1; for (j = 0; j < m; j++) print }' >\"$cerulean_nodefile\"",
+    '  export PBS_NODEFILE="$cerulean_nodefile"',
+    "fi",
+]
+_NODEFILE_CLEANUP = ['[ -z "$cerulean_nodefile" ] || rm -f "$cerulean_nodefile"']
+
+
 def job_script(jd: JobDescription) -> str:
     """The job script handed to qsub.
 
     :param jd: The job description.
     :returns: The script.
     """
-    return _script.batch_script(jd, _KIND, _JOB_ID_VAR)
+    return _script.batch_script(jd, _KIND, _JOB_ID_VAR,
+                                _NODEFILE_SETUP, _NODEFILE_CLEANUP)
 
 
 def submit_script(jd: JobDescription, flavor: str) -> str:

@@ -248,7 +248,7 @@ def test_the_time_limit_kill_is_reported_on_the_job_shells_stderr(
                                   time_reserved=1,
                                   stderr_file=str(tmp_path / "err")), tmp_path)
     assert "killed" in done.stderr and "time limit" in done.stderr
-    assert recorded(tmp_path) == "none"
+    assert recorded(tmp_path) == "124"  # as timeout reports, as in 1.0
 
 
 def test_the_commands_own_stderr_still_goes_to_stderr_file(tmp_path: Path) -> None:
@@ -302,7 +302,7 @@ def test_directgnu_system_err_file_gets_the_job_shells_errors(
                               time_reserved=1, stderr_file="/dev/null",
                               system_err_file=f"{workdir}/killed.err"))
     codes = sched.wait_all([syntax, killed], time_out=30, interval=0.2)
-    assert codes == {syntax: 2, killed: None}
+    assert codes == {syntax: 2, killed: 124}
     assert "syntax error" in (read(term, f"{workdir}/syntax.err") or "")
     assert "killed" in (read(term, f"{workdir}/killed.err") or "")
 

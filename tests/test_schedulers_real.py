@@ -147,7 +147,7 @@ def test_directgnu_time_limit(env: Env) -> None:
     started = time.monotonic()
     job_id = env.sched.submit(job("sleep 60 & sleep 60", time_reserved=1,
                                   working_directory=env.workdir))
-    assert env.sched.wait(job_id, time_out=30, interval=0.2) is None
+    assert env.sched.wait(job_id, time_out=30, interval=0.2) == 124  # as timeout says
     assert time.monotonic() - started < 10
     assert env.sched.get_status(job_id) == D
     live = sh(env.term, f"ps -o stat= -s {job_id} | grep -v '^Z'; exit 0")
@@ -201,14 +201,58 @@ def test_a_missing_working_directory_is_refused_at_submission(env: Env) -> None:
         env.sched.submit(job("true", working_directory=f"{env.workdir}/missing"))
 
 
-def test_two_nodes_on_a_one_node_cluster(env: Env) -> None:
-    jd = job("true", num_nodes=2, working_directory=env.workdir)
+def _tasks_by_node(env: Env, nodes: int, per_node: int | None) -> dict[str, int]:
+    """Run ``srun`` in a job on ``nodes`` nodes; count its tasks per node."""
+    job_id = env.sched.submit(job(
+        "srun", "sh", "-c", shlex.quote('echo "$SLURMD_NODENAME"'),
+        num_nodes=nodes, mpi_processes_per_node=per_node,
+        working_directory=env.workdir, stdout_file="nodes.txt"))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    out = read(env.term, f"{env.workdir}/nodes.txt") or ""
+    counts: dict[str, int] = {}
+    for name in out.split():
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+@pytest.mark.parametrize("nodes", [2, 3])
+def test_num_nodes_runs_on_that_many_distinct_nodes(env: Env, nodes: int) -> None:
     if env.kind == "directgnu":
-        with pytest.raises(ValueError, match="num_nodes=2"):
+        with pytest.raises(ValueError, match=f"num_nodes={nodes}"):
+            env.sched.submit(job("true", num_nodes=nodes))
+        return
+    assert _tasks_by_node(env, nodes, None) == {
+        f"n{i}": 1 for i in range(1, nodes + 1)}
+
+
+def test_processes_per_node_on_every_node(env: Env) -> None:
+    if env.kind == "directgnu":
+        pytest.skip("DirectGnu runs on one machine (see test_num_nodes_...)")
+    assert _tasks_by_node(env, 3, 2) == {"n1": 2, "n2": 2, "n3": 2}
+
+
+def test_a_pbs_job_gets_a_node_file_as_torque_writes_it(env: Env) -> None:
+    if env.kind != "torque":
+        pytest.skip("PBS_NODEFILE is Torque's")
+    job_id = env.sched.submit(job(
+        "cat", '"$PBS_NODEFILE";', "echo", '"$PBS_NODEFILE"', num_nodes=2, mpi_processes_per_node=2,
+        working_directory=env.workdir, stdout_file="nodefile.txt"))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    *lines, path = (read(env.term, f"{env.workdir}/nodefile.txt") or "").split()
+    # One line per node and process, as in Torque's own node file; the
+    # file is gone when the job is.
+    assert lines == ["n1", "n1", "n2", "n2"]
+    assert read(env.term, path) is None
+
+
+def test_more_nodes_than_the_cluster_has(env: Env) -> None:
+    jd = job("true", num_nodes=4, working_directory=env.workdir)
+    if env.kind == "directgnu":
+        with pytest.raises(ValueError, match="num_nodes=4"):
             env.sched.submit(jd)
         return
-    # Slurm accepts the job but never starts it (the partition has one node,
-    # and EnforcePartLimits is off): it stays WAITING, with the reason.
+    # Slurm accepts the job but never starts it (the partition has three
+    # nodes, and EnforcePartLimits is off): it stays WAITING, with the reason.
     job_id = env.sched.submit(jd)
     try:
         assert env.sched.wait(job_id, time_out=2, interval=0.5) is None

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Real test servers on 127.0.0.1: OpenSSH sshd, Slurm (munge, MariaDB,
-# slurmdbd, slurmctld, slurmd) with the PBS/Torque wrappers of
+# Real test servers on 127.0.0.1: OpenSSH sshd, a 3-node Slurm (munge, MariaDB,
+# slurmdbd, slurmctld, three slurmd) with the PBS/Torque wrappers of
 # slurm-wlm-torque, and WebDAV (wsgidav, HTTP and HTTPS).
 #
 #   servers.sh up             install what is missing, start all, wait until ready
@@ -32,8 +32,11 @@ WEBDAV_PORT=18080
 WEBDAV_HTTPS_PORT=18443
 MYSQL_PORT=13306
 SLURMCTLD_PORT=16817
-SLURMD_PORT=16818
 SLURMDBD_PORT=16819
+# Three slurmd on this host make a 3-node cluster (multiple-slurmd build):
+# node n1 listens on 16821, n2 on 16822, n3 on 16823.
+SLURM_NODES=(n1 n2 n3)
+SLURMD_BASE_PORT=16820
 
 DEBIAN_PACKAGES=(openssh-server openssh-client munge mariadb-server slurmdbd
                  slurmctld slurmd slurm-client slurm-wlm-torque openssl
@@ -175,25 +178,35 @@ stop_sshd() { stop_sessions_of sshd; }
 
 # --- munge, MariaDB, Slurm -----------------------------------------------------
 
+# One NodeName line per slurmd, each on its own port; NodeHostname is this
+# host's name, which slurmd -N matches.
+slurm_node_lines() {
+    local cpus=$1 i=1 node
+    for node in "${SLURM_NODES[@]}"; do
+        echo "NodeName=$node NodeHostname=$(hostname -s) NodeAddr=127.0.0.1 Port=$((SLURMD_BASE_PORT + i)) CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=4000 State=UNKNOWN"
+        i=$((i + 1))
+    done
+}
+
 setup_slurm() {
-    local cpus
+    local cpus node
     cpus=4
-    mkdir -p "$STATE/slurm/state" "$STATE/slurm/spool" "$STATE/mysql" "$STATE/run"
+    mkdir -p "$STATE/slurm/state" "$STATE/mysql" "$STATE/run"
+    for node in "${SLURM_NODES[@]}"; do mkdir -p "$STATE/slurm/spool/$node"; done
     [[ -f /etc/munge/munge.key ]] || { mkdir -p /etc/munge; runuser -u munge -- mungekey -c -k /etc/munge/munge.key; }
 
     cat >"$CONF/slurm.conf" <<EOF
 ClusterName=cerulean-test
 SlurmctldHost=localhost(127.0.0.1)
 SlurmctldPort=$SLURMCTLD_PORT
-SlurmdPort=$SLURMD_PORT
 SlurmUser=root
 AuthType=auth/munge
 StateSaveLocation=$STATE/slurm/state
-SlurmdSpoolDir=$STATE/slurm/spool
+SlurmdSpoolDir=$STATE/slurm/spool/%n
 SlurmctldPidFile=$PIDS/slurmctld.pid
-SlurmdPidFile=$PIDS/slurmd.pid
+SlurmdPidFile=$PIDS/slurmd-%n.pid
 SlurmctldLogFile=$LOGS/slurmctld.log
-SlurmdLogFile=$LOGS/slurmd.log
+SlurmdLogFile=$LOGS/slurmd-%n.log
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
 JobAcctGatherType=jobacct_gather/linux
@@ -216,9 +229,9 @@ AccountingStorageType=accounting_storage/slurmdbd
 AccountingStorageHost=localhost
 AccountingStoragePort=$SLURMDBD_PORT
 JobCompType=jobcomp/none
-NodeName=localhost NodeHostname=localhost NodeAddr=127.0.0.1 CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=4000 State=UNKNOWN
-PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
-PartitionName=batch Nodes=localhost Default=NO MaxTime=INFINITE State=UP
+$(slurm_node_lines "$cpus")
+PartitionName=debug Nodes=n[1-3] Default=YES MaxTime=INFINITE State=UP
+PartitionName=batch Nodes=n[1-3] Default=NO MaxTime=INFINITE State=UP
 EOF
     cat >"$CONF/slurmdbd.conf" <<EOF
 AuthType=auth/munge
@@ -283,22 +296,21 @@ start_slurm() {
         /usr/sbin/slurmctld -f "$CONF/slurm.conf"
         wait_port slurmctld $SLURMCTLD_PORT
     fi
-    if ! running slurmd; then
-        /usr/sbin/slurmd -f "$CONF/slurm.conf" -N localhost
-    fi
-    # Ready when the node takes jobs; a node left DOWN by an earlier run
+    local node
+    for node in "${SLURM_NODES[@]}"; do
+        running "slurmd-$node" || /usr/sbin/slurmd -f "$CONF/slurm.conf" -N "$node"
+    done
+    # Ready when every node takes jobs; a node left DOWN by an earlier run
     # (ReturnToService=2 usually prevents that) is resumed.
-    local i state
+    local i states
     for i in $(seq 300); do
-        state=$(sinfo -h -n localhost -o %T 2>/dev/null | head -1 || true)
-        case $state in
-            idle*|mixed*|allocated*) break ;;
-            down*|drain*) scontrol update NodeName=localhost State=RESUME >/dev/null 2>&1 || true ;;
-        esac
+        states=$(sinfo -h -N -p debug -o %T 2>/dev/null | sort -u | tr '\n' ' ' || true)
+        if [[ -n $states && ! $states =~ (down|drain|unk|not_resp|fail) ]]; then break; fi
+        [[ $states =~ (down|drain) ]] && scontrol update NodeName="n[1-3]" State=RESUME >/dev/null 2>&1 || true
         sleep 0.1
     done
-    [[ $state == idle* || $state == mixed* || $state == allocated* ]] ||
-        die "slurm node not ready (state '$state', see $LOGS)"
+    [[ -n $states && ! $states =~ (down|drain|unk|not_resp|fail) ]] ||
+        die "slurm nodes not ready (states '$states', see $LOGS)"
     # sacct needs the cluster registered in slurmdbd (slurmctld does it).
     wait_for "slurm accounting" sacct -n -X -S now
 }
@@ -390,7 +402,9 @@ down() {
     mkdir -p "$PIDS"
     # Cancel leftover jobs first, so slurmd does not keep them running.
     if running slurmctld; then scancel --user="$TEST_USER" >/dev/null 2>&1 || true; fi
-    stop_pid slurmd
+    local node
+    for node in "${SLURM_NODES[@]}"; do stop_pid "slurmd-$node"; done
+    stop_pid slurmd   # the one-node set-up of earlier versions
     stop_pid slurmctld
     stop_pid slurmdbd
     stop_pid mariadb
@@ -403,7 +417,7 @@ down() {
 
 status() {
     local name
-    for name in sshd wsgidav wsgidav-https munged mariadb slurmdbd slurmctld slurmd; do
+    for name in sshd wsgidav wsgidav-https munged mariadb slurmdbd slurmctld "${SLURM_NODES[@]/#/slurmd-}"; do
         if running "$name"; then echo "$name: running (pid $(pid_of "$name"))"; else echo "$name: stopped"; fi
     done
 }
