@@ -102,7 +102,8 @@ class ClusterJobs:
     def registry(self) -> Registry:
         """The job files, on the machine the terminal runs on."""
         if self._registry is None:
-            self._registry = Registry(self.session.host_fs(), self.config.job_dir)
+            self._registry = Registry(self.session.host_fs(), self.config.job_dir,
+                                      self.config.name)
         return self._registry
 
     @property

@@ -22,6 +22,10 @@ The job directory must be on a file system that the compute nodes share
 with the machine the terminal runs on (home directories usually are): the
 wrapper writes its events and the command's output there from the node.
 
+Several clusters may share a job directory (two local clusters without
+``job_dir`` both use the default one): each record names its cluster, and a
+cluster's registry sees only its own jobs.
+
 The facts sit side by side in one directory, so that one listing tells which
 exist for every job, and each file has a single writer or is written once:
 concurrent clients never update the same file in place. Files are written
@@ -93,11 +97,14 @@ class Registry:
 
     :param fs: the file system of the machine the terminal runs on.
     :param job_dir: the job directory there (absolute).
+    :param cluster: the cluster's name: jobs of other clusters in the same
+        directory are not seen.
     """
 
-    def __init__(self, fs: FileSystemImpl, job_dir: str) -> None:
+    def __init__(self, fs: FileSystemImpl, job_dir: str, cluster: str) -> None:
         self.fs = fs
         self.job_dir = job_dir
+        self.cluster = cluster
         self._ready = False
 
     # --- Paths --------------------------------------------------------------
@@ -169,18 +176,21 @@ class Registry:
         return _float(self.read_optional(self.path(job_id, "limit")))
 
     def entry(self, job_id: str) -> Entry | None:
-        """One job's record and final state; None if there is no such job."""
+        """One job's record and final state; None if this cluster has no
+        such job (also when the job belongs to another cluster)."""
         final = self.read_optional(self.path(job_id, "final.json"))
         if final is not None:
             record, state = load_record(final)
-            return Entry(record, state)
+            return Entry(record, state) if self._ours(record) else None
         data = self.read_optional(self.path(job_id, "json"))
         if data is None:
             return None
-        return Entry(load_record(data)[0], None)
+        record = load_record(data)[0]
+        return Entry(record, None) if self._ours(record) else None
 
     def entries(self) -> list[Entry]:
-        """Every job of the directory, with one listing and pipelined reads.
+        """Every job of this cluster in the directory, with one listing and
+        pipelined reads.
 
         Jobs whose files cannot be read (a file removed by hand, another
         format) are logged and left out rather than failing the listing.
@@ -201,8 +211,12 @@ class Registry:
             except ValueError as e:
                 log.warning("ignoring job file %s: %s", path, e)
                 continue
-            result.append(Entry(record, state))
+            if self._ours(record):
+                result.append(Entry(record, state))
         return result
+
+    def _ours(self, record: JobRecord) -> bool:
+        return record.cluster_name == self.cluster
 
     def progress(self, job_ids: list[str]) -> dict[str, Progress]:
         """What the wrapper scripts recorded, kill requests and life spans.

@@ -555,3 +555,59 @@ def test_status_finds_a_job_on_another_cluster(tmp_path: Path) -> None:
                 async with client.jobs.list(cluster_name="other") as it:
                     assert [j.id async for j in it] == [job.id]
     run(main())
+
+
+def test_clusters_sharing_the_default_job_directory_see_only_their_jobs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two local clusters without job_dir: both keep their jobs in
+    # $XDG_DATA_HOME/neuro-compat/jobs, one directory.
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "clusters.toml").write_text("".join(f"""
+[clusters.{name}.terminal]
+type = "local"
+[clusters.{name}.storage]
+type = "local"
+root = "{tmp_path / name}"
+[clusters.{name}.scheduler]
+type = "directgnu"
+[clusters.{name}.presets.cpu-small]
+cpu = 1
+memory_mb = 100
+""" for name in ("here", "dav")))
+
+    async def main() -> None:
+        async with neuro_compat.get(path=config) as client:
+            assert client.config.cluster_name == "here"
+            mine = await start(client, "exit 3")
+            theirs = await client.jobs.start(
+                image=client.parse.remote_image("ubuntu"), preset_name="cpu-small",
+                command="exit 4", cluster_name="dav")
+            jobs_here = client.jobs._on("here").config.job_dir
+            assert jobs_here == client.jobs._on("dav").config.job_dir  # shared
+
+            async def ids(**kwargs: Any) -> list[str]:
+                async with client.jobs.list(**kwargs) as it:
+                    return [job.id async for job in it]
+
+            assert await ids() == [mine.id]  # None: the current cluster
+            assert await ids(cluster_name="here") == [mine.id]
+            assert await ids(cluster_name="dav") == [theirs.id]
+            # status() takes no cluster name and, like neuro_sdk's one API
+            # server for all clusters, finds a job on whichever cluster it
+            # belongs to, and reports it there.
+            done = await wait_for(client, theirs.id)
+            assert (done.cluster_name, done.history.exit_code) == ("dav", 4)
+            assert str(done.uri).startswith("job://dav/")
+            done = await wait_for(client, mine.id)
+            assert (done.cluster_name, done.history.exit_code) == ("here", 3)
+            # Calls naming a cluster only see that cluster's jobs.
+            with pytest.raises(ResourceNotFound, match="not found on cluster 'here'"):
+                async with client.jobs.monitor(theirs.id, cluster_name="here") as it:
+                    [chunk async for chunk in it]
+            async with client.jobs.monitor(theirs.id, cluster_name="dav") as it:
+                assert b"".join([chunk async for chunk in it]) == b""
+            await client.config.switch_cluster("dav")
+            assert await ids() == [theirs.id]
+    run(main())

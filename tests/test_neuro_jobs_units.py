@@ -176,7 +176,7 @@ def test_concurrent_writers_never_leave_a_torn_file(kind: str, tmp_path: Path) -
         fs = cerulean.SftpFileSystem(term)
         job_dir = remote_scratch_dir(term) + "/jobs"
     try:
-        registry = Registry(fs, job_dir)
+        registry = Registry(fs, job_dir, "hpc")
         registry.create_home(JOB_ID)
         big = _record(description="x" * 50_000)  # many packets per write
         states = [JobState(JobStatus.FAILED, "Error", f"writer {i}", i) for i in range(6)]
