@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import posixpath
 import shlex
 import shutil
 import threading
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from cerulean.file_system_impl import Capability, DirEntry, FileSystemImpl, WriteItem
 from cerulean.path import FileStat
@@ -41,6 +42,10 @@ if TYPE_CHECKING:
     import paramiko
 
     from cerulean import SshTerminal, Terminal
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 CHUNK = 1024 * 1024
 """Bytes per chunk when streaming through the extras."""
@@ -196,58 +201,79 @@ class SftpBackend(Backend):
         self._lock = threading.Lock()
         self._idle: list[tuple[int, paramiko.SFTPClient]] = []
 
-    @contextlib.contextmanager
-    def _sftp(self) -> Iterator[paramiko.SFTPClient]:
-        """Borrow an SFTP session of the current connection."""
+    def _borrow(self) -> tuple[int, paramiko.SFTPClient]:
+        """An SFTP session of the current connection, and its generation."""
         generation = self._terminal.connection_generation
-        client = None
         with self._lock:
             while self._idle:
                 gen, candidate = self._idle.pop()
-                if gen == generation:
-                    client = candidate
-                    break
-                _close_quietly(candidate)  # from a connection that dropped
-        if client is None:
-            client = self._terminal.open_sftp()
+                if gen == generation and _healthy(candidate):
+                    return gen, candidate
+                # From a connection that dropped (the terminal may not have
+                # reconnected yet: nothing else has used it since).
+                _close_quietly(candidate)
+        # open_sftp() reconnects first if the connection is down; the
+        # generation is read after it, so that it is the client's own.
+        client = self._terminal.open_sftp()
+        return self._terminal.connection_generation, client
+
+    @contextlib.contextmanager
+    def _sftp(self, first: Callable[[paramiko.SFTPClient], _T]) -> Iterator[_T]:
+        """Borrow an SFTP session and make its first request, ``first(session)``.
+
+        ``first`` must be safe to repeat (it changes nothing on the server):
+        if the connection turns out to be lost there, it runs once more on a
+        new connection, as cerulean's own SFTP calls do. A connection lost
+        later comes out as ConnectionError, like cerulean's.
+        """
+        for retry in (True, False):
+            generation, client = self._borrow()
+            try:
+                value = first(client)
+            except BaseException as e:
+                lost = _lost(client, e)
+                _close_quietly(client)
+                if not lost:
+                    raise
+                if not retry:
+                    raise ConnectionError(f"SFTP connection lost: {e or type(e).__name__}"
+                                          ) from e
+                log.info("SFTP connection lost; retrying on a new one")
+                continue
+            break
         try:
-            yield client
-        except BaseException:
+            yield value
+        except BaseException as e:
             # A failed request may leave the session in a bad state (or the
             # connection gone); use a fresh one next time.
+            lost = _lost(client, e)
             _close_quietly(client)
+            if lost and not isinstance(e, ConnectionError):
+                raise ConnectionError(f"SFTP connection lost: {e or type(e).__name__}"
+                                      ) from e
             raise
         with self._lock:
             self._idle.append((generation, client))
 
     def realpath(self, path: str) -> str:
         """See :meth:`Backend.realpath` (the SFTP REALPATH request)."""
-        with self._sftp() as sftp:
-            try:
-                return sftp.normalize(path)
-            except OSError as e:
-                raise _with_path(e, path) from None
+        with self._sftp(lambda sftp: _request(sftp, path, lambda: sftp.normalize(path))
+                        ) as real:
+            return real
 
     def read_range(self, path: str, offset: int, size: int | None) -> Iterator[bytes]:
         """See :meth:`Backend.read_range`."""
-        with self._sftp() as sftp:
-            try:
-                f = sftp.open(path, "rb")
-            except OSError as e:
-                raise _with_path(e, path) from None
-            with f:
-                yield from _read_from(f, offset, size)
+        with self._sftp(lambda sftp: _request(sftp, path, lambda: sftp.open(path, "rb"))
+                        ) as f, f:
+            yield from _read_from(f, offset, size)
 
     def write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
         """See :meth:`Backend.write_at`."""
-        with self._sftp() as sftp:
-            try:
-                f = sftp.open(path, "r+b")
-            except OSError as e:
-                raise _with_path(e, path) from None
-            with f:
-                f.set_pipelined(True)
-                return _write_from(f, offset, data)
+        # Opening with r+b neither creates nor truncates: safe to repeat.
+        with self._sftp(lambda sftp: _request(sftp, path, lambda: sftp.open(path, "r+b"))
+                        ) as f, f:
+            f.set_pipelined(True)
+            return _write_from(f, offset, data)
 
     @property
     def can_write_at(self) -> bool:
@@ -343,6 +369,33 @@ def _with_path(error: OSError, path: str) -> OSError:
     if error.errno is None and "No such file" in str(error):
         return FileNotFoundError(errno.ENOENT, str(error), path)
     return error
+
+
+def _request(sftp: paramiko.SFTPClient, path: str, call: Callable[[], _T]) -> _T:
+    """``call()``, a request on ``sftp``; an error the server sent gets the path."""
+    try:
+        return call()
+    except OSError as e:
+        if not _healthy(sftp):
+            raise  # the connection, not the server: see SftpBackend._sftp
+        raise _with_path(e, path) from None
+
+
+def _healthy(client: paramiko.SFTPClient) -> bool:
+    """Whether an SFTP session's channel and connection are still open."""
+    channel = client.get_channel()
+    if channel is None or channel.closed:
+        return False
+    transport = channel.get_transport()
+    return transport is not None and transport.is_active()
+
+
+def _lost(client: paramiko.SFTPClient, error: BaseException) -> bool:
+    """Whether ``error`` came from the connection going away under ``client``."""
+    import paramiko
+
+    return (isinstance(error, (OSError, EOFError, paramiko.SSHException))
+            and not _healthy(client))
 
 
 def _close_quietly(client: Any) -> None:

@@ -1,11 +1,13 @@
 """Uploads and downloads: files and trees, progress events in neuro_sdk's
 order, update and continue_ with controlled modification times, filters and
-ignore files, special files, failing callbacks, and cancelling a large
-upload part-way (then completing it with continue_)."""
+ignore files, special files, failing callbacks, cancelling a large
+upload part-way (then completing it with continue_), and the call after a
+connection drop."""
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +28,7 @@ from tests.neuro_helpers import (
     set_mtime,
     wait_no_workers,
 )
+from tests.terminal_helpers import sshd_session_pids
 
 
 @pytest.fixture(params=STORAGE_KINDS)
@@ -422,5 +425,66 @@ def test_cancel_a_large_upload_then_continue(kind: str, tmp_path: Path) -> None:
                 assert b"".join([c async for c in it]) == data
 
     with cluster_of(kind, tmp_path) as cluster:
+        run(main(cluster))
+    assert wait_no_workers() == []
+
+
+AFTER_A_DROP = ["stat", "list", "open", "write", "continue"]
+
+
+@pytest.mark.real_server("ssh")
+@pytest.mark.parametrize("next_call", AFTER_A_DROP)
+def test_the_call_after_a_connection_drop_mid_upload_reconnects(next_call: str,
+                                                                 tmp_path: Path) -> None:
+    data = os.urandom(16 * 1024 * 1024)
+    src = tmp_path / "large.bin"
+    src.write_bytes(data)
+    set_mtime(src, 3600)  # older than the partial upload: continue_ appends
+
+    class DropAfter(Recorder):
+        """Kills the sshd session serving ``term`` once 2 MiB have gone."""
+
+        term: Any = None
+
+        def step(self, data: Any) -> None:
+            super().step(data)
+            if data.current >= 2 * 1024 * 1024 and self.term is not None:
+                for pid in sshd_session_pids(self.term):
+                    os.kill(pid, signal.SIGTERM)
+                self.term = None
+
+    async def main(cluster: Cluster) -> None:
+        async with neuro.get(path=cluster.config_dir) as client:
+            s = client.storage
+            await s.mkdir(URL("storage:d"))
+            await s.create(URL("storage:d/small.txt"), b"0123456789")
+            session = client._session()
+            recorder = DropAfter()
+            recorder.term = await session.bridge.run(session.terminal)
+            with pytest.raises(ConnectionError):
+                await s.upload_file(file_uri(src), URL("storage:d/large.bin"),
+                                    progress=recorder)
+            assert recorder.term is None and "complete" not in recorder.kinds()
+            # The next call, whatever it is, reconnects by itself.
+            if next_call == "stat":
+                assert (await s.stat(URL("storage:d/small.txt"))).size == 10
+            elif next_call == "list":
+                async with s.list(URL("storage:d")) as it:
+                    assert sorted([st.name async for st in it]) == ["large.bin",
+                                                                    "small.txt"]
+            elif next_call == "open":
+                async with s.open(URL("storage:d/small.txt"), offset=4, size=3) as it:
+                    assert b"".join([c async for c in it]) == b"456"
+            elif next_call == "write":
+                await s.write(URL("storage:d/small.txt"), b"ab", 8)
+                assert await read(client, "storage:d/small.txt") == b"01234567ab"
+            else:
+                recorder = Recorder()
+                await s.upload_file(file_uri(src), URL("storage:d/large.bin"),
+                                    continue_=True, progress=recorder)
+                assert recorder.kinds()[-1] == "complete"
+                assert await read(client, "storage:d/large.bin") == data
+
+    with cluster_of("sftp", tmp_path) as cluster:
         run(main(cluster))
     assert wait_no_workers() == []
