@@ -11,12 +11,14 @@ Layout (``<id>`` is ``job-<uuid>``)::
     <job_dir>/<id>.json        the JobRecord, written once after submission
     <job_dir>/<id>.final.json  the record plus its final JobState, written once
                                the job is over (then the others are not read)
-    <job_dir>/<id>.events      appended by the job's wrapper script only
+    <job_dir>/<id>.events      made empty at submission, then appended to by
+                               the job's wrapper script only
     <job_dir>/<id>.cancel      Jobs.kill was called (the time, first call wins)
     <job_dir>/<id>.limit       the life span in seconds, read by the wrapper
     <job_dir>/<id>/            the job's own directory: ``output`` (stdout and
                                stderr of the command), ``scheduler.out`` and
-                               ``scheduler.err`` (the scheduler's messages)
+                               ``scheduler.err`` (the scheduler's messages),
+                               all three made empty at submission
 
 The job directory must be on a file system that the compute nodes share
 with the machine the terminal runs on (home directories usually are): the
@@ -31,7 +33,9 @@ exist for every job, and each file has a single writer or is written once:
 concurrent clients never update the same file in place. Files are written
 under a temporary name and renamed into place (atomic on POSIX file systems
 and SFTP's posix-rename), so a reader sees a whole file or none, and the
-metadata is private to the user (mode 0600, directories 0700).
+metadata is private to the user (mode 0600, directories 0700; the files
+that the wrapper and the scheduler write exist before the job starts, so
+that the job's umask does not decide their mode).
 
 Everything here blocks; the Jobs subsystem calls it in worker threads.
 """
@@ -45,7 +49,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from cerulean.file_system_impl import FileSystemImpl
+from cerulean.file_system_impl import FileSystemImpl, WriteItem
 
 from ._job_record import (
     Events,
@@ -124,11 +128,25 @@ class Registry:
     # --- Writing ------------------------------------------------------------
 
     def create_home(self, job_id: str) -> None:
-        """Make the job directory (first time) and the job's own directory."""
+        """Make the job directory (first time), the job's own directory, and,
+        empty, the files that the wrapper and the scheduler write.
+
+        Made here so that they are private (0600) like the rest: the wrapper
+        and the scheduler would create them with the job's umask, and only
+        append to or truncate a file that exists.
+        """
         if not self._ready:
             makedirs(self.fs, self.job_dir)
             self._ready = True
         self.fs._mkdir(self.home(job_id), _PRIVATE_DIR)
+        items = [WriteItem(path, b"", _PRIVATE_FILE) for path in self._written_by_job(job_id)]
+        for _ in self.fs._write_files(items):
+            pass
+
+    def _written_by_job(self, job_id: str) -> list[str]:
+        home = self.home(job_id)
+        return [self.path(job_id, "events"), self.output(job_id),
+                posixpath.join(home, "scheduler.out"), posixpath.join(home, "scheduler.err")]
 
     def write_record(self, record: JobRecord) -> None:
         """Store the record of a newly submitted job."""
@@ -140,8 +158,6 @@ class Registry:
 
     def write_finals(self, finals: Iterable[tuple[JobRecord, JobState]]) -> None:
         """Store several final states, pipelined where the file system can."""
-        from cerulean.file_system_impl import WriteItem
-
         items = [WriteItem(self.path(r.id, "final.json"), dump_record(r, s), _PRIVATE_FILE)
                  for r, s in finals]
         for _ in self.fs._write_files(items):
@@ -276,12 +292,9 @@ class Registry:
 
     def remove(self, job_id: str) -> None:
         """Remove a job's files (a submission that failed); best effort."""
-        for path in (self.path(job_id, "limit"), self.output(job_id)):
+        for path in (self.path(job_id, "limit"), *self._written_by_job(job_id)):
             with contextlib.suppress(OSError):
                 self.fs._unlink(path)
-        for name in ("scheduler.out", "scheduler.err"):
-            with contextlib.suppress(OSError):
-                self.fs._unlink(posixpath.join(self.home(job_id), name))
         with contextlib.suppress(OSError):
             self.fs._rmdir(self.home(job_id))
 

@@ -611,3 +611,36 @@ memory_mb = 100
             await client.config.switch_cluster("dav")
             assert await ids() == [theirs.id]
     run(main())
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_registry_file_is_private(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path) as cluster:
+            async with cluster.client() as client:
+                # The job's umask (0022 on the test servers) must not decide:
+                # the files the wrapper and the scheduler write are 0600 too.
+                job = await start(client, "echo out; echo err >&2", life_span=100)
+                done = await wait_for(client, job.id)
+                assert done.status == JobStatus.SUCCEEDED, done.history
+                jobs = client.jobs._on(None)
+                fs = jobs.session.host_fs()
+
+                def modes() -> dict[str, int]:
+                    found = {}
+                    for directory in (cluster.job_dir, jobs.registry.home(job.id)):
+                        for name, st in fs._listdir(directory):
+                            found[f"{directory}/{name}"] = st.mode
+                    return found
+
+                found = await jobs.session.bridge.run(modes)
+                home = jobs.registry.home(job.id)
+                assert set(found) == {
+                    home, *(f"{home}.{k}" for k in ("json", "final.json", "events", "limit")),
+                    *(f"{home}/{n}" for n in ("output", "scheduler.out", "scheduler.err"))}
+                assert {path: mode for path, mode in found.items() if path != home} == {
+                    path: 0o600 for path in found if path != home}
+                assert found[home] == 0o700
+                async with client.jobs.monitor(job.id) as it:
+                    assert b"".join([c async for c in it]) == b"out\nerr\n"
+    run(main())
