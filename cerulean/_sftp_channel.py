@@ -147,14 +147,18 @@ class SftpChannel:
         """
         if not self._out:
             return
-        view = memoryview(self._out)
+        # Hand the buffer over and start a new one instead of emptying it
+        # after the send: when the connection drops mid-send, paramiko's
+        # frames in the error's traceback still hold slices of the view,
+        # and a bytearray with live views cannot be resized (BufferError,
+        # which replaced the ConnectionError). The old buffer is freed
+        # with its last view. A memoryview, since sendall slices what it
+        # is given after every packet, and slicing bytes would copy.
+        out, self._out = self._out, bytearray()
         try:
-            self._chan.sendall(view)  # type: ignore[arg-type]
+            self._chan.sendall(memoryview(out))  # type: ignore[arg-type]
         except _CONNECTION_ERRORS as error:
             raise self._fail(error) from error
-        finally:
-            view.release()
-            del self._out[:]
         self.flushes += 1
 
     def send(self, kind: int, payload: bytes, handler: Handler) -> int:

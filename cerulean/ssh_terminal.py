@@ -301,7 +301,20 @@ class SshTerminal(Terminal):
             logger.info("Opening a channel on %s failed (%s); reconnecting",
                         self._where(), e)
             self._forget(transport)
-            return self._opening(open_, self.transport())
+        transport = self.transport()
+        try:
+            return self._opening(open_, transport)
+        except (paramiko.ChannelException, ConnectionError):
+            raise
+        except _CONNECTION_ERRORS as e:
+            # The new connection failed too. paramiko's own errors (EOFError,
+            # SSHException) are not OSErrors; callers that retry on
+            # ConnectionError, as documented, must see one. The connection
+            # is left alone: if it died, the next call notices and replaces
+            # it; if only this channel failed, others' commands go on.
+            raise ConnectionError(
+                f"Connection to {self._where()} lost while opening a"
+                f" channel: {e or type(e).__name__}") from e
 
     def _opening(self, open_: Callable[[paramiko.Transport], _T],
                  transport: paramiko.Transport) -> _T:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path as LocalPath
 from typing import Any
 
+import paramiko
 import pytest
 
 import cerulean
@@ -176,6 +177,26 @@ def test_sftp_reconnects_for_the_next_call(sftp: tuple[Any, Any]) -> None:
     _drop(fs)
     assert {p.name for p in base.iterdir()} == {"f", "g", "d"}
 
+
+
+def test_sftp_reconnect_that_fails_too_is_a_connection_error(
+        sftp: tuple[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The connection drops, and the SFTP session on the new one fails as
+    well (the new connection drops while the session starts): still a
+    ConnectionError, which callers retry on, never paramiko's EOFError."""
+    fs, base = sftp
+    (base / "f").write_bytes(b"before")
+    _drop(fs)
+    opened = paramiko.SFTPClient.from_transport
+
+    def new_connection_drops(transport: Any) -> Any:
+        raise EOFError  # what paramiko raises when the session's channel ends
+    monkeypatch.setattr(paramiko.SFTPClient, "from_transport",
+                        new_connection_drops)
+    with pytest.raises(ConnectionError):
+        (base / "f").read_bytes()
+    monkeypatch.setattr(paramiko.SFTPClient, "from_transport", opened)
+    assert (base / "f").read_bytes() == b"before"
 
 def test_sftp_from_many_threads(sftp: tuple[Any, Any]) -> None:
     _, base = sftp
