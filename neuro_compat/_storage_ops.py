@@ -30,13 +30,17 @@ _TYPES = {
 
 
 @contextlib.contextmanager
-def os_errors(uri: object) -> Iterator[None]:
-    """Re-raise OS errors of the file system naming ``uri``.
+def os_errors(uri: object, uri2: object = None) -> Iterator[None]:
+    """Re-raise OS errors of the file system naming ``uri`` (and ``uri2``,
+    the target of a two-path operation such as a rename).
 
     A missing path becomes :class:`StorageNotFoundError` (both
     ``FileNotFoundError`` and ``ResourceNotFound``); other errors keep their
-    class (``IsADirectoryError``, ``PermissionError``, ...). Connection
-    errors pass unchanged.
+    class (``IsADirectoryError``, ``PermissionError``, ...) and errno, but
+    name the URIs instead of paths on the storage's file system, which may
+    be a temporary file the user never heard of. Connection errors, and
+    error classes of other libraries (their constructors may differ), pass
+    unchanged.
     """
     try:
         yield
@@ -45,9 +49,12 @@ def os_errors(uri: object) -> Iterator[None]:
     except FileNotFoundError as e:
         raise StorageNotFoundError(e.strerror or "No such file or directory", uri) from e
     except OSError as e:
-        if e.errno is None or type(e).__init__ is not OSError.__init__:
+        if e.errno is None or type(e).__module__ != "builtins":
             raise
-        raise type(e)(e.errno, e.strerror or str(e), str(uri)) from e
+        if uri2 is None:
+            raise type(e)(e.errno, e.strerror or str(e), str(uri)) from e
+        # The fourth argument is Windows' error code; the second name is fifth.
+        raise type(e)(e.errno, e.strerror or str(e), str(uri), None, str(uri2)) from e
 
 
 def permission(st: FileStat, owner_uid: int | None) -> Action:
@@ -220,7 +227,40 @@ def move(root: StorageRoot, src_rel: PurePosixPath, src: URL, dst_rel: PurePosix
     with os_errors(dst):
         target = root.resolve(dst_rel, dst, follow=False)
         _require_parent_dir(root, dst_rel, dst)
-        root.backend.rename(source, target)
+    with os_errors(src, dst):
+        try:
+            root.backend.rename(source, target)
+        except OSError as e:
+            better = _rename_error(root, source, target, e)
+            if better is None:
+                raise
+            raise better from e
+
+
+def _rename_error(root: StorageRoot, source: str, target: str,
+                  error: OSError) -> OSError | None:
+    """The error a failed rename means, where the server said too little.
+
+    SFTP servers report a directory in the way, or one that is not empty,
+    as a generic FAILURE, and OpenSSH reports a directory moved onto a file
+    as "no such file"; both entries are looked at to say what local file
+    systems say. None: the error stands.
+    """
+    generic = error.errno in (None, errno.EIO) or isinstance(error, FileNotFoundError)
+    if not generic:
+        return None
+    try:
+        source_dir = root.backend.lstat(source).is_dir()
+        target_dir = root.backend.lstat(target).is_dir()
+    except OSError:
+        return None  # one of them is gone: the error stands
+    if target_dir and not source_dir:
+        return IsADirectoryError(errno.EISDIR, "Is a directory")
+    if source_dir and not target_dir:
+        return NotADirectoryError(errno.ENOTDIR, "Not a directory")
+    if source_dir and target_dir:
+        return OSError(errno.ENOTEMPTY, "Directory not empty")
+    return None
 
 
 def writable_path(root: StorageRoot, rel: PurePosixPath, uri: URL) -> str:

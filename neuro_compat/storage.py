@@ -217,6 +217,11 @@ class Storage(metaclass=NoPublicConstructor):
         :param dst: remote destination path, e.g. ``yarl.URL("storage:folder/new.bin")``.
         :raises ValueError: if *src* and *dst* are on different clusters.
         :raises FileNotFoundError: if *src* or the parent of *dst* is missing.
+        :raises IsADirectoryError: if *dst* is a directory and *src* is not.
+        :raises NotADirectoryError: if *src* is a directory and *dst* is not.
+        :raises OSError: ``ENOTEMPTY`` if *dst* is a directory that is not
+            empty. The errors of the rename itself name both URIs, as
+            ``os.rename`` names both paths.
         """
         source, target = self._target(src), self._target(dst)
         if source.uri.host != target.uri.host:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -276,3 +276,69 @@ def test_unknown_cluster_and_wrong_scheme(cluster: Cluster) -> None:
             with pytest.raises(ValueError, match="Fragment"):
                 await client.storage.stat(URL("storage:a#b"))
     run(main())
+
+
+def test_mv_errors_name_the_storage_uris(cluster: Cluster) -> None:
+    async def main() -> None:
+        async with neuro.get(path=cluster.config_dir) as client:
+            s = client.storage
+            await s.mkdir(URL("storage:a/sub"), parents=True)
+            await s.mkdir(URL("storage:full/x"), parents=True)
+            await s.create(URL("storage:f"), b"x")
+            base = f"storage://{client.cluster_name}/{cluster.user}"
+            # The same error on every storage, naming both URIs as mv(1)
+            # and os.rename do, never a path on the storage's file system.
+            for src, dst, error, text in [
+                    ("a", "full", OSError, "Directory not empty"),
+                    ("f", "full", IsADirectoryError, "Is a directory"),
+                    ("a", "f", NotADirectoryError, "Not a directory")]:
+                with pytest.raises(error) as raised:
+                    await s.mv(URL(f"storage:{src}"), URL(f"storage:{dst}"))
+                assert str(raised.value).endswith(
+                    f"{text}: '{base}/{src}' -> '{base}/{dst}'"), raised.value
+                assert (raised.value.filename, raised.value.filename2) == (
+                    f"{base}/{src}", f"{base}/{dst}")
+            # Nothing moved.
+            assert [st.name for st in await _collect(s.list(URL("storage:")))] == [
+                "a", "f", "full"]
+            with pytest.raises(FileNotFoundError) as missing:
+                await s.mv(URL("storage:f"), URL("storage:nodir/y"))
+            assert cluster.root not in str(missing.value)
+    run(main())
+
+
+@pytest.mark.real_server("ssh")
+def test_permission_errors_name_the_storage_uri(tmp_path: Path) -> None:
+    # On SFTP: the test user cannot write a 0500 directory (locally, as
+    # root, anybody can; WebDAV has no permissions).
+    src = tmp_path / "a.txt"
+    src.write_text("a")
+
+    async def main(cluster: Cluster) -> None:
+        async with neuro.get(path=cluster.config_dir) as client:
+            s = client.storage
+            await s.mkdir(URL("storage:ro"))
+            await s.create(URL("storage:ro/old"), b"x")
+            session = client._session()
+            fs = session.host_fs()
+            ro = f"{cluster.root}/{cluster.user}/ro"
+            await session.bridge.run(fs._set_mode, ro, 0o500)
+            base = f"storage://{client.cluster_name}/{cluster.user}"
+            try:
+                calls: list[tuple[Callable[[], Awaitable[None]], str]] = [
+                    (lambda: s.upload_file(URL(src.as_uri()), URL("storage:ro/a.txt")),
+                     f"'{base}/ro/a.txt'"),
+                    (lambda: s.create(URL("storage:ro/b.txt"), b"b"), f"'{base}/ro/b.txt'"),
+                    (lambda: s.mkdir(URL("storage:ro/d")), f"'{base}/ro/d'"),
+                    (lambda: s.rm(URL("storage:ro/old")), f"'{base}/ro/old'"),
+                    (lambda: s.mv(URL("storage:ro/old"), URL("storage:new")),
+                     f"'{base}/ro/old' -> '{base}/new'")]
+                for call, named in calls:
+                    with pytest.raises(PermissionError) as refused:
+                        await call()
+                    assert str(refused.value) == f"[Errno 13] Permission denied: {named}"
+            finally:
+                await session.bridge.run(fs._set_mode, ro, 0o700)
+
+    with cluster_of("sftp", tmp_path) as cluster:
+        run(main(cluster))

@@ -129,8 +129,10 @@ def test_upload_and_download_file(cluster: Cluster, tmp_path: Path) -> None:
                 await s.upload_file(file_uri(tmp_path), URL("storage:x"))
             with pytest.raises(IsADirectoryError):
                 await s.upload_file(file_uri(src), URL("storage:dir"))
-            with pytest.raises(NotADirectoryError):
+            with pytest.raises(NotADirectoryError) as no_parent:  # as neuro_sdk 22.7
                 await s.upload_file(file_uri(src), URL("storage:nodir/x"))
+            assert no_parent.value.filename == \
+                f"storage://{client.cluster_name}/{cluster.user}/nodir"
             with pytest.raises(NotADirectoryError):
                 await s.upload_file(file_uri(src), URL("storage:up.bin/x"))
             with pytest.raises(FileNotFoundError):
