@@ -412,6 +412,11 @@ down() {
     stop_pid wsgidav
     stop_pid wsgidav-https
     stop_sshd
+    # Test jobs without system_out_file leave the schedulers' default output
+    # files (slurm-<id>.out, <name>.o<id>, .e<id>) in the test user's home,
+    # as they would on a cluster: clear them, so runs do not pile them up.
+    [[ -d /home/$TEST_USER ]] && find "/home/$TEST_USER" -maxdepth 1 -type f \
+        \( -name 'slurm-*.out' -o -regex '.*\.[oe][0-9]+' \) -delete
     log "all servers stopped; logs kept in $LOGS"
 }
 
