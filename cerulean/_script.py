@@ -26,7 +26,15 @@ also one made after a restart, and the user's directories stay clean.
 """
 
 KEEP_DAYS = 14
-"""Days an exit file nobody has read is kept."""
+"""Days a job's exit record is kept in :data:`JOBS_DIR`.
+
+Reading a record leaves it in place, so any number of processes and
+scheduler objects (one that submits, others that collect, one started
+after a restart) all get the same exit code. Records older than this are
+removed when a job is submitted (:func:`remove_old_records`), so the
+directory cannot grow without bound; two weeks is longer than any queue
+wait or job we expect someone to come back for.
+"""
 
 MARKER = "cerulean-job"
 """Word in every DirectGnu job's command line, so ps can tell ours apart."""
@@ -179,21 +187,43 @@ def exit_file_name(kind: str, job_id_word: str) -> str:
 
 
 def record_exit_lines(exit_file: str, status: str) -> list[str]:
-    """Lines that write ``status`` to ``exit_file`` atomically, and tidy up.
+    """Lines that write ``status`` to ``exit_file`` atomically.
 
     Written to a temporary name and renamed, so a reader never sees half a
-    number. Reading an exit code removes its file; files nobody read for
-    :data:`KEEP_DAYS` days are removed by the jobs that finish after them,
-    so the directory cannot grow without bound.
+    number. The record stays for :data:`KEEP_DAYS` days, however often it
+    is read; submissions remove older ones (:func:`remove_old_records`).
 
     :param exit_file: Shell word for the exit file path.
     :param status: Shell word for the value to record.
     :returns: Script lines.
     """
     return [(f"mkdir -p {JOBS_DIR} && printf '%s\\n' {status} >{exit_file}.tmp"
-             f" && mv -f {exit_file}.tmp {exit_file}"),
-            (f"find {JOBS_DIR} -name '*.exit' -mtime +{KEEP_DAYS}"
-             " -exec rm -f {} + 2>/dev/null")]
+             f" && mv -f {exit_file}.tmp {exit_file}")]
+
+
+def old_records() -> str:
+    """find(1) tests matching exit records older than :data:`KEEP_DAYS` days.
+
+    Temporary files of a job killed while it wrote its record
+    (``*.exit.tmp``) match too. Minutes rather than ``-mtime``, whose days
+    are rounded down, so the age is :data:`KEEP_DAYS` days exactly.
+
+    :returns: find tests, quoted for the shell.
+    """
+    return (f"\\( -name '*.exit' -o -name '*.exit.tmp' \\)"
+            f" -mmin +{KEEP_DAYS * 24 * 60}")
+
+
+def remove_old_records() -> str:
+    """Shell code removing the exit records older than :data:`KEEP_DAYS` days.
+
+    Its errors are silenced and must not stop what follows (a submission):
+    a record that cannot be removed now is tried again at the next one.
+
+    :returns: POSIX shell code.
+    """
+    return (f"find {JOBS_DIR} -maxdepth 1 -type f {old_records()} -delete"
+            " 2>/dev/null")
 
 
 def batch_script(jd: JobDescription, kind: str, job_id_word: str,
@@ -241,16 +271,16 @@ def batch_script(jd: JobDescription, kind: str, job_id_word: str,
 
 def read_exit_files(kind: str, job_ids: Sequence[str], active: str,
                     host_word: str = "") -> str:
-    """Shell code printing and removing the exit files of finished jobs.
+    """Shell code printing the exit files of finished jobs.
 
     ``active`` is shell code printing the ids of jobs that are still queued
-    or running, one per line. Their files are left alone, since a file
-    there can only be a leftover of an older job with the same id (ids
-    are reused eventually, pids soon): such a job prints
-    ``cerulean-active <id>``. For every other job with a file it prints
-    ``cerulean-exit <id> <content>`` and removes the file (read once, then
-    nothing is left behind); the ids of jobs without a file are collected
-    in the shell variable ``rest`` (space-separated).
+    or running, one per line. Their files are not read, since a file there
+    can only be a leftover of an older job with the same id (ids are reused
+    eventually, pids soon): such a job prints ``cerulean-active <id>``. For
+    every other job with a file it prints ``cerulean-exit <id> <content>``
+    and leaves the file in place, for whoever asks next (it is removed once
+    older than :data:`KEEP_DAYS` days); the ids of jobs without a file are
+    collected in the shell variable ``rest`` (space-separated).
 
     :param kind: Scheduler name used in the file names.
     :param job_ids: Job ids, already validated.
@@ -266,7 +296,7 @@ def read_exit_files(kind: str, job_ids: Sequence[str], active: str,
         'case "$active" in *" $i "*) echo "cerulean-active $i"; continue;; esac; '
         f"f={JOBS_DIR}/{each_file}; "
         'if [ -r "$f" ]; then printf "cerulean-exit %s %s\\n" "$i" "$(cat "$f")";'
-        ' rm -f "$f"; else rest="$rest $i"; fi; done')
+        ' else rest="$rest $i"; fi; done')
 
 
 def parse_active(stdout: str) -> set[str]:

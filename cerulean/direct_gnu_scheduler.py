@@ -100,7 +100,10 @@ def launch_script(jd: JobDescription) -> str:
     """Shell code that starts the job shell in the background, prints its pid.
 
     The job shell's own output (the system out and err files) is set up
-    here, relative to the working directory the launcher runs in.
+    here, relative to the working directory the launcher runs in. The
+    launcher also removes exit records older than
+    :data:`~cerulean._script.KEEP_DAYS` days, as batch schedulers do after
+    each submission, since reading a record leaves it in place.
 
     :param jd: The job description.
     :returns: POSIX shell code.
@@ -118,6 +121,7 @@ def launch_script(jd: JobDescription) -> str:
     # it does not fork here, because a background job of a non-interactive
     # shell is no group leader, so $! is the job shell's pid.
     return (f"mkdir -p {_script.JOBS_DIR} || exit 1; "
+            f"{_script.remove_old_records()}; "
             f"setsid bash -c {shlex.quote(script)} {_script.MARKER}"
             f" </dev/null >{out} 2>{err} & echo $!")
 
@@ -184,7 +188,7 @@ def parse_statuses(stdout: str, job_ids: Sequence[str]
 
 
 def exit_code_script(job_ids: Sequence[str]) -> str:
-    """Shell code printing (and removing) the exit files of finished jobs.
+    """Shell code printing the exit files of finished jobs.
 
     A job whose job shell is alive has no exit code yet; a file for it can
     only be left over from an older job with the same (recycled) pid.
@@ -249,10 +253,13 @@ class DirectGnuScheduler(CommandScheduler):
 
     Jobs go from RUNNING to DONE (there is no queue). ``time_reserved`` is
     enforced with ``timeout``: a job stopped at its limit has exit code
-    124, as ``timeout`` reports it; a cancelled job has none. :meth:`cancel` ends the job's whole process group.
-    ``queue_name`` and ``extra_scheduler_options`` do not apply and are
-    ignored; ``num_nodes`` above 1 and ``mpi_processes_per_node`` are
-    refused. Exit codes are kept in ``~/.cerulean/jobs/`` until read.
+    124, as ``timeout`` reports it; a cancelled job has none.
+    :meth:`cancel` ends the job's whole process group. ``queue_name`` and
+    ``extra_scheduler_options`` do not apply and are ignored; ``num_nodes``
+    above 1 and ``mpi_processes_per_node`` are refused. Exit codes are
+    kept in ``~/.cerulean/jobs/`` for 14 days, however often they are
+    read, so another scheduler object or process gets them too; a
+    submission removes older ones.
 
     :param terminal: The terminal to execute on.
     :param prefix: A string to prefix the shell commands with.

@@ -220,7 +220,12 @@ class CommandScheduler(Scheduler):
     can make the scheduler's commands available.
 
     Exit codes, once read, are kept in this object, so asking again gives
-    the same answer even where the scheduler has forgotten the job.
+    the same answer even where the scheduler has forgotten the job. The
+    job scripts' own records in ``~/.cerulean/jobs/`` are not removed when
+    read: other scheduler objects and processes (one started after a
+    restart) get the same answer for
+    :data:`~cerulean._script.KEEP_DAYS` (14) days, after which the next
+    submission removes them.
 
     :param terminal: The terminal to run commands on.
     :param prefix: A string to prefix every command with.
@@ -279,27 +284,31 @@ class CommandScheduler(Scheduler):
         result = self._run(command, "submit the job", submission=True)
         job_id = self._parse_submit(result)
         if self._queue_kind is not None:
-            self._forget_stale_exit_file(self._queue_kind, job_id)
+            self._forget_stale_exit_files(self._queue_kind, job_id)
         return job_id
 
-    def _forget_stale_exit_file(self, kind: str, job_id: str) -> None:
-        """Remove an exit file an older job with this id left behind.
+    def _forget_stale_exit_files(self, kind: str, job_id: str) -> None:
+        """Remove an exit file an older job with this id left, and old ones.
 
         Job ids come round again (a scheduler whose state was reset starts
         counting anew). A job script removes such a leftover when it starts,
         but a job cancelled while it waits never starts, and the leftover
         would then answer for it. A file older than a minute, right after
         submission, cannot be this job's; a younger one is left alone, so a
-        quick job's own record is never lost.
+        quick job's own record is never lost. The same command removes the
+        records of all jobs that are older than
+        :data:`~cerulean._script.KEEP_DAYS` days, since reading them does
+        not (schedulers without a queue do so when they launch a job).
         """
         name = shlex.quote(_script.exit_file_name(kind, job_id))
         result = self._run(
-            Command("find", [_script.JOBS_DIR, "-maxdepth", "1", "-name", name,
-                             "-mmin", "+1", "-delete"]),
-            "remove a stale exit file", check=False)
+            Command("find", [_script.JOBS_DIR, "-maxdepth", "1", "-type", "f",
+                             "\\(", "-name", name, "-mmin", "+1", "-o",
+                             _script.old_records(), "\\)", "-delete"]),
+            "remove stale exit files", check=False)
         if result.exit_code != 0 and "No such file" not in result.stderr:
-            logger.warning("Could not check for a stale exit file of job %s: %s",
-                           job_id, _output(result))
+            logger.warning("Could not check for stale exit files after job %s:"
+                           " %s", job_id, _output(result))
 
     def get_status(self, job_id: str) -> JobStatus:
         """Look up the status of a job.
@@ -399,8 +408,7 @@ class CommandScheduler(Scheduler):
             # before it: with a prefix like 'module load slurm;', a `cd ... &&`
             # in front would guard only the prefix, and the command would
             # run in the wrong directory if the cd failed.
-            where = _script.quote(command.workdir, "working_directory")
-            line = "sh -c " + shlex.quote(f"cd -- {where} && exec {line}")
+            line = "sh -c " + shlex.quote(_enter(command.workdir) + line)
         line = self._prefix + line
         logger.debug("Running %s", line)
         exit_code, stdout, stderr = self._terminal.run(
@@ -412,6 +420,14 @@ class CommandScheduler(Scheduler):
                 f"Could not {purpose}: `{_brief(line)}` did not finish within"
                 f" {self.command_timeout} s.{hint}")
         result = Result(exit_code, stdout, stderr)
+        if command.workdir is not None and exit_code != 0:
+            reason = _workdir_failure(stderr)
+            if reason is not None:
+                # The command never ran; the long command line would only
+                # hide the reason, so the message starts with it.
+                raise SchedulerError(
+                    f"Working directory {command.workdir!r} {reason}:"
+                    f" could not {purpose}")
         if check and exit_code != 0:
             raise SchedulerError(
                 f"Could not {purpose}: `{_brief(line)}` exited with {exit_code}:"
@@ -496,6 +512,32 @@ def recorded_exits(stdout: str) -> tuple[dict[str, int | None], set[str]]:
     except ValueError as e:
         raise SchedulerError(str(e)) from None
     return recorded, _script.parse_active(stdout)
+
+
+_WORKDIR_MARK = "cerulean-workdir:"
+
+
+def _enter(workdir: str) -> str:
+    """Shell code entering ``workdir``, then running what is appended.
+
+    If the directory cannot be entered, it prints why on stderr, after
+    :data:`_WORKDIR_MARK` (for :func:`_workdir_failure`), and exits with 1.
+    The shell's own message is dropped: dash's says only "can't cd".
+    """
+    where = _script.quote(workdir, "working_directory")
+    why = (f"if [ ! -e {where} ]; then echo '{_WORKDIR_MARK} does not exist';"
+           f" elif [ ! -d {where} ]; then echo '{_WORKDIR_MARK} is not a"
+           f" directory'; else echo '{_WORKDIR_MARK} cannot be entered"
+           " (permission denied)'; fi >&2; exit 1")
+    return f"cd -- {where} 2>/dev/null || {{ {why}; }}; exec "
+
+
+def _workdir_failure(stderr: str) -> str | None:
+    """Why the working directory could not be entered, from :func:`_enter`."""
+    for line in stderr.splitlines():
+        if line.startswith(_WORKDIR_MARK):
+            return line[len(_WORKDIR_MARK):].strip()
+    return None
 
 
 def _brief(line: str) -> str:

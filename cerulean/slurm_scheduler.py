@@ -229,8 +229,8 @@ def exit_code_script(job_ids: Sequence[str]) -> str:
     """Shell code reporting the exit codes of the given jobs.
 
     Jobs squeue still lists as queued or running have no exit code yet.
-    For the others, exit files left by our job scripts come first (and are
-    removed once read); then scontrol, which knows the jobs still in the
+    For the others, exit files left by our job scripts come first (they
+    stay for whoever asks next); then scontrol, which knows the jobs still in the
     controller's memory, and sacct for those that have left it, if the
     cluster keeps accounting.
 
@@ -342,7 +342,9 @@ class SlurmScheduler(CommandScheduler):
     Jobs are submitted with all options on the sbatch command line, each
     value quoted. The job script records the command's exit status in
     ``~/.cerulean/jobs/``, so :meth:`get_exit_code` works after the job has
-    left the queue and without accounting; the file is removed once read.
+    left the queue and without accounting. The record stays for 14 days,
+    however often it is read, so another scheduler object or process gets
+    the exit code too; a submission removes older ones.
     Statuses of many jobs come from one ``squeue`` call
     (:meth:`get_statuses`).
 

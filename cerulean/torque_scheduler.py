@@ -385,7 +385,7 @@ def parse_statuses(result: Result, job_ids: Sequence[str], flavor: str
 
 
 def exit_code_script(job_ids: Sequence[str], flavor: str) -> str:
-    """Shell code printing (and removing) exit files, then qstat records.
+    """Shell code printing exit files, then qstat records.
 
     Jobs qstat lists as not completed have no exit code yet, and their
     files (leftovers of an older job with the same id) are left alone.
@@ -506,8 +506,10 @@ class TorqueScheduler(CommandScheduler):
     (``slurm-wlm-torque``); which one is found is detected once, on first
     use. The job script records the command's exit status in
     ``~/.cerulean/jobs/``, which gives an exit code also where qstat
-    reports none (the wrappers) and after the job has been purged; the file
-    is removed once read.
+    reports none (the wrappers) and after the job has been purged. The
+    record stays for 14 days, however often it is read, so another
+    scheduler object or process gets the exit code too; a submission
+    removes older ones.
 
     :param terminal: The terminal to use to talk to the scheduler.
     :param prefix: A string to prefix the Torque commands with.

@@ -311,9 +311,10 @@ def test_directgnu_exit_codes() -> None:
     assert set(found.final) == {"104", "105", "106"}
 
 
-def test_exit_files_of_unfinished_jobs_are_left_alone(tmp_path: Path) -> None:
+def test_exit_files_are_read_but_not_removed(tmp_path: Path) -> None:
     """Run the generated shell for real: a file beside a job that is still
-    queued or running is a leftover of an older job with the same id."""
+    queued or running is a leftover of an older job with the same id, and
+    is not read; the others are read, and stay for the next reader."""
     jobs = tmp_path / ".cerulean" / "jobs"
     jobs.mkdir(parents=True)
     for job_id, code in (("1", "3"), ("2", "99"), ("3", "4")):
@@ -325,7 +326,13 @@ def test_exit_files_of_unfinished_jobs_are_left_alone(tmp_path: Path) -> None:
                          capture_output=True, text=True, check=True).stdout
     assert out.splitlines() == ["cerulean-exit 1 3", "cerulean-active 2",
                                 "cerulean-exit 3 4", "rest= 4"]
-    assert sorted(p.name for p in jobs.iterdir()) == ["slurm-2.exit"]
+    # Reading removes nothing: the next reader gets the same answer.
+    assert {p.name: p.read_text() for p in jobs.iterdir()} == {
+        "slurm-1.exit": "3\n", "slurm-2.exit": "99\n", "slurm-3.exit": "4\n"}
+    again = subprocess.run(["sh", "-c", code], env={"HOME": str(tmp_path),
+                                                    "PATH": "/usr/bin:/bin"},
+                           capture_output=True, text=True, check=True).stdout
+    assert again == out.replace("rest= 4\n", "")
     found = slurm.parse_exit_codes(out.replace("rest= 4\n", ""), ["1", "2", "3"])
     assert found.codes == {"1": 3, "2": None, "3": 4}
     assert "2" not in found.final

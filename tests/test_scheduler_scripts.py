@@ -289,13 +289,38 @@ def test_make_scheduler_names() -> None:
         cerulean.make_scheduler("pbspro", term)
 
 
-def test_jobs_remove_exit_files_nobody_read_for_two_weeks(tmp_path: Path) -> None:
+def test_old_records_are_removed_and_the_rest_kept(tmp_path: Path) -> None:
+    jobs = tmp_path / ".cerulean" / "jobs"
+    jobs.mkdir(parents=True)
+    keep = _script.KEEP_DAYS * 86400
+    ages = {"slurm-1.exit": keep + 120, "torque-2.exit.tmp": keep + 120,
+            "directgnu-h-3.exit": keep - 3600, "slurm-4.exit": 0,
+            "notes.txt": keep + 120}
+    for name, age in ages.items():
+        (jobs / name).write_text("0\n")
+        os.utime(jobs / name, (time.time() - age, time.time() - age))
+    subprocess.run(["sh", "-c", _script.remove_old_records()], check=True,
+                   env={"PATH": os.environ["PATH"], "HOME": str(tmp_path)})
+    assert sorted(p.name for p in jobs.iterdir()) == [
+        "directgnu-h-3.exit", "notes.txt", "slurm-4.exit"]
+
+
+def test_job_scripts_leave_other_records_alone(tmp_path: Path) -> None:
+    # Cleaning up is the submission's job, not every finishing job's.
     jobs = tmp_path / "home" / ".cerulean" / "jobs"
     jobs.mkdir(parents=True)
-    old, recent = jobs / "slurm-1.exit", jobs / "directgnu-h-2.exit"
+    old = jobs / "slurm-1.exit"
     old.write_text("0\n")
-    recent.write_text("0\n")
     weeks_ago = time.time() - (_script.KEEP_DAYS + 1) * 86400
     os.utime(old, (weeks_ago, weeks_ago))
     run_batch_script(slurm.job_script(job()), tmp_path, SLURM_JOB_ID="3")
-    assert sorted(p.name for p in jobs.iterdir()) == [recent.name, "slurm-3.exit"]
+    assert sorted(p.name for p in jobs.iterdir()) == [old.name, "slurm-3.exit"]
+
+
+@pytest.mark.parametrize("cls", [cerulean.DirectGnuScheduler,
+                                 cerulean.SlurmScheduler,
+                                 cerulean.TorqueScheduler])
+def test_the_documented_age_of_records_is_the_real_one(cls: type) -> None:
+    doc = " ".join((cls.__doc__ or "").split())
+    assert f"kept in ``~/.cerulean/jobs/`` for {_script.KEEP_DAYS} days" in doc \
+        or f"The record stays for {_script.KEEP_DAYS} days" in doc

@@ -9,16 +9,19 @@ this file and checked by the last, while the others run.
 from __future__ import annotations
 
 import shlex
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import cerulean
-from cerulean import JobStatus
+from cerulean import JobStatus, _script
 from tests.conftest import require_servers, ssh_scratch
 from tests.scheduler_helpers import (
     PREFIX,
@@ -36,6 +39,7 @@ from tests.scheduler_helpers import (
 pytestmark = pytest.mark.timeout(240)
 
 W, R, D = JobStatus.WAITING, JobStatus.RUNNING, JobStatus.DONE
+REPO = Path(__file__).resolve().parents[1]
 
 
 @dataclass
@@ -82,16 +86,17 @@ def test_time_limits_reach_the_scheduler(
 
 # --- exit codes, files, states ------------------------------------------------
 
-def test_exit_codes_0_and_5_and_nothing_left_behind(env: Env) -> None:
+def test_exit_codes_0_and_5_and_nothing_left_in_the_working_directory(
+        env: Env) -> None:
     ok = env.sched.submit(job("true", working_directory=env.workdir))
     five = env.sched.submit(job("exit", "5", working_directory=env.workdir))
     assert env.sched.wait_all([ok, five], time_out=120, interval=0.3) == {
         ok: 0, five: 5}
     assert env.sched.get_statuses([ok, five]) == {ok: D, five: D}
-    assert exit_files(env.term, env.kind, [ok, five]) == []
-    # Asked again (the exit file is gone), the answer stays.
+    # Read, the records stay, for the next reader.
+    assert len(exit_files(env.term, env.kind, [ok, five])) == 2
     assert env.sched.get_exit_code(five) == 5
-    assert with_prefix(env.sched).get_exit_code(ok) in (0, None)
+    assert with_prefix(env.sched).get_exit_codes([ok, five]) == {ok: 0, five: 5}
     if env.kind == "directgnu":
         assert sh(env.term, f"ls -A {shlex.quote(env.workdir)}") == ""
 
@@ -197,8 +202,27 @@ def test_working_directory_with_a_space(env: Env) -> None:
 
 
 def test_a_missing_working_directory_is_refused_at_submission(env: Env) -> None:
-    with pytest.raises(cerulean.scheduler.SchedulerError, match="no such|can't cd"):
-        env.sched.submit(job("true", working_directory=f"{env.workdir}/missing"))
+    missing = f"{env.workdir}/missing"
+    with pytest.raises(cerulean.scheduler.SchedulerError) as refused:
+        env.sched.submit(job("true", working_directory=missing))
+    # The reason first, with the directory as given, not our command line.
+    assert str(refused.value) == (
+        f"Working directory {missing!r} does not exist: could not submit the job")
+    sh(env.term, f"touch {shlex.quote(env.workdir)}/file")
+    with pytest.raises(cerulean.scheduler.SchedulerError,
+                       match="^Working directory '[^']*/file' is not a directory:"):
+        env.sched.submit(job("true", working_directory=f"{env.workdir}/file"))
+    if sh(env.term, "id -u").strip() == "0":
+        return  # root enters any directory
+    closed = f"{env.workdir}/closed"
+    sh(env.term, f"mkdir -m 0 {shlex.quote(closed)}")
+    try:
+        with pytest.raises(cerulean.scheduler.SchedulerError,
+                           match="^Working directory '[^']*/closed' cannot be"
+                                 r" entered \(permission denied\):"):
+            env.sched.submit(job("true", working_directory=closed))
+    finally:
+        sh(env.term, f"chmod 700 {shlex.quote(closed)}")
 
 
 def _tasks_by_node(env: Env, nodes: int, per_node: int | None) -> dict[str, int]:
@@ -346,35 +370,101 @@ def test_status_of_100_jobs_in_one_call(env: Env) -> None:
     assert len(recording.lines) - before < 10
 
 
-def test_exit_code_after_the_job_left_the_queue(env: Env) -> None:
-    """Slurm keeps finished jobs 300 s here, so the forgetting is staged:
-    the scheduler queries run with fake squeue/scontrol/qstat first on PATH
-    that know no job at all, as after MinJobAge. The exit files, sacct and
-    the jobs themselves are real."""
-    if env.kind == "directgnu":
-        pytest.skip("DirectGnu has no queue to leave")
+def forgetful_bin(env: Env, accounting: bool = True) -> str:
+    """A directory of fake squeue, scontrol and qstat that know no job at
+    all, as after Slurm's MinJobAge (300 s here, too long to wait for) or
+    once Torque has purged a job; with ``accounting=False`` also a sacct
+    that answers as on a cluster without accounting. Put it first on PATH
+    (in a scheduler's prefix); everything else stays real."""
     fake = f"{env.workdir}/fakebin"
     forget = 'echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1'
+    no_sacct = ('echo "sacct: error: Slurm accounting storage is disabled" >&2;'
+                " exit 1")
     sh(env.term, f"mkdir {fake} && cd {fake} && "
                  f"printf '#!/bin/sh\\n%s\\n' {shlex.quote(forget)} >squeue && "
                  "cp squeue scontrol && printf '#!/bin/sh\\nexit 153\\n' >qstat"
                  " && chmod +x squeue scontrol qstat")
+    if not accounting:
+        sh(env.term, f"cd {fake} && printf '#!/bin/sh\\n%s\\n'"
+                     f" {shlex.quote(no_sacct)} >sacct && chmod +x sacct")
+    return fake
+
+
+def exit_code_in_another_process(env: Env, prefix: str, job_id: str) -> str:
+    """What a new scheduler in a new Python process, with a connection of
+    its own, says the job's exit code is (printed)."""
+    local = isinstance(env.term, cerulean.LocalTerminal)
+    code = (
+        "import cerulean\n"
+        "from tests.conftest import make_ssh_terminal\n"
+        f"term = cerulean.LocalTerminal() if {local} else make_ssh_terminal()\n"
+        "with term:\n"
+        f"    sched = cerulean.make_scheduler({env.kind!r}, term, {prefix!r})\n"
+        f"    print(sched.get_exit_code({job_id!r}))\n")
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO,
+                          capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_exit_code_after_the_job_left_the_queue(env: Env) -> None:
+    """The scheduler's queries run with the fakes of :func:`forgetful_bin`
+    first on PATH; the exit files, sacct and the jobs themselves are real."""
+    if env.kind == "directgnu":
+        pytest.skip("DirectGnu has no queue to leave")
+    fake = forgetful_bin(env)
     finished = env.sched.submit(job("exit", "7", working_directory=env.workdir))
     # Kills the job script itself, so no exit file is written.
     killed = env.sched.submit(job("kill -9 $$", working_directory=env.workdir))
     assert env.sched.wait_all([finished, killed], time_out=120, interval=0.3) \
         == {finished: 7, killed: None if env.kind == "torque" else 137}
 
-    # New objects remember nothing; let the exit files be read again.
-    resubmitted = env.sched.submit(job("exit", "9", working_directory=env.workdir))
-    wait_for_status(env.sched, resubmitted, D, 120)
+    # A new object remembers nothing, and the scheduler has forgotten too.
     forgetful = with_prefix(env.sched, f"PATH={fake}:$PATH ")
-    assert forgetful.get_status(resubmitted) == D
-    assert forgetful.get_exit_code(resubmitted) == 9
+    assert forgetful.get_statuses([finished, killed]) == {finished: D, killed: D}
+    assert forgetful.get_exit_code(finished) == 7
     if env.kind == "slurm":
         # No exit file: sacct, the accounting database, still knows.
         assert forgetful.get_exit_code(killed) == 137
-    assert exit_files(env.term, env.kind, [finished, killed, resubmitted]) == []
+    assert exit_files(env.term, env.kind, [finished, killed]) == [
+        _script.exit_file_name(env.kind, finished)]
+
+
+def test_every_reader_gets_the_exit_code_of_a_forgotten_job(env: Env) -> None:
+    """Submit and wait in one place, collect in others (or after a
+    restart): reading an exit record does not use it up. Here the
+    scheduler has forgotten the job and there is no accounting (for Slurm,
+    sacct fails as where accounting is disabled; the PBS wrappers' qstat
+    has no exit codes anyway), so the records are all there is."""
+    fake = forgetful_bin(env, accounting=False)
+    job_id = env.sched.submit(job("exit", "7", working_directory=env.workdir))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 7
+    forgetting = f"PATH={fake}:$PATH "
+    first = with_prefix(env.sched, forgetting)
+    assert first.get_status(job_id) == D
+    assert first.get_exit_code(job_id) == 7
+    assert exit_code_in_another_process(env, forgetting, job_id) == "7"
+    assert with_prefix(env.sched, forgetting).get_exit_codes([job_id]) == {
+        job_id: 7}
+
+
+def test_a_submission_removes_only_records_older_than_keep_days(env: Env) -> None:
+    tag = uuid.uuid4().hex[:12]
+    old, old_tmp, young = (f"{env.kind}-test{tag}-{n}" for n in (
+        "old.exit", "old.exit.tmp", "young.exit"))
+    keep = _script.KEEP_DAYS * 24 * 60
+    sh(env.term, 'mkdir -p ~/.cerulean/jobs && cd ~/.cerulean/jobs && '
+                 f"touch {old} {old_tmp} {young} && "
+                 f"touch -d '{keep + 2} minutes ago' {old} {old_tmp} && "
+                 f"touch -d '{keep - 60} minutes ago' {young}")
+    try:
+        job_id = env.sched.submit(job("true", working_directory=env.workdir))
+        left = sh(env.term, f"ls ~/.cerulean/jobs | grep test{tag}; exit 0")
+        assert left.split() == [young]
+        assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    finally:
+        sh(env.term, f"rm -f ~/.cerulean/jobs/{young}")
 
 
 def test_a_leftover_exit_file_is_not_taken_for_a_queued_job(env: Env) -> None:

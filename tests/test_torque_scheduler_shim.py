@@ -97,7 +97,12 @@ def test_an_exit_file_wins_over_exit_status(
     assert sched.get_exit_codes(["1234.head.example.org",
                                  "1235.head.example.org"]) == {
         "1234.head.example.org": 3, "1235.head.example.org": None}
-    assert [p.name for p in jobs.iterdir()] == ["torque-1235.head.example.org.exit"]
+    # Both stay: 1234's for whoever asks next, 1235's until its job
+    # overwrites it.
+    assert sorted(p.name for p in jobs.iterdir()) == [
+        "torque-1234.head.example.org.exit", "torque-1235.head.example.org.exit"]
+    fresh = cerulean.TorqueScheduler(sched._terminal, sched._prefix)
+    assert fresh.get_exit_code("1234.head.example.org") == 3
 
 
 def test_cancel_runs_qdel(sched: cerulean.TorqueScheduler, tmp_path: Path) -> None:
