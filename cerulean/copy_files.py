@@ -98,7 +98,8 @@ def copy(source_path: Path, target_path: Path, overwrite: str = "never",
     Every file lands atomically: it is written under a temporary name in
     its target directory and then renamed. An aborted or failed copy leaves
     each target file either as it was or completely copied, and no
-    temporary files.
+    temporary files. Errors name the target path, never the temporary
+    name.
 
     :param source_path: The path to the source file.
     :param target_path: A path to copy it to.

@@ -42,6 +42,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from enum import Enum
 from pathlib import PurePath, PurePosixPath
 from typing import Any, ClassVar, NamedTuple, Union, overload
+from urllib.parse import quote
 
 from cerulean._walk import remove_tree
 from cerulean.file_system import FileSystem
@@ -671,8 +672,8 @@ class FileSystemImpl(FileSystem):
         """
         try:
             self._remove_entry(path)
-        except FileNotFoundError:
-            pass
+        except (FileNotFoundError, NotADirectoryError):
+            pass  # never made: its directory is missing or not one
         except Exception as error:  # noqa: BLE001 - must not mask the cause
             logger.warning("could not remove temporary file %s: %s",
                            path, error)
@@ -685,7 +686,8 @@ class FileSystemImpl(FileSystem):
         Writes to a temporary name in the same directory, sets exact_mode
         if given, then renames over path. If anything fails (including the
         data iterable raising, which is how a copy is aborted), the
-        temporary file is removed and whatever was at path stays.
+        temporary file is removed and whatever was at path stays. Errors
+        name path, not the temporary name (see :func:`name_target`).
 
         :param mode: Creation permission bits, reduced by umask.
         :param exact_mode: Permission bits to set before landing.
@@ -697,8 +699,9 @@ class FileSystemImpl(FileSystem):
             if exact_mode is not None:
                 self._set_mode(temp, exact_mode)
             self._rename_entry(temp, path)
-        except BaseException:
+        except BaseException as error:
             self._discard(temp)
+            name_target(error, temp, path)
             raise
         return count
 
@@ -796,6 +799,29 @@ def stat_from_mode(st_mode: int, size: int, mtime: float,
     """
     entry_type = entry_type_of_mode(st_mode) or EntryType.FILE
     return FileStat(entry_type, size, mtime, st_mode & 0o7777, uid, gid)
+
+
+def name_target(error: BaseException, temp: str, path: str) -> None:
+    """Make an error about a temporary file name the user's target instead.
+
+    Atomic writes work on a temporary name beside the target (see
+    :meth:`FileSystemImpl._temp_name`), so the errors they meet (a
+    read-only or missing directory, a full disk) name it; the user never
+    chose that name and should see the one they gave. The error is changed
+    in place, so its type, errno and traceback stay as they are. Messages
+    that quote the temporary name (WebDAV's name the URL, where it may be
+    percent-encoded) get the target's name in its place.
+    """
+    if not isinstance(error, OSError):
+        return
+    if error.filename == temp:
+        error.filename = path
+    if error.filename2 == temp:
+        error.filename2 = path
+    if isinstance(error.strerror, str):
+        temp_name, name = posixpath.basename(temp), posixpath.basename(path)
+        text = error.strerror.replace(temp, path).replace(temp_name, name)
+        error.strerror = text.replace(quote(temp_name), quote(name))
 
 
 def not_found(path: str) -> FileNotFoundError:

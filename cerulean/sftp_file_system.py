@@ -20,6 +20,7 @@ from cerulean.file_system_impl import (
     DirEntry,
     FileSystemImpl,
     WriteItem,
+    name_target,
 )
 from cerulean.path import FileStat
 
@@ -430,8 +431,9 @@ class SftpFileSystem(FileSystemImpl):
                     P.EXTENDED, O.rename_payload(temp, path)), path)
             finally:
                 self._release(ch)
-        except BaseException:
+        except BaseException as error:
             self._discard_all([temp])
+            name_target(error, temp, path)
             raise
         return count
 
@@ -468,6 +470,7 @@ class SftpFileSystem(FileSystemImpl):
             for upload in B.write_files(channel, items, self._temp_name,
                                         lambda: stopped, uploads):
                 if upload.error is not None:
+                    name_target(upload.error, upload.temp, upload.item.path)
                     raise upload.error
                 yield len(upload.item.data)
         finally:

@@ -64,6 +64,7 @@ from cerulean.file_system_impl import (
     DirEntry,
     FileSystemImpl,
     WriteItem,
+    name_target,
 )
 from cerulean.path import EntryType, FileStat
 
@@ -798,11 +799,12 @@ class WebdavFileSystem(FileSystemImpl):
         try:
             count = self._write_stream(temp, data, exclusive=True)
             self._land(temp, path)
-        except ConnectionError:
-            self._discard_after_cut(temp)
-            raise
-        except BaseException:
-            self._discard(temp)
+        except BaseException as error:
+            if isinstance(error, ConnectionError):
+                self._discard_after_cut(temp)
+            else:
+                self._discard(temp)
+            name_target(error, temp, path)
             raise
         return count
 

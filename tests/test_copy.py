@@ -8,12 +8,14 @@ modes are neither read from nor written to WebDAV.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import logging
 import os
 import random
 import signal
 import socket
+import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path as LocalPath
@@ -23,7 +25,8 @@ import pytest
 
 import cerulean
 from cerulean import copy_files
-from cerulean.file_system_impl import Capability
+from cerulean.file_system_impl import TEMP_MARKER, Capability
+from tests.conftest import unavailable
 from tests.fs_helpers import (
     CONTENT,
     FS_KINDS,
@@ -34,6 +37,7 @@ from tests.fs_helpers import (
     is_webdav,
     made,
     make_tree,
+    not_a_directory_error,
     open_fs,
     relative,
     running_as_root,
@@ -41,6 +45,7 @@ from tests.fs_helpers import (
     temp_files,
 )
 from tests.terminal_helpers import sshd_session_pids
+from tests.webdav_helpers import on_disk
 
 PAIRS = [(source, target) for source in FS_KINDS for target in FS_KINDS]
 REMOTES = ["sftp", "webdav"]
@@ -581,6 +586,93 @@ def test_drops_at_random_moments_are_connection_errors(
     # Drops that come after the last byte leave the copy complete; most
     # land before it, or the test would not be testing drops.
     assert outcomes.count("ConnectionError") > RANDOM_DROPS // 2, outcomes
+
+# --- Errors name the user's target -----------------------------------------
+
+@pytest.fixture(params=FS_KINDS)
+def into_each(request: pytest.FixtureRequest, tmp_path: LocalPath
+              ) -> Iterator[Pair]:
+    """(local directory, directory on each kind of file system)."""
+    with open_fs("local", tmp_path / "s") as (_, local), \
+            open_fs(request.param, tmp_path / "t") as (_, target):
+        yield local, target
+
+
+@contextlib.contextmanager
+def read_only(directory: Any) -> Iterator[None]:
+    """Make directory refuse new entries for whoever writes to it.
+
+    SFTP logs in as a normal user, for whom a mode does it. Root ignores
+    modes (the local tests run as root under make test, and so does the
+    WebDAV server, which has no modes anyway); an immutable directory
+    (chattr +i) refuses even root.
+    """
+    fs = directory.filesystem
+    if is_sftp(fs) or (not is_webdav(fs) and not running_as_root()):
+        directory.chmod(0o500)
+        try:
+            yield
+        finally:
+            directory.chmod(0o700)
+        return
+    disk = str(on_disk(directory) if is_webdav(fs) else directory)
+    made = subprocess.run(["chattr", "+i", disk], check=False,
+                          capture_output=True, text=True)
+    if made.returncode != 0:
+        unavailable(f"cannot make {disk} immutable: {made.stderr.strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", disk], check=True)
+
+
+def _names_only(error: OSError, target: Any) -> None:
+    """error names target, as the user gave it, and no temporary file."""
+    assert error.filename == str(target)
+    assert TEMP_MARKER not in str(error)
+
+
+@pytest.mark.parametrize("size", [100, copy_files.SMALL_FILE + 1],
+                         ids=["small", "large"])
+def test_errors_name_the_target_not_the_temporary_file(
+        into_each: Pair, size: int) -> None:
+    """A copy that cannot land names the target the user gave (or the
+    name it gets inside the target directory), keeping the exception type
+    and errno; the temporary name it writes first is ours, not theirs.
+    Issue 17: 'PermissionError: .../ro/.a.txt.52a39a8375c4.cerulean-tmp'."""
+    source, target = into_each
+    fs = target.filesystem
+    (source / "a b.txt").write_bytes(b"x" * size)  # quoted in WebDAV URLs
+
+    missing = target / "missing" / "x"
+    with pytest.raises(FileNotFoundError) as caught:
+        cerulean.copy(source / "a b.txt", missing)
+    assert caught.value.errno == errno.ENOENT
+    _names_only(caught.value, missing)
+
+    (target / "file").write_bytes(b"f")
+    under_a_file = target / "file" / "x"
+    with pytest.raises(not_a_directory_error(fs)) as caught:
+        cerulean.copy(source / "a b.txt", under_a_file)
+    _names_only(caught.value, under_a_file)
+
+    (target / "ro").mkdir()
+    with read_only(target / "ro"):
+        for given, lands in ((target / "ro", target / "ro" / "a b.txt"),
+                             (target / "ro" / "n", target / "ro" / "n")):
+            with pytest.raises(OSError) as caught:
+                cerulean.copy(source / "a b.txt", given)
+            if is_webdav(fs):
+                # wsgidav answers 500 when its disk refuses: no errno to
+                # say more than EIO; the message names the URL.
+                assert caught.value.errno == errno.EIO
+                assert fs._url(str(lands)) in str(caught.value)
+            else:
+                assert isinstance(caught.value, PermissionError)
+            _names_only(caught.value, lands)
+    assert temp_files(target) == []
+    assert names(target / "ro") == set()
+
 
 def test_sftp_paths_are_not_local(local_sftp: Pair) -> None:
     local, remote = local_sftp
