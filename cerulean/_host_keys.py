@@ -153,6 +153,9 @@ class HostKeyVerifier:
     :param policy: ``'strict'``: only keys already in the files are accepted.
         ``'accept-new'``: a key of a host that has *no* key in the files is
         accepted and appended to ``files[0]``; a changed key is refused.
+        If the key cannot be appended (a missing directory other than
+        ``~/.ssh``, an unwritable file), a warning is logged and the key is
+        trusted for this connection only, as OpenSSH does.
     """
 
     def __init__(self, files: Sequence[str], policy: str = "strict") -> None:
@@ -211,25 +214,56 @@ class HostKeyVerifier:
             try:
                 with open(path, encoding="utf-8", errors="replace") as f:
                     yield from _parse(f, path)
-            except FileNotFoundError:
-                continue
+            except (FileNotFoundError, NotADirectoryError):
+                continue  # no such file (NotADirectory: a parent is a file)
 
     def _record(self, name: str, key: paramiko.PKey) -> None:
+        """Append the key of a new host to files[0], as OpenSSH's
+        accept-new does: if that cannot be done, warn and go on.
+
+        No directory is made but ``~/.ssh`` for a file directly in it (what
+        ssh makes for itself): a known_hosts path in a missing directory is
+        most likely mistyped, and a tree made silently where the user does
+        not look would collect keys they believe are checked against their
+        real file. Like ssh, the key is then trusted for this connection
+        only, which is what accept-new grants a new host anyway; refusing
+        instead would stop a connection that ssh itself makes.
+        """
         path = self.files[0]
         line = f"{name} {key.get_name()} {key.get_base64()}\n"
-        with _append_lock:
-            directory = os.path.dirname(path)
-            if directory:
-                os.makedirs(directory, mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            try:
-                if os.fstat(fd).st_size > 0 and not _ends_with_newline(path):
-                    line = "\n" + line
-                os.write(fd, line.encode())
-            finally:
-                os.close(fd)
+        try:
+            with _append_lock:
+                _make_user_ssh_dir(path)
+                fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT,
+                             0o600)
+                try:
+                    if os.fstat(fd).st_size > 0 and not _ends_with_newline(
+                            path):
+                        line = "\n" + line
+                    os.write(fd, line.encode())
+                finally:
+                    os.close(fd)
+        except OSError as error:
+            logger.warning(
+                "Failed to add the %s host key %s for %s to %s (%s); it is"
+                " trusted for this connection only, as ssh does",
+                key.get_name(), fingerprint(key), name, path,
+                error.strerror or error)
+            return
         logger.warning("Added %s host key %s for %s to %s",
                        key.get_name(), fingerprint(key), name, path)
+
+
+def _make_user_ssh_dir(path: str) -> None:
+    """Make ``~/.ssh`` (mode 0700) if path is a file directly in it and it
+    is missing; OpenSSH's ssh does the same (and makes nothing else)."""
+    ssh_dir = os.path.abspath(os.path.expanduser("~/.ssh"))
+    if os.path.dirname(os.path.abspath(path)) != ssh_dir:
+        return
+    try:
+        os.mkdir(ssh_dir, 0o700)
+    except FileExistsError:
+        pass
 
 
 def _ends_with_newline(path: str) -> bool:

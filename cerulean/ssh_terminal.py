@@ -84,7 +84,11 @@ class SshTerminal(Terminal):
         host's key is in ``known_hosts``. ``'accept-new'``: like OpenSSH's
         ``StrictHostKeyChecking accept-new``, a host without any recorded
         key is trusted on first use and its key appended to ``known_hosts``.
-        A key that differs from a recorded one is refused under both.
+        As with ssh, no directory is made for it but a missing ``~/.ssh``;
+        if the key cannot be recorded (its directory is missing, the file
+        is not writable), a warning is logged and the key is trusted for
+        this connection only. A key that differs from a recorded one is
+        refused under both.
     :param keepalive_interval: Seconds between SSH keepalive messages, which
         keep idle connections through firewalls and let a dead connection
         be noticed; 0 disables them.

@@ -133,12 +133,11 @@ def test_cert_authority_lines_do_not_count_as_host_keys(
 
 def test_accept_new_appends_a_line_and_keeps_the_file_private(
         tmp_path: Path, key: paramiko.PKey, other_key: paramiko.PKey) -> None:
-    path = tmp_path / "new" / "known_hosts"
+    path = tmp_path / "known_hosts"
     v = HostKeyVerifier([str(path)], "accept-new")
     v.verify("host", 2200, key)
     assert path.read_text() == entry("[host]:2200", key)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     v.verify("host", 2200, key)  # now known: nothing more is written
     assert path.read_text().count("\n") == 1
     with pytest.raises(HostKeyChangedError):
@@ -151,6 +150,23 @@ def test_accept_new_keeps_an_unterminated_last_line_intact(
     v.verify("host", 22, key)
     assert (tmp_path / "known_hosts").read_text() == (
         entry("other", other_key) + entry("host", key))
+
+
+def test_accept_new_that_cannot_record_warns_and_accepts(
+        tmp_path: Path, key: paramiko.PKey,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """As ssh: a key that cannot be written (here the file's directory is
+    a file) is accepted for this connection, with a warning; nothing is
+    made."""
+    (tmp_path / "a_file").write_text("")
+    path = tmp_path / "a_file" / "known_hosts"
+    v = HostKeyVerifier([str(path)], "accept-new")
+    with caplog.at_level("WARNING", logger="cerulean._host_keys"):
+        v.verify("host", 22, key)
+    assert "Failed to add" in caplog.text and str(path) in caplog.text
+    assert (tmp_path / "a_file").read_text() == ""
+    with pytest.raises(UnknownHostKeyError):
+        HostKeyVerifier([str(path)]).verify("host", 22, key)
 
 
 def test_missing_file_counts_as_empty(tmp_path: Path, key: paramiko.PKey) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import threading
 import time
@@ -188,7 +189,7 @@ def test_changed_host_key_is_refused_even_with_accept_new(tmp_path: Path) -> Non
 
 
 def test_accept_new_records_the_key_then_strict_accepts_it(tmp_path: Path) -> None:
-    known_hosts = tmp_path / "sub" / "known_hosts"
+    known_hosts = tmp_path / "known_hosts"
     with connect(known_hosts, "accept-new") as term:
         assert whoami(term) == S.USER
     lines = known_hosts.read_text().splitlines()
@@ -230,12 +231,40 @@ def test_revoked_host_key_is_refused(tmp_path: Path) -> None:
 
 def test_default_known_hosts_is_the_users(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no ~/.ssh yet, accept-new makes it (0700) to record the key,
+    as ssh does: the one directory ssh makes for itself."""
     monkeypatch.setenv("HOME", str(tmp_path))
     credential = cerulean.PubKeyCredential(S.USER, str(S.RSA_KEY))
     with cerulean.SshTerminal(S.HOST, S.SSH_PORT, credential,
                               host_key_policy="accept-new") as term:
         assert whoami(term) == S.USER
     assert "[127.0.0.1]:10022" in (tmp_path / ".ssh" / "known_hosts").read_text()
+    assert stat.S_IMODE((tmp_path / ".ssh").stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize("where", ["no/such/known_hosts",
+                                   "~/.ssh/sub/known_hosts"])
+def test_accept_new_makes_no_missing_directory_but_warns_and_connects(
+        tmp_path: Path, where: str, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """A known_hosts path in a missing directory (other than ~/.ssh
+    itself): as OpenSSH's accept-new, the new host is trusted for this
+    connection, the failure to record it is logged, and nothing is made,
+    so the next strict connection still finds the host unknown."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    known_hosts = Path(os.path.expanduser(where))
+    with caplog.at_level("WARNING", logger="cerulean._host_keys"), \
+            connect(Path(where), "accept-new") as term:
+        assert whoami(term) == S.USER
+    assert sorted(os.listdir(tmp_path)) == []
+    warnings = [r.getMessage() for r in caplog.records
+                if r.name == "cerulean._host_keys"]
+    assert len(warnings) == 1
+    assert "Failed to add" in warnings[0] and str(known_hosts) in warnings[0]
+    assert "[127.0.0.1]:10022" in warnings[0]
+    with pytest.raises(UnknownHostKeyError):
+        connect(known_hosts)
 
 
 def test_unknown_host_key_policy_is_a_value_error() -> None:
