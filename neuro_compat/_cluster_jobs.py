@@ -27,6 +27,7 @@ from cerulean.scheduler import SchedulerError
 
 from . import _capacity, _telemetry
 from ._backend import Backend, make_backend
+from ._job_exec import ExecCommand, relayed
 from ._job_record import JobRecord, JobState, parse_events
 from ._job_script import BACKSTOP_SECONDS, job_description, wrapper_script
 from ._job_state import derive
@@ -391,7 +392,8 @@ class ClusterJobs:
         with ``srun --jobid ... --overlap``; Torque jobs only when they run
         on the machine the terminal is on.
 
-        :param tty: the line will run with a terminal (``srun --pty``).
+        :param tty: the line will run with a terminal (``srun --pty``,
+            which relays it: see :func:`neuro_compat._job_exec.relayed`).
         :raises ValueError: if the job is not running.
         :raises NotSupportedError: for a Torque job on another node.
         """
@@ -404,21 +406,28 @@ class ClusterJobs:
         kind = record.scheduler_type
         if kind == "slurm":
             pty = "--pty " if tty else ""
-            return (f"{self.config.scheduler.prefix}srun "
+            srun = (f"{self.config.scheduler.prefix}srun "
                     f"--jobid={shlex.quote(record.scheduler_id)} --overlap --ntasks=1 "
                     f"--nodes=1 --quiet {pty}sh -c {shlex.quote(script)}")
+            return relayed(srun) if tty else srun
         if kind == "torque" and state.host != self.login_host():
             raise NotSupportedError(
                 f"{what}: job {record.id} runs on node {state.host}, and Torque/PBS "
                 "offers no way to run a command beside a job on another node")
         return f"sh -c {shlex.quote(script)}"
 
-    def exec_line(self, snap: Snapshot, cmd: str, tty: bool = False) -> str:
+    def exec_line(self, snap: Snapshot, cmd: str, tty: bool = False) -> ExecCommand:
         """The line that runs ``cmd`` beside a job, as ``Jobs.exec`` does."""
         record = snap.record
         inner = exec_line(record.runtime, job_id=record.id, image=record.container.image,
                           binds=self.binds(record.container), cmd=cmd, tty=tty)
-        return self.beside(snap, inner, "exec", tty)
+        relays = 0
+        if tty and record.runtime in ("docker", "podman"):
+            inner = relayed(inner)  # exec -it relays the terminal, as srun --pty does
+            relays += 1
+        if tty and record.scheduler_type == "slurm":
+            relays += 1  # beside() makes srun --pty a relayed line
+        return ExecCommand(self.beside(snap, inner, "exec", tty), relays)
 
     def signal(self, snap: Snapshot) -> None:
         """Send SIGKILL to the job's command (its whole process tree)."""

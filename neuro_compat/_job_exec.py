@@ -7,6 +7,16 @@ of their own and handed to the event loop as they arrive, so a session
 that waits for output holds none of the bounded worker threads (which
 other calls need); writes and closing go through the worker threads.
 
+With ``tty=True``, some commands relay the session's terminal to one of
+their own on the job's node (``srun --pty``, ``docker exec -it``), and make
+ours raw only once they are running: bytes written before that would be
+taken by our terminal's line discipline, echoed twice, and a ``^D`` would
+end the relay's input (srun then hands the job's terminal a NUL, echoed as
+``^@``) instead of reaching the command. :func:`relayed` puts our terminal
+in raw mode first and says so, and the process waits for that before
+anything is written, so the command's terminal alone behaves as a terminal
+does (as it does for a local ``tty=True`` session).
+
 ``Jobs.attach`` has no process: it follows the job's output file (see
 :class:`LogSource`).
 """
@@ -25,7 +35,7 @@ import subprocess
 import termios
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 from ._bridge import Bridge
 from ._job_types import Message
@@ -39,6 +49,39 @@ if TYPE_CHECKING:
     import cerulean
 
 _CHUNK = 32 * 1024
+
+RELAY_READY = b"<neuro-compat: terminal raw>"
+"""What a :func:`relayed` line prints once the session's terminal is raw."""
+
+_RELAY_PREFIX = f"stty raw -echo 2>/dev/null; printf '%s' '{RELAY_READY.decode()}'; "
+
+
+def relayed(line: str) -> str:
+    """``line``, a command relaying the session's terminal to one of its own,
+    run once that terminal is raw (see the module documentation). Open it
+    with one more ``relays`` in :func:`open_process`."""
+    return _RELAY_PREFIX + line
+
+
+class ExecCommand(NamedTuple):
+    """A line for :func:`open_process`, and how many :func:`relayed`
+    terminals it goes through (one per relaying program: srun, docker)."""
+
+    line: str
+    relays: int = 0
+
+
+def _await_ready(read: Callable[[], bytes], relays: int) -> bytes:
+    """Read a relayed session's output up to its last :data:`RELAY_READY`;
+    returns what came around the markers (all of it if the command ended
+    first)."""
+    seen = b""
+    while seen.count(RELAY_READY) < relays:
+        data = read()
+        if not data:
+            break
+        seen += data
+    return seen.replace(RELAY_READY, b"", relays)
 
 
 class Process(Protocol):
@@ -112,7 +155,8 @@ class LocalPtyProcess:
     """A command on this machine with a pseudo-terminal as its controlling
     terminal (``tty=True``); stdout and stderr are both the terminal."""
 
-    def __init__(self, line: str) -> None:
+    def __init__(self, line: str, relays: int = 0) -> None:
+        self._pending = b""
         master, slave = pty.openpty()
         # setsid -c makes the terminal the command's controlling terminal, so
         # shells get job control and ^C reaches the foreground process.
@@ -125,11 +169,16 @@ class LocalPtyProcess:
         finally:
             os.close(slave)
         self._master = master
+        if relays:
+            self._pending = _await_ready(lambda: self.read(1), relays)
 
     def read(self, fileno: int) -> bytes:
         """See :class:`Process`; everything arrives as stdout."""
         if fileno != 1:
             return b""
+        if self._pending:
+            data, self._pending = self._pending, b""
+            return data
         try:
             return os.read(self._master, _CHUNK)
         except OSError:  # EIO: the terminal's last user has gone
@@ -174,17 +223,24 @@ class SshProcess:
     """A command on the cluster, on a session channel of the terminal's
     SSH connection."""
 
-    def __init__(self, terminal: cerulean.SshTerminal, line: str, tty: bool) -> None:
+    def __init__(self, terminal: cerulean.SshTerminal, line: str, tty: bool,
+                 relays: int = 0) -> None:
         channel: paramiko.Channel = terminal.transport().open_session()
         if tty:
             channel.get_pty(term=os.environ.get("TERM", "xterm"))
         channel.exec_command(line)
         self._channel = channel
         self._tty = tty
+        self._pending = b""
+        if tty and relays:
+            self._pending = _await_ready(lambda: self.read(1), relays)
 
     def read(self, fileno: int) -> bytes:
         """See :class:`Process`."""
         if fileno == 1:
+            if self._pending:
+                data, self._pending = self._pending, b""
+                return data
             return self._channel.recv(_CHUNK)
         return self._channel.recv_stderr(_CHUNK)
 
@@ -216,14 +272,16 @@ class SshProcess:
         self._channel.resize_pty(width=w, height=h)
 
 
-def open_process(terminal: cerulean.Terminal, line: str, tty: bool = False) -> Process:
+def open_process(terminal: cerulean.Terminal, line: str, tty: bool = False,
+                 relays: int = 0) -> Process:
     """Start ``line`` on the terminal's machine as an interactive process,
-    with a pseudo-terminal if ``tty``."""
+    with a pseudo-terminal if ``tty``; with ``relays`` (see
+    :class:`ExecCommand`), once the relaying terminals are raw."""
     import cerulean
 
     if isinstance(terminal, cerulean.SshTerminal):
-        return SshProcess(terminal, line, tty)
-    return LocalPtyProcess(line) if tty else LocalProcess(line)
+        return SshProcess(terminal, line, tty, relays)
+    return LocalPtyProcess(line, relays) if tty else LocalProcess(line)
 
 
 class ProcessSource:

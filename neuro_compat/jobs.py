@@ -511,8 +511,9 @@ class Jobs(metaclass=NoPublicConstructor):
         jobs, entry = await self._find(id, cluster_name)
         bridge = jobs.session.bridge
         snap = await self._snapshot(jobs, entry)
-        line = await bridge.run(jobs.exec_line, snap, cmd, tty)
-        process = await bridge.run(lambda: open_process(jobs.terminal, line, tty))
+        command = await bridge.run(jobs.exec_line, snap, cmd, tty)
+        process = await bridge.run(lambda: open_process(jobs.terminal, command.line, tty,
+                                                        command.relays))
         if not stdin:
             await bridge.run(process.close_stdin)
         source = ProcessSource(process, bridge, stdin=stdin, stdout=stdout, stderr=stderr)

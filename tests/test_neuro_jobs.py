@@ -298,6 +298,17 @@ def test_exec_with_a_terminal(kind: str, tmp_path: Path) -> None:
             async with cluster.client() as client:
                 job = await start(client, "sleep 60")
                 await wait_for(client, job.id, lambda s: s.is_running)
+
+                async def tty_output(cmd: str, *typed: bytes) -> bytes:
+                    async with client.jobs.exec(job.id, cmd, tty=True, stdin=bool(typed),
+                                                stdout=True) as s:
+                        for data in typed:
+                            await s.write_in(data)
+                        out = b""
+                        while (message := await s.read_out()) is not None:
+                            out += message.data
+                        return out
+
                 async with client.jobs.exec(job.id, "read line; stty size; echo \"<$line>\"",
                                             tty=True, stdin=True, stdout=True) as s:
                     await s.resize(30, 100)
@@ -306,6 +317,15 @@ def test_exec_with_a_terminal(kind: str, tmp_path: Path) -> None:
                     while (message := await s.read_out()) is not None:
                         out += message.data
                 assert b"30 100" in out and b"<typed>" in out
+                # Exactly what a terminal shows, on Slurm too (srun --pty
+                # relays the terminal): each byte echoed once, and end of
+                # input is the command's end of input, not a stray ^@.
+                assert await tty_output("echo hi") == b"hi\r\n"
+                assert await tty_output("cat; echo done") == b"done\r\n"  # no stdin
+                assert await tty_output("cat; echo done", b"ab\r", b"") == \
+                    b"ab\r\nab\r\ndone\r\n"
+                assert await tty_output('read l; echo "<$l>"', b"typed\r") == \
+                    b"typed\r\n<typed>\r\n"
                 async with client.jobs.exec(job.id, "true", stdout=True) as s:
                     with pytest.raises(ValueError, match="no terminal"):
                         await s.resize(30, 100)

@@ -374,3 +374,15 @@ def test_other_unsupported_parameters_are_refused(tmp_path: Path) -> None:
                 async with jobs.list() as it:
                     assert [job async for job in it] == []
     run(main())
+
+
+def test_a_relayed_session_starts_after_its_markers() -> None:
+    from neuro_compat._job_exec import RELAY_READY, _await_ready
+
+    # The markers may arrive split across reads; what comes around them is
+    # the command's output, kept in order.
+    chunks = [b"motd ", RELAY_READY[:5], RELAY_READY[5:] + b"x", RELAY_READY + b"hi", b"later"]
+    assert _await_ready(iter(chunks).__next__, 2) == b"motd xhi"
+    # The command ended before the relay was ready: all its output is kept.
+    chunks = [b"srun: error: no such job", b""]
+    assert _await_ready(iter(chunks).__next__, 1) == b"srun: error: no such job"
