@@ -17,7 +17,8 @@ How neuro_sdk's notions map onto HPC clusters
   :mod:`neuro_compat._runtime`); with runtime ``host`` (the embedded local
   default) the command runs directly on the node and the image is only
   recorded. A host job starts in the user's storage directory unless
-  ``working_dir`` is given, so ``storage:data`` is ``./data`` for it.
+  ``working_dir`` is given, so ``storage:data`` is ``./data`` for it (with
+  WebDAV storage, which is not on the nodes, in the job's own directory).
 * Job metadata lives in the cluster's job directory (see
   :mod:`neuro_compat._registry`), so every client sees the same jobs, also
   after a restart and after the scheduler has forgotten them.

@@ -7,6 +7,7 @@ jobs of a test run at once to keep the suite short.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import socket
 import time
 from datetime import datetime, timedelta, timezone
@@ -18,7 +19,7 @@ from yarl import URL
 
 import neuro_compat
 from neuro_compat import JobStatus, NotSupportedError, ResourceNotFound, StdStreamError
-from tests.neuro_helpers import run
+from tests.neuro_helpers import cluster_of, run
 from tests.neuro_jobs_helpers import (
     ECHO_SERVER,
     KINDS,
@@ -664,3 +665,25 @@ def test_every_registry_file_is_private(kind: str, tmp_path: Path) -> None:
                 async with client.jobs.monitor(job.id) as it:
                     assert b"".join([c async for c in it]) == b"out\nerr\n"
     run(main())
+
+
+@pytest.mark.real_server("webdav")
+def test_a_host_job_with_webdav_storage_starts_in_its_job_directory(tmp_path: Path) -> None:
+    # The storage is on the WebDAV server, not on the nodes: its root is a
+    # path on the server, which the job's machine need not have.
+    async def main(cluster: Any) -> None:
+        async with neuro_compat.get(path=cluster.config_dir) as client:
+            container = neuro_compat.Container(
+                image=client.parse.remote_image("ubuntu"),
+                resources=neuro_compat.Resources(memory=100 * 2**20, cpu=1),
+                command="pwd")
+            job = await client.jobs.run(container)
+            here = await client.jobs.run(dataclasses.replace(container,
+                                                             working_dir=str(tmp_path)))
+            jobs = client.jobs._on(None)
+            assert await wait_output(client, job.id, b"\n") == \
+                f"{jobs.registry.home(job.id)}\n".encode()
+            assert await wait_output(client, here.id, b"\n") == f"{tmp_path}\n".encode()
+
+    with cluster_of("webdav", tmp_path) as cluster:
+        run(main(cluster))
