@@ -111,6 +111,10 @@ def copy(source_path: Path, target_path: Path, overwrite: str = "never",
     :raises FileNotFoundError: If the source does not exist.
     :raises FileExistsError: If overwrite is 'raise' and something is in
         the way.
+    :raises OSError: errno EINVAL, before anything is written, if the
+        source is a directory and the target (after copy_into) is that
+        directory or lies inside it, on the same file system, as ``cp -r``
+        refuses; symbolic links on the way are resolved to tell.
     :raises ValueError: For an invalid overwrite value.
     """
     if overwrite not in _OVERWRITE_MODES:
@@ -138,6 +142,8 @@ def copy(source_path: Path, target_path: Path, overwrite: str = "never",
                 else existing.is_dir()):
             target = str(target_path / source_path.name)
             existing = lstat_or_none(target_fs, target)
+        if info.is_dir() and source_fs == target_fs:
+            _refuse_copy_into_itself(source_fs, source, target)
         planner = Planner(source_fs, target_fs, overwrite, copy_permissions)
         plan = planner.plan_copy(source, info, target, existing)
 
@@ -145,6 +151,22 @@ def copy(source_path: Path, target_path: Path, overwrite: str = "never",
     progress.report()
     _carry_out(plan, source_fs, target_fs, progress)
     progress.finish()
+
+
+def _refuse_copy_into_itself(fs: FileSystemImpl, source: str,
+                             target: str) -> None:
+    """Raise if target is the directory source or lies inside it.
+
+    As ``cp -r`` refuses: the copy would read what it writes (Cerulean 1.0
+    recursed until the path grew too long). Links are resolved on both
+    sides, so a way in through a link is caught too.
+    """
+    real_source = fs._real_path(source)
+    real_target = fs._real_path(target)
+    if real_target == real_source or real_target.startswith(
+            real_source.rstrip("/") + "/"):
+        raise OSError(errno.EINVAL, "Cannot copy a directory into itself",
+                      source, None, target)
 
 
 def _source_info(fs: FileSystemImpl, source: str) -> FileStat | None:

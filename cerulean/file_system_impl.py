@@ -29,7 +29,7 @@ Helpers with generic defaults, which a backend may override to be faster:
 ``_read_files`` and ``_write_files`` (many small files, used by copy()),
 ``_listdirs`` (used by walk), ``_unlink_many`` (used when removing trees),
 ``_remove_tree`` (rmdir(recursive=True), remove() and copy()), ``_as_uri``,
-``_temp_name`` and ``_discard``.
+``_real_path`` (copy()), ``_temp_name`` and ``_discard``.
 """
 from __future__ import annotations
 
@@ -47,6 +47,7 @@ from urllib.parse import quote
 from cerulean._walk import remove_tree
 from cerulean.file_system import FileSystem
 from cerulean.path import (
+    MAX_LINK_DEPTH,
     AbstractPath,
     EntryType,
     FileStat,
@@ -653,6 +654,50 @@ class FileSystemImpl(FileSystem):
         raise NotImplementedError(
             f"{type(self).__name__} has no URI form for paths")
 
+    def _real_path(self, path: str) -> str:
+        """The absolute path with every symbolic link in it resolved and
+        ``.`` and ``..`` taken away, as realpath(3) makes it.
+
+        From the first component that does not exist on, the rest is kept
+        as written (normalised), so any path has an answer. Used by copy()
+        to tell whether a target lies inside the source directory.
+
+        The default looks at one component after the other (one lstat
+        each, and a readlink per link); without symbolic links it only
+        normalises the text. Backends with a realpath of their own
+        override it.
+
+        :raises OSError: errno ELOOP for more than MAX_LINK_DEPTH links.
+        """
+        if not self._can(Capability.SYMLINKS):
+            return _normalised(path)
+        pending = list(reversed(path.split("/")))
+        resolved = "/"
+        links = 0
+        while pending:
+            name = pending.pop()
+            if name in ("", "."):
+                continue
+            if name == "..":
+                resolved = posixpath.dirname(resolved)
+                continue
+            candidate = posixpath.join(resolved, name)
+            info = lstat_or_none(self, candidate)
+            if info is None:
+                return _normalised("/".join([candidate, *reversed(pending)]))
+            if not info.is_symlink():
+                resolved = candidate
+                continue
+            links += 1
+            if links > MAX_LINK_DEPTH:
+                raise OSError(errno.ELOOP, "Too many levels of symbolic"
+                              " links", path)
+            text = self._read_link(candidate)
+            if text.startswith("/"):
+                resolved = "/"
+            pending.extend(reversed(text.split("/")))
+        return resolved
+
     def _temp_name(self, path: str) -> str:
         """A fresh, hidden name beside path, for landing a file atomically.
 
@@ -799,6 +844,11 @@ def stat_from_mode(st_mode: int, size: int, mtime: float,
     """
     entry_type = entry_type_of_mode(st_mode) or EntryType.FILE
     return FileStat(entry_type, size, mtime, st_mode & 0o7777, uid, gid)
+
+
+def _normalised(path: str) -> str:
+    """path, absolute, without ``.``, ``..`` and repeated slashes."""
+    return posixpath.normpath("/" + path.lstrip("/"))
 
 
 def name_target(error: BaseException, temp: str, path: str) -> None:

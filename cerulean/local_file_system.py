@@ -58,6 +58,9 @@ class LocalFileSystem(FileSystemImpl):
     def _can(self, capability: Capability) -> bool:
         return True
 
+    def _real_path(self, path: str) -> str:
+        return os.path.realpath(path)
+
     # --- Metadata ----------------------------------------------------------
 
     def _stat(self, path: str) -> FileStat:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import posixpath
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -225,6 +226,24 @@ class SftpFileSystem(FileSystemImpl):
             names.uint32()
             return names.text()
         return self._query(readlink)
+
+    def _real_path(self, path: str) -> str:
+        # One REALPATH: the server resolves the links (OpenSSH accepts a
+        # missing last component, and answers "no such file" for a missing
+        # directory on the way, whose part is then resolved on its own).
+        def realpath(ch: SftpChannel) -> str:
+            kind, reader = ch.call(P.REALPATH, P.path_string(path))
+            names = expect(kind, reader, P.NAME, path)
+            names.uint32()
+            return names.text()
+        try:
+            return self._query(realpath)
+        except FileNotFoundError:
+            head, name = posixpath.split(path.rstrip("/"))
+            if not name:
+                return posixpath.normpath("/" + path.lstrip("/"))
+            return posixpath.normpath(
+                posixpath.join(self._real_path(head or "/"), name))
 
     # --- Name space --------------------------------------------------------
 

@@ -8,6 +8,7 @@ the suite of 1.0 itself runs them on all three).
 """
 from __future__ import annotations
 
+import errno
 import os
 import pathlib
 from collections.abc import Generator, Iterable
@@ -241,6 +242,29 @@ def test_old_style_subclass_with_copy(tmp_path: pathlib.Path,
     assert (back / "sub" / "a.txt").read_bytes() == b"a" * 1000
     assert os.readlink(back / "rel_link") == "run.sh"
 
+
+
+def test_old_style_subclass_copy_into_itself_is_refused(
+        old: OldStyleFileSystem) -> None:
+    """A 1.0 subclass has no realpath of its own: the default resolves
+    links one component after the other, so copy() sees a way into the
+    source through a link, and keeps the missing rest as written."""
+    fs: FileSystemImpl = old
+    fs._mkdir("/src/d", parents=True)
+    fs._symlink("/alias", "/src")  # absolute text
+    fs._symlink("/src/d/up", "..")  # relative text
+    fs._symlink("/loop", "loop")
+    assert fs._real_path("/alias/d/up/./d//missing/../x") == "/src/d/x"
+    assert fs._real_path("/alias/missing/../d") == "/src/d"  # lexical on
+    with pytest.raises(OSError) as caught:
+        fs._real_path("/loop/x")
+    assert caught.value.errno == errno.ELOOP
+    with pytest.raises(OSError) as caught:
+        cerulean.copy(old / "src", old / "alias" / "d" / "up" / "sub")
+    assert caught.value.errno == errno.EINVAL
+    assert not (old / "src" / "sub").exists()
+    cerulean.copy(old / "src" / "d", old / "elsewhere")
+    assert (old / "elsewhere").is_dir()
 
 def test_old_style_subclass_gets_our_calling_convention(
         old: OldStyleFileSystem) -> None:

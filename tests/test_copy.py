@@ -19,6 +19,7 @@ import subprocess
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path as LocalPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -26,7 +27,7 @@ import pytest
 import cerulean
 from cerulean import copy_files
 from cerulean.file_system_impl import TEMP_MARKER, Capability
-from tests.conftest import unavailable
+from tests.conftest import make_ssh_terminal, unavailable
 from tests.fs_helpers import (
     CONTENT,
     FS_KINDS,
@@ -45,7 +46,7 @@ from tests.fs_helpers import (
     temp_files,
 )
 from tests.terminal_helpers import sshd_session_pids
-from tests.webdav_helpers import on_disk
+from tests.webdav_helpers import on_disk, private_fs
 
 PAIRS = [(source, target) for source in FS_KINDS for target in FS_KINDS]
 REMOTES = ["sftp", "webdav"]
@@ -672,6 +673,85 @@ def test_errors_name_the_target_not_the_temporary_file(
             _names_only(caught.value, lands)
     assert temp_files(target) == []
     assert names(target / "ro") == set()
+
+
+# --- A directory into itself -------------------------------------------------
+
+@pytest.fixture(params=FS_KINDS)
+def one_fs(request: pytest.FixtureRequest, tmp_path: LocalPath) -> Iterator[Any]:
+    """A directory on each kind of file system, for copies within it."""
+    with open_fs(request.param, tmp_path) as (_, base):
+        yield base
+
+
+def _twin(fs: Any) -> Any:
+    """A second file system object on the same server as fs."""
+    if is_sftp(fs):
+        return cerulean.SftpFileSystem(make_ssh_terminal(), own_term=True)
+    if is_webdav(fs):
+        return private_fs()
+    return cerulean.LocalFileSystem()
+
+
+def _snapshot(directory: Any) -> dict[str, bytes | None]:
+    """Everything under directory: files with their content, the rest
+    (directories, links) as None."""
+    found: dict[str, bytes | None] = {}
+    for path, dirs, files in directory.walk():
+        for name in dirs:
+            found[str(path / name)] = None
+        for name in files:
+            entry = path / name
+            found[str(entry)] = None if entry.is_symlink() else (
+                entry.read_bytes())
+    return found
+
+
+def test_copy_into_itself_is_refused_before_anything_is_written(
+        one_fs: Any) -> None:
+    """copy() of a directory to itself or to a place inside it, on one
+    file system (even through another file system object, or a link), is
+    refused before anything is written, as cp -r refuses; Cerulean 1.0
+    recursed until the path grew too long. Issue 17, item 8."""
+    base = one_fs
+    src = base / "src"
+    (src / "d").mkdir(parents=True)
+    (src / "f").write_bytes(b"f")
+    (src / "d" / "g").write_bytes(b"g")
+    links = can(base, Capability.SYMLINKS)
+    if links:
+        (base / "alias").symlink_to(src)
+    before = _snapshot(base)
+
+    def refused(source: Any, target: Any, lands: Any, **options: Any) -> None:
+        for overwrite in ("never", "always", "raise"):
+            with pytest.raises(OSError) as caught:
+                cerulean.copy(source, target, overwrite=overwrite, **options)
+            assert caught.value.errno == errno.EINVAL
+            assert "into itself" in str(caught.value)
+            assert caught.value.filename == str(source)
+            assert caught.value.filename2 == str(lands)
+            assert _snapshot(base) == before
+
+    refused(src, src / "sub", src / "sub")
+    refused(src, src / "new" / "deeper", src / "new" / "deeper")
+    refused(src, src / "d", src / "d" / "src")  # copy_into the directory
+    refused(src, base, src)  # copy_into: onto itself
+    refused(src, src, src, copy_into=False)
+    refused(src / "d", src, src / "d")
+    if links:
+        refused(src, base / "alias" / "sub", base / "alias" / "sub")
+        refused(base / "alias", src / "sub", src / "sub")
+    with _twin(base.filesystem) as twin:
+        elsewhere = cerulean.Path(twin, PurePosixPath(str(src / "sub")))
+        refused(src, elsewhere, elsewhere)
+    assert temp_files(base) == []
+
+    # Beside it, sharing the start of its name, is not inside.
+    cerulean.copy(src, base / "src2")
+    assert (base / "src2" / "d" / "g").read_bytes() == b"g"
+    cerulean.copy(src / "f", src / "f2")  # a file within its directory
+    assert (src / "f2").read_bytes() == b"f"
 
 
 def test_sftp_paths_are_not_local(local_sftp: Pair) -> None:
