@@ -508,6 +508,20 @@ def test_pure_parts(filesystem: FsBase) -> None:
         path.relative_to(fs / "etc")
 
 
+def test_slash_appends_while_joinpath_replaces(filesystem: FsBase) -> None:
+    """As in Cerulean 1.0 (checked against its 1.0.0 wheel): / with a
+    string appends, leading slash or not; joinpath and / with a Path follow
+    pathlib, where an absolute part replaces. The tutorial says so."""
+    fs, _ = filesystem
+    runs = fs / "data" / "runs"
+    assert str(runs / "/etc") == "/data/runs/etc"
+    assert str(runs / "etc/") == "/data/runs/etc"
+    assert str(runs.joinpath("/etc")) == "/etc"
+    assert str(runs.joinpath("etc", "/x", "y")) == "/x/y"
+    assert str(runs / (fs / "etc")) == "/etc"
+    assert str(runs.joinpath(fs / "etc")) == "/etc"
+
+
 def test_equality_and_order(filesystem: FsBase) -> None:
     fs, _ = filesystem
     a, b = fs / "a", fs / "b"
