@@ -15,8 +15,14 @@ from ._clusters import Config
 from ._preset import Preset
 from ._session import ClusterSession
 from ._utils import AwaitableContextManager, NoPublicConstructor
-from .config import CONFIG_ENV_NAME, DEFAULT_CONFIG_DIR, config_file_for, load_clusters
-from .errors import ClientError, NotSupportedError
+from .config import (
+    CONFIG_ENV_NAME,
+    CONFIG_FILE_NAME,
+    DEFAULT_CONFIG_DIR,
+    config_file_for,
+    load_clusters,
+)
+from .errors import ClientError, ConfigError, NotSupportedError
 from .parser import Parser
 from .storage import Storage
 
@@ -203,7 +209,9 @@ class Factory:
 
     :param path: the configuration directory, holding ``clusters.toml``
         (see :mod:`neuro_compat.config`), or a ``.toml`` file. Default: the
-        ``NEUROMATION_CONFIG`` environment variable, else ``~/.neuro``.
+        ``NEUROMATION_CONFIG`` environment variable, else ``~/.neuro``. A
+        directory named here or by the variable must exist; only
+        ``~/.neuro`` may be missing (then the embedded default is used).
     :param trace_configs: accepted for compatibility and ignored (there is
         no HTTP traffic to trace).
     :param trace_id: accepted for compatibility and ignored.
@@ -212,8 +220,14 @@ class Factory:
 
     def __init__(self, path: Path | None = None, trace_configs: Any = None,
                  trace_id: str | None = None, trace_sampled: bool | None = None) -> None:
+        # Who named the configuration directory (None: the default one).
+        self._named_by: str | None = "the path argument"
         if path is None:
-            path = Path(os.environ.get(CONFIG_ENV_NAME, DEFAULT_CONFIG_DIR))
+            named = os.environ.get(CONFIG_ENV_NAME)
+            self._named_by = f"the environment variable {CONFIG_ENV_NAME}"
+            if named is None:
+                named, self._named_by = DEFAULT_CONFIG_DIR, None
+            path = Path(named)
         self._path = Path(path).expanduser()
 
     @property
@@ -236,8 +250,19 @@ class Factory:
         :param timeout: accepted for compatibility (see :class:`ClientTimeout`).
         :returns: :class:`Client` that can be used for working with the
             clusters.
-        :raises ConfigError: if the configuration file is malformed.
+        :raises ConfigError: if the configuration file is malformed, or the
+            configuration directory named by ``path`` or
+            ``NEUROMATION_CONFIG`` does not exist.
         """
+        if (self._named_by is not None and self._path.suffix != ".toml"
+                and not self._path.exists()):
+            # A mistyped path would otherwise run the "cluster" jobs on this
+            # machine, with the embedded default: neuro_sdk refuses too.
+            raise ConfigError(
+                f"{self._path}: the configuration directory named by {self._named_by} "
+                f"does not exist; create it with a {CONFIG_FILE_NAME}, or name an "
+                f"existing one (without {CONFIG_ENV_NAME}, {DEFAULT_CONFIG_DIR} is used, "
+                "and the embedded local default when that has no configuration)")
         clusters = load_clusters(self._path)
         state_dir = clusters.source.parent if clusters.source is not None else None
         return Client._create(Config._create(clusters, state_dir))  # type: ignore[no-any-return]

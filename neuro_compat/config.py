@@ -12,7 +12,9 @@ configuration directory: the ``path`` argument, else the
 configuration is the file ``clusters.toml`` in it. ``path`` (or the variable)
 may also name a ``.toml`` file directly. When the directory has no
 ``clusters.toml``, the embedded default below is used; a ``.toml`` file
-named explicitly must exist. :meth:`Config.switch_cluster
+named explicitly must exist, and so must a directory named by ``path`` or
+the variable (only ``~/.neuro`` may be missing: see
+:meth:`Factory.get <neuro_compat.Factory.get>`). :meth:`Config.switch_cluster
 <neuro_compat.Config.switch_cluster>` remembers the chosen cluster in the
 file ``current-cluster`` beside the configuration file.
 

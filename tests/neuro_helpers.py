@@ -170,7 +170,9 @@ def default_cluster(tmp: Path) -> Cluster:
     data = tmp / "xdg"
     os.environ["XDG_DATA_HOME"] = str(data)
     root = data / "neuro-compat" / "storage"
-    return Cluster("local", tmp / "no-config", str(root), getpass.getuser(), root)
+    config_dir = tmp / "no-config"  # exists, without a clusters.toml
+    config_dir.mkdir(parents=True, exist_ok=True)
+    return Cluster("local", config_dir, str(root), getpass.getuser(), root)
 
 
 def make_cluster(kind: str, tmp: Path) -> Cluster:

@@ -23,8 +23,10 @@ from tests.servers import settings as S
 
 @pytest.fixture
 def data_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty XDG_DATA_HOME and no configuration anywhere."""
+    """An empty XDG_DATA_HOME and no configuration anywhere (a configuration
+    directory without clusters.toml)."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    (tmp_path / "no-config").mkdir()
     monkeypatch.setenv("NEUROMATION_CONFIG", str(tmp_path / "no-config"))
     return tmp_path / "xdg"
 
@@ -81,6 +83,35 @@ def test_factory_path_and_environment(tmp_path: Path,
         await client.close()
         with pytest.raises(neuro.ConfigError, match="does not exist"):
             await neuro.get(path=tmp_path / "missing.toml")
+    run(main())
+
+
+def test_a_missing_configuration_directory_is_refused_unless_it_is_the_default(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no ~/.neuro either
+    mistyped = tmp_path / "neuor"
+    monkeypatch.setenv("NEUROMATION_CONFIG", str(mistyped))
+
+    async def main() -> None:
+        # A mistyped name must not quietly run "cluster" jobs on this machine.
+        with pytest.raises(neuro.ConfigError) as refused:
+            await neuro.get()
+        assert str(refused.value).startswith(f"{mistyped}: the configuration directory "
+                                             "named by the environment variable "
+                                             "NEUROMATION_CONFIG does not exist")
+        with pytest.raises(neuro.ConfigError, match="named by the path argument"):
+            await neuro.get(path=tmp_path / "elsewhere")
+        assert not (tmp_path / "xdg").exists()  # nothing was started or stored
+        # A directory that exists but holds no clusters.toml: the default.
+        mistyped.mkdir()
+        async with neuro.get() as client:
+            assert client.cluster_name == "local"
+        # Nothing named, and no ~/.neuro: the embedded default, as documented.
+        monkeypatch.delenv("NEUROMATION_CONFIG")
+        async with neuro.get() as client:
+            assert client.cluster_name == "local"
+            assert "embedded" in client.config.source
     run(main())
 
 

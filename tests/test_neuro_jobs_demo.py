@@ -11,6 +11,7 @@ DEMO = Path(__file__).resolve().parents[1] / "docs" / "examples" / "demo_neuro.p
 
 
 def test_demo_runs_the_main_job_on_the_local_default(tmp_path: Path) -> None:
+    (tmp_path / "no-config").mkdir()  # a configuration directory without a file
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path / "data"),
                NEUROMATION_CONFIG=str(tmp_path / "no-config"))
     done = subprocess.run([sys.executable, str(DEMO)], check=False, env=env,
