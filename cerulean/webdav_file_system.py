@@ -761,7 +761,22 @@ class WebdavFileSystem(FileSystemImpl):
             feeder = _BodyFeeder(data)
             body = feeder
             count = 0
-        response = self._send("PUT", url, headers=headers, data=body)
+        response = self._send("PUT", url, headers=headers, data=body,
+                              stream=True)
+        if _ok(response):
+            try:
+                _ = response.content  # read to the end: the connection is reused
+            except requests.exceptions.RequestException as error:
+                raise ConnectionError(
+                    f"WebDAV PUT {url}: the answer broke off ({error})"
+                ) from error
+        else:
+            # A refusal (409 for a missing parent...) can come before the
+            # server has read the body, whose rest then waits in the
+            # connection, to be taken as the start of the next request
+            # (wsgidav answered that one 400). Closed unread, the
+            # connection is not reused. The refusal needs only the status.
+            response.close()
         if feeder is not None:
             if feeder.error is not None:
                 raise feeder.error
