@@ -44,19 +44,23 @@ lint: venv
 docs: venv
 	$(BIN)/sphinx-build -q -W --keep-going -b html docs docs/_build/html
 
-## test: lint, docs, real servers up, every test, servers down (even on failure)
+## test: lint, docs, real servers up, Cerulean 1.0's suite (as make compat),
+## every test of ours, servers down (even on failure)
 test: venv
 	$(MAKE) lint
 	$(MAKE) docs
 	-$(MAKE) servers-up
-	status=0; $(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
+	status=0; \
+	{ bash $(COMPAT) up && bash $(COMPAT) run $(COMPAT_ARGS); } || status=$$?; \
+	bash $(COMPAT) down; \
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || status=$$?; \
 	$(MAKE) servers-down; exit $$status
 
 ## compat: Cerulean 1.0's own test suite (from its PyPI wheel, unmodified)
 ## against our package, on the loopback hosts its Docker images describe
 compat: venv
 	-$(MAKE) servers-up
-	status=0; bash $(COMPAT) up && bash $(COMPAT) run $(COMPAT_ARGS) || status=$$?; \
+	status=0; { bash $(COMPAT) up && bash $(COMPAT) run $(COMPAT_ARGS); } || status=$$?; \
 	bash $(COMPAT) down; $(MAKE) servers-down; exit $$status
 
 ## bench: ours against PyPI cerulean 1.0.0 and OpenSSH, side by side

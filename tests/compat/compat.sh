@@ -31,6 +31,10 @@ PIDS=$COMPAT/pids
 SUITE_VENV=${CERULEAN_COMPAT_VENV:-/opt/cerulean-compat/venv}
 SUITE_DIR=/home/cerulean/cerulean-1.0-suite
 WHEEL_VERSION=1.0.0
+# Workers for the run (pytest-xdist): the scheduler tests mostly wait for
+# jobs (a Slurm time limit takes a minute and more), so three run side by
+# side on two cores; conftest.py keeps tests that share files apart.
+WORKERS=${CERULEAN_COMPAT_WORKERS:-3}
 
 TEST_USER=cerulean
 TEST_HOME=/home/$TEST_USER
@@ -250,8 +254,10 @@ make_suite() {
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >"$LOGS/apt.log" 2>&1
     [[ -x $SUITE_VENV/bin/python ]] || /usr/bin/python3 -m venv "$SUITE_VENV"
     # Our package, installed as a user installs it (not editable), with what
-    # the suite itself imports.
-    "$SUITE_VENV/bin/python" -m pip install -q --disable-pip-version-check "$REPO" pytest \
+    # the suite itself imports, and xdist to spread it over workers (xdist
+    # 3.8's groups do not work with pytest 9, which keeps node ids elsewhere).
+    "$SUITE_VENV/bin/python" -m pip install -q --disable-pip-version-check "$REPO" \
+        'pytest>=8,<9' 'pytest-xdist>=3.6' \
         >"$LOGS/pip.log" 2>&1 || { tail -20 "$LOGS/pip.log" >&2; die "pip install into $SUITE_VENV failed"; }
 
     # Their test files, unmodified, from the wheel on PyPI; our conftest.
@@ -312,7 +318,8 @@ install_ours() {
 
 run() {
     cd "$SUITE_DIR"
-    install_ours   # the code of the work tree as it is now
+    install_ours   # the code of the work tree as it is now, and our conftest
+    install -o "$TEST_USER" -g "$TEST_USER" -m 644 "$HERE/conftest.py" "$SUITE_DIR/conftest.py"
     # Their suite leaves files behind on failure: a fresh tree each run; and
     # servers.sh rewrites authorized_keys whenever it runs.
     make_test_files
@@ -321,7 +328,7 @@ run() {
     rm -f "$report"
     runuser -u "$TEST_USER" -- env HOME="$TEST_HOME" PATH=/usr/local/bin:/usr/bin:/bin \
         "$SUITE_VENV/bin/python" -m pytest -p no:cacheprovider -o addopts= \
-        --junitxml="$report" -rfE "$@" || true
+        -n "$WORKERS" --dist loadgroup --junitxml="$report" -rfE "$@" || true
     [[ -s $report ]] || die "the suite wrote no report"
     # Passes if nothing failed but what this machine cannot pass (verdict.py).
     "$SUITE_VENV/bin/python" "$HERE/verdict.py" "$report"

@@ -235,3 +235,25 @@ def scheduler_and_fs(
 @pytest.fixture(scope='module', params=[1, 2])
 def procs_per_node(request: Any) -> int:
     return request.param
+
+
+# --- how the run is spread over workers (pytest-xdist, --dist loadgroup) ------
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Group the tests so that those sharing files never run at once.
+
+    The scheduler tests of one function share their output files in the
+    test user's home (``test_sys_redirect2.err`` for every backend), so each
+    function's backends run one after another, in one group; different
+    functions use different files and run side by side. All other tests
+    work in the one ``test_files`` tree and run in a single group. This
+    only decides where a test runs: nothing is skipped, marked or changed.
+    (Done as each test is collected: xdist reads the groups before other
+    ``pytest_collection_modifyitems`` hooks run.)
+    """
+    module = item.nodeid.split('::')[0]
+    if module.endswith('test_scheduler.py'):
+        group = 'scheduler-' + getattr(item, 'originalname', item.name)
+    else:
+        group = 'files'
+    item.add_marker(pytest.mark.xdist_group(group))
