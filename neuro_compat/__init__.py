@@ -17,19 +17,6 @@ Underneath, everything is done by :mod:`cerulean`: terminals, file systems
 from ._clusters import Cluster, Config
 from ._images import LocalImage, RemoteImage, TagOption
 from ._preset import Preset
-from ._progress import (
-    AbstractDeleteProgress,
-    AbstractFileProgress,
-    AbstractRecursiveFileProgress,
-    StorageProgressComplete,
-    StorageProgressDelete,
-    StorageProgressEnterDir,
-    StorageProgressFail,
-    StorageProgressLeaveDir,
-    StorageProgressStart,
-    StorageProgressStep,
-)
-from ._storage_types import Action, DiskUsageInfo, FileStatus, FileStatusType
 from ._volumes import DiskVolume, EnvParseResult, SecretFile, Volume, VolumeParseResult
 from .client import DEFAULT_TIMEOUT, Client, ClientTimeout, Factory, get
 from .errors import (
@@ -46,8 +33,40 @@ from .errors import (
     StorageNotFoundError,
     StoragePathError,
 )
+from .jobs import (
+    Container,
+    HTTPPort,
+    JobDescription,
+    JobDescriptionInternal,
+    JobPriority,
+    JobRestartPolicy,
+    Jobs,
+    JobStatus,
+    JobStatusHistory,
+    JobStatusItem,
+    JobTelemetry,
+    Message,
+    Resources,
+    StdStream,
+)
 from .parser import Parser
-from .storage import Storage
+from .storage import (
+    AbstractDeleteProgress,
+    AbstractFileProgress,
+    AbstractRecursiveFileProgress,
+    Action,
+    DiskUsageInfo,
+    FileStatus,
+    FileStatusType,
+    Storage,
+    StorageProgressComplete,
+    StorageProgressDelete,
+    StorageProgressEnterDir,
+    StorageProgressFail,
+    StorageProgressLeaveDir,
+    StorageProgressStart,
+    StorageProgressStep,
+)
 
 __version__ = "22.7.1"
 """The neuro_sdk release whose API this package offers."""
@@ -67,21 +86,35 @@ __all__ = [
     "Cluster",
     "Config",
     "ConfigError",
+    "Container",
     "DiskUsageInfo",
     "DiskVolume",
     "EnvParseResult",
     "Factory",
     "FileStatus",
     "FileStatusType",
+    "HTTPPort",
     "IllegalArgumentError",
+    "JobDescription",
+    "JobDescriptionInternal",
+    "JobPriority",
+    "JobRestartPolicy",
+    "JobStatus",
+    "JobStatusHistory",
+    "JobStatusItem",
+    "JobTelemetry",
+    "Jobs",
     "LocalImage",
+    "Message",
     "NotSupportedError",
     "Parser",
     "Preset",
     "RemoteImage",
     "ResourceNotFound",
+    "Resources",
     "SecretFile",
     "ServerNotAvailable",
+    "StdStream",
     "StdStreamError",
     "Storage",
     "StorageNotFoundError",
@@ -98,39 +131,3 @@ __all__ = [
     "VolumeParseResult",
     "get",
 ]
-
-# --- Jobs (issue 7) ----------------------------------------------------------
-from ._job_types import (
-    Container,
-    HTTPPort,
-    JobDescription,
-    JobDescriptionInternal,
-    JobPriority,
-    JobRestartPolicy,
-    JobStatus,
-    JobStatusHistory,
-    JobStatusItem,
-    JobTelemetry,
-    Message,
-    Resources,
-    StdStream,
-)
-from .jobs import Jobs
-
-__all__ += [
-    "Container",
-    "HTTPPort",
-    "JobDescription",
-    "JobDescriptionInternal",
-    "JobPriority",
-    "JobRestartPolicy",
-    "JobStatus",
-    "JobStatusHistory",
-    "JobStatusItem",
-    "JobTelemetry",
-    "Jobs",
-    "Message",
-    "Resources",
-    "StdStream",
-]
-# --- end of Jobs ---------------------------------------------------------------

@@ -12,7 +12,7 @@ Every storage URI then maps to a path below the cluster's storage root:
 ``storage://cluster/a/b`` is ``<root>/a/b``. A ``..`` segment (also written
 ``%2e%2e``) is refused rather than resolved, so no URI names anything above
 the root; symbolic links are checked where the path is used (see
-:mod:`neuro_compat._backend`).
+:mod:`neuro_compat._cluster.storage_root`).
 """
 from __future__ import annotations
 

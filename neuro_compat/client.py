@@ -11,9 +11,9 @@ from typing import Any, NoReturn, overload
 
 from typing_extensions import Self
 
+from ._cluster.session import ClusterSession
 from ._clusters import Config
 from ._preset import Preset
-from ._session import ClusterSession
 from ._utils import AwaitableContextManager, NoPublicConstructor
 from .config import (
     CONFIG_ENV_NAME,

@@ -604,7 +604,7 @@ def _fresh_inventory() -> Path | None:
     if not inventory.exists():
         return None
     sources = [*DOCS.glob("**/*.rst"), DOCS / "conf.py", *(REPO / "cerulean").glob("*.py"),
-               *(REPO / "neuro_compat").glob("*.py")]
+               *(REPO / "neuro_compat").glob("**/*.py")]
     newest = max(p.stat().st_mtime for p in sources)
     return inventory if inventory.stat().st_mtime >= newest else None
 

@@ -18,13 +18,13 @@ from yarl import URL
 import cerulean
 import neuro_compat
 from neuro_compat import JobStatus, NotSupportedError, RemoteImage, Resources, Volume
-from neuro_compat._capacity import (
+from neuro_compat.jobs.capacity import (
     Need,
     directgnu_capacity,
     slurm_capacity,
     torque_capacity,
 )
-from neuro_compat._job_record import (
+from neuro_compat.jobs.record import (
     Events,
     JobRecord,
     JobState,
@@ -32,11 +32,11 @@ from neuro_compat._job_record import (
     load_record,
     parse_events,
 )
-from neuro_compat._job_script import job_description, wrapper_script
-from neuro_compat._job_state import derive, description
-from neuro_compat._registry import Progress, Registry, check_id
-from neuro_compat._runtime import Bind, Launch, exec_line, launch
-from neuro_compat._telemetry import Sample, load_between, parse_docker, parse_tree
+from neuro_compat.jobs.registry import Progress, Registry, check_id
+from neuro_compat.jobs.runtime import Bind, Launch, exec_line, launch
+from neuro_compat.jobs.script import job_description, wrapper_script
+from neuro_compat.jobs.state import derive, description
+from neuro_compat.jobs.telemetry import Sample, load_between, parse_docker, parse_tree
 from tests.neuro_helpers import run
 from tests.neuro_jobs_helpers import jobs_cluster
 
@@ -377,7 +377,7 @@ def test_other_unsupported_parameters_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_relayed_session_starts_after_its_markers() -> None:
-    from neuro_compat._job_exec import RELAY_READY, _await_ready
+    from neuro_compat.jobs.streams import RELAY_READY, _await_ready
 
     # The markers may arrive split across reads; what comes around them is
     # the command's output, kept in order.

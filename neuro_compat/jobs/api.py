@@ -1,34 +1,10 @@
-"""The Jobs subsystem, ``Client.jobs``: neuro_sdk's Jobs API on a cluster's
-batch scheduler (DirectGnu, Slurm or Torque/PBS, through cerulean).
+"""The :class:`Jobs` class, ``Client.jobs``: the async face of the Jobs API.
 
-How neuro_sdk's notions map onto HPC clusters
----------------------------------------------
-* A job is a batch job of the cluster's scheduler, started as ``bash -c
-  <wrapper>`` (see :mod:`neuro_compat._job_script`). Its id is
-  ``job-<uuid>``, its URI ``job://<cluster>/<user>/<id>``.
-* The preset gives the resources: Slurm ``--cpus-per-task``, ``--mem``,
-  ``--gres=gpu``, the partition and the time limit; Torque ``-l
-  nodes=1:ppn=...,mem=...,walltime=...`` and the queue. ``life_span`` is the
-  job's time limit (the shorter of it and the preset's ``time``), counted
-  from the start of the command as batch schedulers count, and enforced
-  within seconds; a job stopped at its limit is FAILED with reason
-  ``LifeSpanEnded``.
-* The image runs with the cluster's container runtime (see
-  :mod:`neuro_compat._runtime`); with runtime ``host`` (the embedded local
-  default) the command runs directly on the node and the image is only
-  recorded. A host job starts in the user's storage directory unless
-  ``working_dir`` is given, so ``storage:data`` is ``./data`` for it (with
-  WebDAV storage, which is not on the nodes, in the job's own directory).
-* Job metadata lives in the cluster's job directory (see
-  :mod:`neuro_compat._registry`), so every client sees the same jobs, also
-  after a restart and after the scheduler has forgotten them.
-* The command's stdout and stderr go, interleaved, to one log in the job's
-  directory; ``monitor`` and ``attach`` follow it.
-* Parameters of neuro_sdk that mean nothing on an HPC cluster (HTTP
-  ingress, secrets, disks, TTYs, privileged mode, restart policies,
-  priorities, quotas, ...) raise :class:`~neuro_compat.NotSupportedError`
-  naming the parameter when they are given a value other than their
-  default; none is ignored silently.
+Each call checks its arguments (:mod:`~neuro_compat.jobs.params`), finds the
+job's cluster, and runs the blocking work of
+:class:`~neuro_compat.jobs.cluster.ClusterJobs` in that cluster's worker
+threads; see :mod:`neuro_compat.jobs` for how neuro_sdk's notions map onto a
+cluster.
 """
 from __future__ import annotations
 
@@ -43,16 +19,21 @@ from typing import TYPE_CHECKING, Any
 
 from yarl import URL
 
-from . import _telemetry
-from ._bridge import async_iterator_context
-from ._cluster_jobs import ClusterJobs, Snapshot, Submission
-from ._images import RemoteImage
-from ._job_exec import LogSource, ProcessSource, open_process
-from ._job_output import follow
-from ._job_params import check_submission, refuse
-from ._job_params import life_span as life_span_of
-from ._job_state import description
-from ._job_types import (
+from .._bridge import async_iterator_context
+from .._images import RemoteImage
+from .._utils import UNSET, NoPublicConstructor
+from .._volumes import DiskVolume, SecretFile, Volume
+from ..errors import IllegalArgumentError, NotSupportedError, ResourceNotFound
+from . import telemetry
+from .cluster import ClusterJobs, Snapshot, Submission
+from .output import follow
+from .params import check_submission, refuse
+from .params import life_span as life_span_of
+from .ports import Forwarder, ssh_connector, tcp_connector
+from .registry import Entry, check_id
+from .state import description
+from .streams import LogSource, ProcessSource, open_process
+from .types import (
     Container,
     HTTPPort,
     JobDescription,
@@ -63,14 +44,9 @@ from ._job_types import (
     Resources,
     StdStream,
 )
-from ._port_forward import Forwarder, ssh_connector, tcp_connector
-from ._registry import Entry, check_id
-from ._utils import UNSET, NoPublicConstructor
-from ._volumes import DiskVolume, SecretFile, Volume
-from .errors import IllegalArgumentError, NotSupportedError, ResourceNotFound
 
 if TYPE_CHECKING:
-    from .client import Client
+    from ..client import Client
 
 log = logging.getLogger(__name__)
 
@@ -422,7 +398,7 @@ class Jobs(metaclass=NoPublicConstructor):
             second = await _sample(jobs, entry, snap)
             if second is None:
                 return
-            yield JobTelemetry(cpu=_telemetry.load_between(first, second),
+            yield JobTelemetry(cpu=telemetry.load_between(first, second),
                                memory_bytes=second.memory_bytes, timestamp=time.time())
             first = second
 
@@ -618,7 +594,7 @@ class Jobs(metaclass=NoPublicConstructor):
 # --- Helpers ---------------------------------------------------------------------------
 
 async def _sample(jobs: ClusterJobs, entry: Entry, snap: Snapshot
-                  ) -> _telemetry.Sample | None:
+                  ) -> telemetry.Sample | None:
     """A telemetry sample, or None once the job has ended."""
     bridge = jobs.session.bridge
     try:

@@ -17,10 +17,10 @@ from yarl import URL
 
 from cerulean.path import EntryType, FileStat
 
-from ._bridge import CancelToken
-from ._storage_root import StorageRoot, makedirs
-from ._storage_types import Action, FileStatus, FileStatusType
-from .errors import IllegalArgumentError, StorageNotFoundError, StoragePathError
+from .._bridge import CancelToken
+from .._cluster.storage_root import StorageRoot, makedirs
+from ..errors import IllegalArgumentError, StorageNotFoundError, StoragePathError
+from .types import Action, FileStatus, FileStatusType
 
 _TYPES = {
     EntryType.DIRECTORY: FileStatusType.DIRECTORY,

@@ -36,15 +36,15 @@ from yarl import URL
 
 import cerulean
 
-from ._job_record import JobRecord, JobState
-from ._job_types import (
+from .record import JobRecord, JobState
+from .registry import Progress
+from .types import (
     JobDescription,
     JobDescriptionInternal,
     JobStatus,
     JobStatusHistory,
     JobStatusItem,
 )
-from ._registry import Progress
 
 # Clocks of client and node may differ a little; a kill this close to the
 # exit counts as having caused it.

@@ -18,24 +18,8 @@ from typing import Any
 
 from yarl import URL
 
-from ._images import RemoteImage
-from ._volumes import DiskVolume, SecretFile, Volume
-
-__all__ = [
-    "Container",
-    "HTTPPort",
-    "JobDescription",
-    "JobDescriptionInternal",
-    "JobPriority",
-    "JobRestartPolicy",
-    "JobStatus",
-    "JobStatusHistory",
-    "JobStatusItem",
-    "JobTelemetry",
-    "Message",
-    "Resources",
-    "StdStream",
-]
+from .._images import RemoteImage
+from .._volumes import DiskVolume, SecretFile, Volume
 
 
 class JobStatus(str, enum.Enum):

@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 from cerulean.file_system_impl import FileSystemImpl, WriteItem
 
-from ._job_record import (
+from .record import (
     Events,
     JobRecord,
     JobState,

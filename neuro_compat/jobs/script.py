@@ -1,7 +1,7 @@
 """The cerulean JobDescription of a job, and the wrapper script it runs.
 
 A job is submitted as ``bash -c '<wrapper>'``: the wrapper starts the
-command (see :mod:`neuro_compat._runtime`), and records what happens to it
+command (see :mod:`neuro_compat.jobs.runtime`), and records what happens to it
 in the job's ``events`` file, which only it writes:
 
 ``started <time> <node> <host> <pid>``
@@ -30,8 +30,8 @@ import shlex
 
 import cerulean
 
-from ._job_types import Resources
-from ._runtime import Launch
+from .runtime import Launch
+from .types import Resources
 
 BACKSTOP_SECONDS = 60
 """How much longer than the life span a batch scheduler's time limit is."""

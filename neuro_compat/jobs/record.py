@@ -22,9 +22,9 @@ from typing import Any
 
 from yarl import URL
 
-from ._images import RemoteImage
-from ._job_types import Container, HTTPPort, JobStatus, Resources
-from ._volumes import DiskVolume, SecretFile, Volume
+from .._images import RemoteImage
+from .._volumes import DiskVolume, SecretFile, Volume
+from .types import Container, HTTPPort, JobStatus, Resources
 
 FORMAT_VERSION = 1
 
@@ -88,7 +88,7 @@ class Events:
 
 
 def parse_events(text: str) -> Events:
-    """Read the lines the wrapper script appends (see ``_job_script``).
+    """Read the lines the wrapper script appends (see :mod:`neuro_compat.jobs.script`).
 
     Only complete lines count: a line still being written is ignored. A
     line that cannot be read is skipped rather than failing the status of

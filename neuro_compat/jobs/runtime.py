@@ -28,8 +28,8 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._images import RemoteImage
-from .errors import NotSupportedError
+from .._images import RemoteImage
+from ..errors import NotSupportedError
 
 RUNTIME_PROGRAMS = {"apptainer": "apptainer", "singularity": "singularity",
                     "podman": "podman", "docker": "docker"}

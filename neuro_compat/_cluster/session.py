@@ -25,18 +25,18 @@ from typing import TYPE_CHECKING, TypeVar
 import cerulean
 from cerulean.file_system_impl import FileSystemImpl
 
-from ._backend import Backend, make_backend
-from ._bridge import Bridge
-from .config import ClusterConfig, TerminalConfig
-from .errors import (
+from .._bridge import Bridge
+from ..config import ClusterConfig, TerminalConfig
+from ..errors import (
     AuthenticationError,
     ConfigError,
     NotSupportedError,
     ServerNotAvailable,
 )
+from .backend import Backend, make_backend
 
 if TYPE_CHECKING:
-    from ._storage_root import StorageRoot
+    from .storage_root import StorageRoot
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class ClusterSession:
 
     def storage_root(self) -> StorageRoot:
         """The storage root, created if missing, with confinement checks."""
-        from ._storage_root import StorageRoot
+        from .storage_root import StorageRoot
 
         return self._once("_root", lambda: StorageRoot.open(
             self.backend(), self.config.storage.root, self.config.username, self.name))

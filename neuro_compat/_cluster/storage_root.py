@@ -18,8 +18,8 @@ from __future__ import annotations
 import posixpath
 from pathlib import PurePosixPath
 
-from ._backend import Backend
-from .errors import StoragePathError
+from ..errors import StoragePathError
+from .backend import Backend
 
 
 class StorageRoot:

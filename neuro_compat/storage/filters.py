@@ -1,18 +1,31 @@
-"""Ignore files for ``upload_dir(ignore_file_names=...)``, with ``.gitignore``
-semantics (matched by :mod:`pathspec`, which implements Git's rules).
+"""Which names a storage call takes: ``glob`` patterns, and the ignore files
+and ``filter`` chain of ``upload_dir``.
 
-As in neuro_sdk, filters form a chain: the user's ``filter`` is the last
-resort; each ignore file found adds a link in front of it. The ignore files
-of the source directory's ancestors are read first (so ``~/project/
-.gitignore`` applies to ``upload_dir("file:~/project/data")``), then those
-found inside the tree as the walk reaches them; a deeper file has the last
-word, as in Git. A path that no pattern matches goes to the next link.
-Paths are relative to the uploaded directory, with a trailing ``/`` for
+Glob patterns (``Storage.glob``, as neuro_sdk matches them)
+----------------------------------------------------------
+A pattern is matched one path segment at a time, like :mod:`glob`: ``*``,
+``?`` and ``[...]`` match within a segment; a segment ``**`` matches the
+directory itself and everything below it. Names starting with ``.`` are
+matched only by a segment that starts with ``.`` too, and ``**`` does not
+descend into them.
+
+Ignore files (``upload_dir(ignore_file_names=...)``)
+---------------------------------------------------
+They have ``.gitignore`` semantics (matched by :mod:`pathspec`, which
+implements Git's rules). As in neuro_sdk, filters form a chain: the user's
+``filter`` is the last resort; each ignore file found adds a link in front
+of it. The ignore files of the source directory's ancestors are read first
+(so ``~/project/.gitignore`` applies to ``upload_dir("file:~/project/data")``),
+then those found inside the tree as the walk reaches them; a deeper file has
+the last word, as in Git. A path that no pattern matches goes to the next
+link. Paths are relative to the uploaded directory, with a trailing ``/`` for
 directories (so ``build/`` patterns match directories only).
 """
 from __future__ import annotations
 
+import fnmatch
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -21,6 +34,40 @@ from typing import Any
 import pathspec
 
 log = logging.getLogger(__name__)
+
+
+# --- Glob patterns ------------------------------------------------------------
+
+_MAGIC = re.compile(r"[*?[]")
+
+
+def has_magic(text: str) -> bool:
+    """True if ``text`` contains a wildcard."""
+    return _MAGIC.search(text) is not None
+
+
+def is_hidden(name: str) -> bool:
+    """True for names that wildcards do not match by default."""
+    return name.startswith(".")
+
+
+def is_recursive(segment: str) -> bool:
+    """True for the ``**`` segment."""
+    return segment == "**"
+
+
+def name_matcher(pattern: str) -> Callable[[str], bool]:
+    """A predicate for names matching one segment pattern."""
+    allow_hidden = is_hidden(pattern)
+    match = re.compile(fnmatch.translate(pattern)).fullmatch
+
+    def matches(name: str) -> bool:
+        return (allow_hidden or not is_hidden(name)) and match(name) is not None
+
+    return matches
+
+
+# --- Ignore files and the filter chain ------------------------------------------
 
 AsyncFilter = Callable[[str], Awaitable[bool]]
 """``filter(relative_path) -> keep?``, as ``upload_dir`` takes it."""

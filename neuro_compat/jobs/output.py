@@ -5,8 +5,8 @@ import asyncio
 import time
 from collections.abc import AsyncGenerator
 
-from ._cluster_jobs import ClusterJobs
-from ._registry import Entry
+from .cluster import ClusterJobs
+from .registry import Entry
 
 POLL_MIN = 0.05
 """Seconds between polls while the output grows."""

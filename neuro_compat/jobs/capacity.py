@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._job_script import whole_cpus
+from .script import whole_cpus
 
 SLURM_COMMAND = "scontrol -o show node; echo '--partitions--'; sinfo -h -o %P"
 TORQUE_COMMAND = "pbsnodes -a"

@@ -25,18 +25,27 @@ from yarl import URL
 import cerulean
 from cerulean.scheduler import SchedulerError
 
-from . import _capacity, _telemetry
-from ._backend import Backend, make_backend
-from ._job_exec import ExecCommand, relayed
-from ._job_record import JobRecord, JobState, parse_events
-from ._job_script import BACKSTOP_SECONDS, job_description, wrapper_script
-from ._job_state import derive
-from ._job_types import Container, JobStatus
-from ._registry import Entry, Progress, Registry
-from ._runtime import RUNTIME_PROGRAMS, Bind, exec_line, launch, missing_runtime_error
-from ._session import ClusterSession
-from ._uri import normalize_storage_uri, storage_relpath
-from .errors import NotSupportedError
+from .._cluster.backend import Backend, make_backend
+from .._cluster.session import ClusterSession
+from .._uri import normalize_storage_uri, storage_relpath
+from ..errors import NotSupportedError
+from . import telemetry
+from .capacity import (
+    DIRECTGNU_COMMAND,
+    SLURM_COMMAND,
+    TORQUE_COMMAND,
+    Need,
+    directgnu_capacity,
+    slurm_capacity,
+    torque_capacity,
+)
+from .record import JobRecord, JobState, parse_events
+from .registry import Entry, Progress, Registry
+from .runtime import RUNTIME_PROGRAMS, Bind, exec_line, launch, missing_runtime_error
+from .script import BACKSTOP_SECONDS, job_description, wrapper_script
+from .state import derive
+from .streams import ExecCommand, relayed
+from .types import Container, JobStatus
 
 log = logging.getLogger(__name__)
 
@@ -393,7 +402,7 @@ class ClusterJobs:
         on the machine the terminal is on.
 
         :param tty: the line will run with a terminal (``srun --pty``,
-            which relays it: see :func:`neuro_compat._job_exec.relayed`).
+            which relays it: see :func:`neuro_compat.jobs.streams.relayed`).
         :raises ValueError: if the job is not running.
         :raises NotSupportedError: for a Torque job on another node.
         """
@@ -439,17 +448,17 @@ class ClusterJobs:
                     f"tree \"$c\"; done; }}; kill -s KILL $(tree {int(state.pid or 0)})")
         self.run(self.beside(snap, line, "send_signal"), "send a signal to the job")
 
-    def sample(self, snap: Snapshot) -> _telemetry.Sample | None:
+    def sample(self, snap: Snapshot) -> telemetry.Sample | None:
         """One telemetry sample of a running job, or None once it is gone."""
         record, state = snap.record, snap.state
         if record.runtime in ("docker", "podman"):
-            out = self.run(self.beside(snap, _telemetry.docker_script(record.runtime,
+            out = self.run(self.beside(snap, telemetry.docker_script(record.runtime,
                                                                       record.id), "top"),
                            "read the job's telemetry")
-            return _telemetry.parse_docker(out)
-        out = self.run(self.beside(snap, _telemetry.tree_script(state.pid or 0), "top"),
+            return telemetry.parse_docker(out)
+        out = self.run(self.beside(snap, telemetry.tree_script(state.pid or 0), "top"),
                        "read the job's telemetry")
-        return _telemetry.parse_tree(out)
+        return telemetry.parse_tree(out)
 
     def login_host(self) -> str:
         """The host name of the machine the terminal runs on."""
@@ -470,18 +479,18 @@ class ClusterJobs:
 
     def capacity(self) -> dict[str, int]:
         """How many more jobs of each preset fit now."""
-        needs = {name: _capacity.Need(p.cpu, p.memory_mb, p.gpu or 0, p.partition)
+        needs = {name: Need(p.cpu, p.memory_mb, p.gpu or 0, p.partition)
                  for name, p in self.config.presets.items()}
         kind = self.config.scheduler.type
         prefix = self.config.scheduler.prefix
         if kind == "slurm":
-            out = self.run(prefix + _capacity.SLURM_COMMAND, "ask Slurm about its nodes")
-            return _capacity.slurm_capacity(out, needs)
+            out = self.run(prefix + SLURM_COMMAND, "ask Slurm about its nodes")
+            return slurm_capacity(out, needs)
         if kind == "torque":
-            out = self.run(prefix + _capacity.TORQUE_COMMAND, "ask PBS about its nodes")
-            return _capacity.torque_capacity(out, needs)
-        out = self.run(prefix + _capacity.DIRECTGNU_COMMAND, "count CPUs and memory")
-        return _capacity.directgnu_capacity(out, needs)
+            out = self.run(prefix + TORQUE_COMMAND, "ask PBS about its nodes")
+            return torque_capacity(out, needs)
+        out = self.run(prefix + DIRECTGNU_COMMAND, "count CPUs and memory")
+        return directgnu_capacity(out, needs)
 
 
 def _volumes_under_host(cluster: str, container: Container,

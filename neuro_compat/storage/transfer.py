@@ -35,10 +35,12 @@ from yarl import URL
 from cerulean.file_system_impl import WriteItem
 from cerulean.path import FileStat
 
-from . import _storage_ops as ops
-from ._bridge import Bridge, CancelToken, OperationCancelled, ProgressRelay
-from ._ignore import AsyncFilter, with_ignore_file
-from ._progress import (
+from .._bridge import Bridge, CancelToken, OperationCancelled, ProgressRelay
+from .._cluster.storage_root import StorageRoot
+from ..errors import StorageNotFoundError
+from . import ops
+from .filters import AsyncFilter, with_ignore_file
+from .progress import (
     StorageProgressComplete,
     StorageProgressEnterDir,
     StorageProgressFail,
@@ -46,9 +48,7 @@ from ._progress import (
     StorageProgressStart,
     StorageProgressStep,
 )
-from ._storage_root import StorageRoot
-from ._storage_types import FileStatus
-from .errors import StorageNotFoundError
+from .types import FileStatus
 
 CHUNK = 1024 * 1024
 """Bytes per read or write when streaming a file."""

@@ -37,9 +37,9 @@ import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
-from ._bridge import Bridge
-from ._job_types import Message
-from .errors import StdStreamError
+from .._bridge import Bridge
+from ..errors import StdStreamError
+from .types import Message
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import math
 import re
 from typing import Any
 
-from ._cluster_jobs import Submission
-from .errors import NotSupportedError
+from ..errors import NotSupportedError
+from .cluster import Submission
 
 _NAME = r"[a-z](?:-?[a-z0-9])*"
 

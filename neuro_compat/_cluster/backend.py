@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from cerulean.file_system_impl import Capability, DirEntry, FileSystemImpl, WriteItem
 from cerulean.path import FileStat
 
-from .errors import NotSupportedError
+from ..errors import NotSupportedError
 
 if TYPE_CHECKING:
     import paramiko

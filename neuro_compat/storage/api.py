@@ -1,19 +1,11 @@
-"""The Storage subsystem, ``Client.storage``: neuro_sdk's Storage API on a
-cluster's file system (local, SFTP or WebDAV), below its storage root.
+"""The :class:`Storage` class, ``Client.storage``: the async face of the
+Storage API.
 
-Interrupted uploads and downloads
----------------------------------
-Files up to 1 MiB in ``upload_dir``/``download_dir`` land whole or not at
-all. Every other file is written front to back in place, so a transfer that
-is interrupted (cancelled, connection lost) leaves a prefix of the file at
-the destination; run the same call with ``continue_=True`` and the rest is
-appended, byte-exactly (the partial file is newer than the source, which is
-what ``continue_`` looks for). ``create()`` lands its file whole or not at
-all.
-
-WebDAV storage cannot write at an offset: ``write()`` raises
-:class:`NotSupportedError` there, ``continue_`` uploads the whole file
-again, and ``disk_usage()`` is not available.
+Each call resolves its ``storage:`` URI to a cluster and a path below that
+cluster's storage root, then runs the blocking operations of
+:mod:`~neuro_compat.storage.ops` (single paths) or
+:mod:`~neuro_compat.storage.transfer` (uploads and downloads) in the
+cluster's worker threads; see :mod:`neuro_compat.storage`.
 """
 from __future__ import annotations
 
@@ -26,31 +18,37 @@ from typing import TYPE_CHECKING, Any
 
 from yarl import URL
 
-from . import _storage_ops as ops
-from ._bridge import AsyncIteratorContext, async_iterator_context
-from ._glob import has_magic, is_hidden, is_recursive, name_matcher
-from ._ignore import keep_all, with_ancestor_ignore_files
-from ._progress import (
-    AbstractDeleteProgress,
-    AbstractFileProgress,
-    AbstractRecursiveFileProgress,
-    StorageProgressDelete,
-)
-from ._session import ClusterSession
-from ._storage_root import StorageRoot
-from ._storage_types import DiskUsageInfo, FileStatus
-from ._transfer import Transfer, download_offset, upload_offset
-from ._uri import (
+from .._bridge import AsyncIteratorContext, async_iterator_context
+from .._cluster.session import ClusterSession
+from .._cluster.storage_root import StorageRoot
+from .._uri import (
     local_path,
     normalize_local_uri,
     normalize_storage_uri,
     storage_relpath,
 )
-from ._utils import UNSET, NoPublicConstructor, _Unset
-from .errors import IllegalArgumentError, StorageNotFoundError
+from .._utils import UNSET, NoPublicConstructor, _Unset
+from ..errors import IllegalArgumentError, StorageNotFoundError
+from . import ops
+from .filters import (
+    has_magic,
+    is_hidden,
+    is_recursive,
+    keep_all,
+    name_matcher,
+    with_ancestor_ignore_files,
+)
+from .progress import (
+    AbstractDeleteProgress,
+    AbstractFileProgress,
+    AbstractRecursiveFileProgress,
+    StorageProgressDelete,
+)
+from .transfer import Transfer, download_offset, upload_offset
+from .types import DiskUsageInfo, FileStatus
 
 if TYPE_CHECKING:
-    from .client import Client
+    from ..client import Client
 
 
 class _Target:
