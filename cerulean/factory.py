@@ -1,15 +1,19 @@
 """Factory functions: make terminals, file systems and schedulers by name."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from cerulean._address import split_host_port
+from cerulean._ssh.config import split_host_port
 from cerulean.credential import Credential
+from cerulean.direct_gnu_scheduler import DirectGnuScheduler
+from cerulean.file_system import FileSystem
+from cerulean.local_file_system import LocalFileSystem
+from cerulean.local_terminal import LocalTerminal
+from cerulean.scheduler import Scheduler
+from cerulean.sftp_file_system import SftpFileSystem
+from cerulean.slurm_scheduler import SlurmScheduler
+from cerulean.ssh_terminal import SshTerminal
 from cerulean.terminal import Terminal
-
-if TYPE_CHECKING:
-    from cerulean.file_system import FileSystem
-    from cerulean.scheduler import Scheduler
+from cerulean.torque_scheduler import TorqueScheduler
+from cerulean.webdav_file_system import WebdavFileSystem
 
 _DEFAULT_SSH_PORT = 22
 
@@ -35,10 +39,8 @@ def make_terminal(protocol: str, location: str | None = None,
         credential for ``ssh``.
     """
     if protocol == "local":
-        from cerulean.local_terminal import LocalTerminal
         return LocalTerminal()
     if protocol == "ssh":
-        from cerulean.ssh_terminal import SshTerminal
         host, port = _host_port(protocol, location)
         if credential is None:
             raise ValueError("make_terminal('ssh', ...) needs a credential")
@@ -68,21 +70,15 @@ def make_file_system(protocol: str, location: str | None = None,
     :raises ValueError: For an unknown protocol, or missing location or
         credential where one is required.
     """
-    # Imports are lazy so this module imports cleanly on its own and the
-    # file-system modules are loaded only when used.
     if protocol == "local":
-        from cerulean.local_file_system import LocalFileSystem
         return LocalFileSystem()
     if protocol == "sftp":
-        from cerulean.sftp_file_system import SftpFileSystem
-        from cerulean.ssh_terminal import SshTerminal
         host, port = _host_port(protocol, location)
         if credential is None:
             raise ValueError("make_file_system('sftp', ...) needs a credential")
         # The file system owns this terminal and closes it with itself.
         return SftpFileSystem(SshTerminal(host, port, credential), True)
     if protocol == "webdav":
-        from cerulean.webdav_file_system import WebdavFileSystem
         if not location:
             raise ValueError("make_file_system('webdav', ...) needs a location"
                              " (an http(s):// URL)")
@@ -107,13 +103,10 @@ def make_scheduler(name: str, terminal: Terminal,
     :raises ValueError: For an unknown scheduler name.
     """
     if name == "directgnu":
-        from cerulean.direct_gnu_scheduler import DirectGnuScheduler
         return DirectGnuScheduler(terminal, prefix)
     if name == "slurm":
-        from cerulean.slurm_scheduler import SlurmScheduler
         return SlurmScheduler(terminal, prefix)
     if name == "torque":
-        from cerulean.torque_scheduler import TorqueScheduler
         return TorqueScheduler(terminal, prefix)
     raise ValueError(f"Unknown scheduler name {name!r};"
                      " valid names are 'directgnu', 'slurm' and 'torque'")

@@ -8,14 +8,21 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
-from cerulean import _sftp_batches as B
-from cerulean import _sftp_listing as L
-from cerulean import _sftp_ops as O
-from cerulean import _sftp_protocol as P
-from cerulean import _sftp_streams as S
-from cerulean._sftp_channel import SftpChannel, check_status, expect
+from cerulean._sftp import batches, protocol, streams
+from cerulean._sftp.channel import (
+    WRITE_FLAGS,
+    SftpChannel,
+    check_status,
+    close_handle,
+    expect,
+    ignore_reply,
+    open_file,
+    remove_many,
+    rename_payload,
+    stat_reply,
+)
 from cerulean.file_system_impl import (
     Capability,
     DirEntry,
@@ -24,9 +31,7 @@ from cerulean.file_system_impl import (
     name_target,
 )
 from cerulean.path import FileStat
-
-if TYPE_CHECKING:
-    from cerulean.ssh_terminal import SshTerminal
+from cerulean.ssh_terminal import SshTerminal
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +179,7 @@ class SftpFileSystem(FileSystemImpl):
         """Run a read-only operation (see _attempt)."""
         return self._attempt(operation, read_only=True)
 
-    def _call(self, kind: int, payload: bytes) -> tuple[int, P.Reader]:
+    def _call(self, kind: int, payload: bytes) -> tuple[int, protocol.Reader]:
         """One request and its reply (see _attempt)."""
         return self._attempt(lambda channel: channel.call(kind, payload))
 
@@ -190,23 +195,23 @@ class SftpFileSystem(FileSystemImpl):
         OpenSSH reports "exists", "is a directory" and the like all as
         FAILURE; an lstat tells them apart. Other statuses say enough.
         """
-        if P.sftp_status(error) != P.FAILURE:
+        if protocol.sftp_status(error) != protocol.FAILURE:
             return None
         return self._lstat_or_none(path)
 
     # --- Metadata ----------------------------------------------------------
 
     def _stat(self, path: str) -> FileStat:
-        return self._query(lambda ch: O.stat_reply(
-            *ch.call(P.STAT, P.path_string(path)), path))
+        return self._query(lambda ch: stat_reply(
+            *ch.call(protocol.STAT, protocol.path_string(path)), path))
 
     def _lstat(self, path: str) -> FileStat:
-        return self._query(lambda ch: O.stat_reply(
-            *ch.call(P.LSTAT, P.path_string(path)), path))
+        return self._query(lambda ch: stat_reply(
+            *ch.call(protocol.LSTAT, protocol.path_string(path)), path))
 
     def _listdir(self, path: str) -> list[DirEntry]:
         try:
-            return self._query(lambda ch: L.list_dir(ch, path))
+            return self._query(lambda ch: batches.list_dir(ch, path))
         except FileNotFoundError:
             info = self._lstat_or_none(path)
             if info is not None and not info.is_dir():
@@ -217,12 +222,12 @@ class SftpFileSystem(FileSystemImpl):
     def _listdirs(self, paths: list[str]
                   ) -> list[list[DirEntry] | OSError]:
         return self._query(lambda ch: [result for _, result in
-                                       L.list_dirs(ch, paths)])
+                                       batches.list_dirs(ch, paths)])
 
     def _read_link(self, path: str) -> str:
         def readlink(ch: SftpChannel) -> str:
-            kind, reader = ch.call(P.READLINK, P.path_string(path))
-            names = expect(kind, reader, P.NAME, path)
+            kind, reader = ch.call(protocol.READLINK, protocol.path_string(path))
+            names = expect(kind, reader, protocol.NAME, path)
             names.uint32()
             return names.text()
         return self._query(readlink)
@@ -232,8 +237,8 @@ class SftpFileSystem(FileSystemImpl):
         # missing last component, and answers "no such file" for a missing
         # directory on the way, whose part is then resolved on its own).
         def realpath(ch: SftpChannel) -> str:
-            kind, reader = ch.call(P.REALPATH, P.path_string(path))
-            names = expect(kind, reader, P.NAME, path)
+            kind, reader = ch.call(protocol.REALPATH, protocol.path_string(path))
+            names = expect(kind, reader, protocol.NAME, path)
             names.uint32()
             return names.text()
         try:
@@ -248,7 +253,7 @@ class SftpFileSystem(FileSystemImpl):
     # --- Name space --------------------------------------------------------
 
     def _make_dir(self, path: str, mode: int | None = None) -> None:
-        self._create(P.MKDIR, P.path_string(path) + P.attrs(mode), path)
+        self._create(protocol.MKDIR, protocol.path_string(path) + protocol.attrs(mode), path)
 
     def _create(self, kind: int, payload: bytes, path: str) -> None:
         """Send a request that makes a new entry at path (MKDIR, SYMLINK):
@@ -264,7 +269,7 @@ class SftpFileSystem(FileSystemImpl):
 
     def _remove_entry(self, path: str) -> None:
         try:
-            check_status(*self._call(P.REMOVE, P.path_string(path)), path)
+            check_status(*self._call(protocol.REMOVE, protocol.path_string(path)), path)
         except OSError as error:
             info = self._lstat_on_failure(error, path)
             if info is not None and info.is_dir():
@@ -276,9 +281,9 @@ class SftpFileSystem(FileSystemImpl):
         if not paths:
             return []
         with self._session() as ch:
-            errors = O.remove_many(ch, paths)
+            errors = remove_many(ch, paths)
         # Diagnose the generic failures one by one, as _remove_entry does.
-        return [error if error is None or P.sftp_status(error) != P.FAILURE
+        return [error if error is None or protocol.sftp_status(error) != protocol.FAILURE
                 else self._unlink_error(path, error)
                 for path, error in zip(paths, errors)]
 
@@ -291,14 +296,14 @@ class SftpFileSystem(FileSystemImpl):
 
     def _remove_dir(self, path: str) -> None:
         try:
-            check_status(*self._call(P.RMDIR, P.path_string(path)), path)
+            check_status(*self._call(protocol.RMDIR, protocol.path_string(path)), path)
         except OSError as error:
             # OpenSSH reports ENOTDIR as "no such file", ENOTEMPTY as failure.
             info = self._lstat_or_none(path)
             if info is not None and not info.is_dir():
                 raise NotADirectoryError(errno.ENOTDIR, "Not a directory",
                                          path) from None
-            if info is not None and P.sftp_status(error) == P.FAILURE:
+            if info is not None and protocol.sftp_status(error) == protocol.FAILURE:
                 raise OSError(errno.ENOTEMPTY, "Directory not empty",
                               path) from None
             raise
@@ -306,9 +311,9 @@ class SftpFileSystem(FileSystemImpl):
     def _rename_entry(self, source: str, target: str) -> None:
         try:
             check_status(*self._call(
-                P.EXTENDED, O.rename_payload(source, target)), source)
+                protocol.EXTENDED, rename_payload(source, target)), source)
         except OSError as error:
-            if P.sftp_status(error) != P.OP_UNSUPPORTED:
+            if protocol.sftp_status(error) != protocol.OP_UNSUPPORTED:
                 raise
             self._plain_rename(source, target)
 
@@ -317,27 +322,27 @@ class SftpFileSystem(FileSystemImpl):
         if self._lstat_or_none(target) is not None:
             self._remove_entry(target)
         check_status(*self._call(
-            P.RENAME, P.path_string(source) + P.path_string(target)), source)
+            protocol.RENAME, protocol.path_string(source) + protocol.path_string(target)), source)
 
     def _symlink(self, path: str, target: str) -> None:
         # OpenSSH takes (target, link path), the reverse of the draft.
-        self._create(P.SYMLINK, P.path_string(target) + P.path_string(path),
+        self._create(protocol.SYMLINK, protocol.path_string(target) + protocol.path_string(path),
                      path)
 
     def _set_mode(self, path: str, mode: int) -> None:
         check_status(*self._call(
-            P.SETSTAT, P.path_string(path) + P.attrs(mode)), path)
+            protocol.SETSTAT, protocol.path_string(path) + protocol.attrs(mode)), path)
 
     def _touch_entry(self, path: str) -> None:
         now = int(time.time())
         try:
             check_status(*self._call(
-                P.SETSTAT, P.path_string(path) + P.attrs(times=(now, now))),
+                protocol.SETSTAT, protocol.path_string(path) + protocol.attrs(times=(now, now))),
                 path)
         except FileNotFoundError:
             def create(ch: SftpChannel) -> None:
-                handle = O.open_file(ch, path, P.FLAG_WRITE | P.FLAG_CREAT)
-                O.close_handle(ch, handle, path)
+                handle = open_file(ch, path, protocol.FLAG_WRITE | protocol.FLAG_CREAT)
+                close_handle(ch, handle, path)
             self._attempt(create)
 
     # --- Contents ----------------------------------------------------------
@@ -349,8 +354,8 @@ class SftpFileSystem(FileSystemImpl):
         Reconnects (as _attempt) if the connection turns out to be gone.
         """
         def open_on(channel: SftpChannel) -> bytes:
-            if flags == P.FLAG_READ:
-                return O.open_file(channel, path, flags)
+            if flags == protocol.FLAG_READ:
+                return open_file(channel, path, flags)
             return self._open_for_write(channel, path, flags, mode)
 
         channel = self._acquire()
@@ -359,7 +364,7 @@ class SftpFileSystem(FileSystemImpl):
             return channel, open_on(channel)
         except ConnectionError:
             self._release(channel)
-            if flags != P.FLAG_READ and channel.flushes != sent_before:
+            if flags != protocol.FLAG_READ and channel.flushes != sent_before:
                 raise
         except BaseException:
             self._release(channel)
@@ -373,16 +378,16 @@ class SftpFileSystem(FileSystemImpl):
 
     def _read_stream(self, path: str,
                      size_hint: int | None = None) -> Iterator[bytes]:
-        channel, handle = self._opened(path, P.FLAG_READ)
+        channel, handle = self._opened(path, protocol.FLAG_READ)
         try:
-            yield from S.read_stream(channel, handle, path, size_hint)
+            yield from streams.read_stream(channel, handle, path, size_hint)
         except EOFError:
             pass
         except OSError as error:
             raise self._diagnose_read(error, path) from None
         finally:
             if channel.healthy:
-                O.close_handle(channel, handle, wait=False)
+                close_handle(channel, handle, wait=False)
             self._release(channel)
 
     def _diagnose_read(self, error: OSError, path: str) -> OSError:
@@ -395,13 +400,13 @@ class SftpFileSystem(FileSystemImpl):
     def _open_for_write(self, ch: SftpChannel, path: str, flags: int,
                         mode: int | None) -> bytes:
         try:
-            return O.open_file(ch, path, flags, mode)
+            return open_file(ch, path, flags, mode)
         except OSError as error:
             info = self._lstat_on_failure(error, path)
             if info is not None and info.is_dir():
                 raise IsADirectoryError(errno.EISDIR, "Is a directory",
                                         path) from None
-            if info is not None and flags & P.FLAG_EXCL:
+            if info is not None and flags & protocol.FLAG_EXCL:
                 raise FileExistsError(errno.EEXIST, "File exists",
                                       path) from None
             raise
@@ -409,7 +414,7 @@ class SftpFileSystem(FileSystemImpl):
     def _write_stream(self, path: str, data: Iterable[bytes],
                       mode: int | None = None,
                       exclusive: bool = False) -> int:
-        flags = O.WRITE_FLAGS | (P.FLAG_EXCL if exclusive else 0)
+        flags = WRITE_FLAGS | (protocol.FLAG_EXCL if exclusive else 0)
         ch, handle = self._opened(path, flags, mode)
         try:
             return self._write_and_close(ch, handle, path, data)
@@ -423,16 +428,16 @@ class SftpFileSystem(FileSystemImpl):
         and close it; return the byte count. If anything fails, the handle
         is closed without waiting (the file is left as far as it got)."""
         try:
-            count = S.write_stream(ch, handle, path, data)
+            count = streams.write_stream(ch, handle, path, data)
             if exact_mode is not None:
                 check_status(*ch.call(
-                    P.FSETSTAT, P.string(handle) + P.attrs(exact_mode)), path)
+                    protocol.FSETSTAT, protocol.string(handle) + protocol.attrs(exact_mode)), path)
         except BaseException:
             if ch.healthy:
-                O.close_handle(ch, handle, wait=False)
+                close_handle(ch, handle, wait=False)
             raise
         # A failed CLOSE can mean lost data: callers land only after it.
-        O.close_handle(ch, handle, path)
+        close_handle(ch, handle, path)
         return count
 
     def _write_atomic(self, path: str, data: Iterable[bytes],
@@ -442,12 +447,12 @@ class SftpFileSystem(FileSystemImpl):
         # on the open handle before it is closed.
         temp = self._temp_name(path)
         try:
-            ch, handle = self._opened(temp, O.WRITE_FLAGS | P.FLAG_EXCL, mode)
+            ch, handle = self._opened(temp, WRITE_FLAGS | protocol.FLAG_EXCL, mode)
             try:
                 count = self._write_and_close(ch, handle, temp, data,
                                               exact_mode)
                 check_status(*ch.call(
-                    P.EXTENDED, O.rename_payload(temp, path)), path)
+                    protocol.EXTENDED, rename_payload(temp, path)), path)
             finally:
                 self._release(ch)
         except BaseException as error:
@@ -463,7 +468,7 @@ class SftpFileSystem(FileSystemImpl):
         try:
             with self._session() as ch:
                 for temp in temps:
-                    ch.send(P.REMOVE, P.path_string(temp), O.ignore_reply)
+                    ch.send(protocol.REMOVE, protocol.path_string(temp), ignore_reply)
                 ch.drain()
         except Exception as error:  # noqa: BLE001 - must not mask the cause
             logger.warning("could not remove temporary files %s: %s",
@@ -476,7 +481,7 @@ class SftpFileSystem(FileSystemImpl):
         stopped = False
         channel = self._acquire()
         try:
-            yield from B.read_files(channel, files, lambda: stopped)
+            yield from batches.read_files(channel, files, lambda: stopped)
         finally:
             stopped = True
             self._drain_and_release(channel)
@@ -484,9 +489,9 @@ class SftpFileSystem(FileSystemImpl):
     def _write_files(self, items: Iterable[WriteItem]) -> Iterator[int]:
         stopped = False
         channel = self._acquire()
-        uploads: list[B.Upload] = []
+        uploads: list[batches.Upload] = []
         try:
-            for upload in B.write_files(channel, items, self._temp_name,
+            for upload in batches.write_files(channel, items, self._temp_name,
                                         lambda: stopped, uploads):
                 if upload.error is not None:
                     name_target(upload.error, upload.temp, upload.item.path)

@@ -22,16 +22,18 @@ from typing import TypeVar
 
 import paramiko
 
-from cerulean import _ssh_config, _ssh_run, _ssh_shells
-from cerulean._host_keys import (
+from cerulean._shell import command_line
+from cerulean._ssh import config as ssh_config
+from cerulean._ssh import run as ssh_run
+from cerulean._ssh import shells as ssh_shells
+from cerulean._ssh.auth import AuthenticationError
+from cerulean._ssh.connect import open_transport
+from cerulean._ssh.host_keys import (
     HostKeyChangedError,
     HostKeyError,
     HostKeyVerifier,
     UnknownHostKeyError,
 )
-from cerulean._shell import command_line
-from cerulean._ssh_auth import AuthenticationError
-from cerulean._ssh_connect import open_transport
 from cerulean.credential import Credential, DefaultKeysCredential
 from cerulean.terminal import Terminal
 
@@ -126,7 +128,7 @@ class SshTerminal(Terminal):
             raise ValueError("SshTerminal needs a host name")
         if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
             raise ValueError(f"Invalid SSH port {port!r}; expected 1-65535")
-        shells = _ssh_shells.ShellPool(_shell_count(command_shells))
+        shells = ssh_shells.ShellPool(_shell_count(command_shells))
         self._host = host
         self._port = port
         self._credential = credential
@@ -184,7 +186,7 @@ class SshTerminal(Terminal):
         :raises ValueError: the config uses ProxyCommand, or has bad values.
         :raises FileNotFoundError: ``config_file`` does not exist.
         """
-        config = _ssh_config.load(config_file)
+        config = ssh_config.load(config_file)
         overrides = _Overrides(known_hosts, host_key_policy,
                                keepalive_interval, connect_timeout,
                                _shell_count(command_shells))
@@ -199,20 +201,20 @@ class SshTerminal(Terminal):
         if depth > _MAX_JUMPS:
             raise ValueError(f"ProxyJump chain through {alias!r} is longer than"
                              f" {_MAX_JUMPS} hops; is it a loop?")
-        entry = _ssh_config.resolve(config, alias)
+        entry = ssh_config.resolve(config, alias)
         via: SshTerminal | None = None
         for hop in entry.proxy_jump:
-            hop_user, hop_host, hop_port = _ssh_config.parse_hop(hop)
+            hop_user, hop_host, hop_port = ssh_config.parse_hop(hop)
             if via is None:  # the first hop may itself jump, per its config
                 via = cls._from_config(config, hop_host, hop_user, hop_port,
                                        None, overrides, depth + 1)
             else:  # later hops are reached through the previous one
-                via = cls._from_entry(_ssh_config.resolve(config, hop_host),
+                via = cls._from_entry(ssh_config.resolve(config, hop_host),
                                       hop_user, hop_port, None, overrides, via)
         return cls._from_entry(entry, user, port, credential, overrides, via)
 
     @classmethod
-    def _from_entry(cls, entry: _ssh_config.HostConfig, user: str | None,
+    def _from_entry(cls, entry: ssh_config.HostConfig, user: str | None,
                     port: int | None, credential: Credential | None,
                     overrides: _Overrides, via: SshTerminal | None) -> SshTerminal:
         """Connect to a resolved config entry; the result owns ``via``."""
@@ -422,7 +424,7 @@ class SshTerminal(Terminal):
         ``MaxSessions``, 10 by default), wait for a shell or a session of
         ours to come free; nothing has started yet, so trying again is safe.
         """
-        on_shell = not stdin and _ssh_shells.suits(line)
+        on_shell = not stdin and ssh_shells.suits(line)
         give_up = time.monotonic() + self._connect_timeout
         delay = 0.005
         while True:
@@ -469,12 +471,12 @@ class SshTerminal(Terminal):
                         stdin: bytes, timeout: float
                         ) -> tuple[int | None, str, str]:
         """Run ``line`` on a new session channel of its own."""
-        remote, nonce = _ssh_run.wrap(line, len(stdin))
+        remote, nonce = ssh_run.wrap(line, len(stdin))
         transport = channel.get_transport()
         try:
             # From here on, the command may be running.
             channel.exec_command(remote)
-            code, out, err = _ssh_run.collect(
+            code, out, err = ssh_run.collect(
                 channel, nonce, stdin, timeout, self._kill_group)
         except _CONNECTION_ERRORS as e:
             channel.close()

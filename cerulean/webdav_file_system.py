@@ -6,7 +6,9 @@ than through webdavclient3: webdavclient3 parses the server's XML with
 lxml (not defusedxml), sends an extra existence check (HEAD) before many
 operations, rewrites paths that contain ``/./`` or ``/../``-like names, and
 reads or writes files in 64 KiB steps through a file object; none of that
-helps here.
+helps here, so the distribution does not depend on it. The requests, and
+the statuses that mean the same for every method, are in
+:mod:`cerulean._webdav.http`; the XML in :mod:`cerulean._webdav.xml`.
 
 How the operations map, and what each costs:
 
@@ -49,14 +51,13 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import closing
 from functools import partial
-from typing import TypeVar, cast
-from urllib.parse import quote, unquote, urljoin, urlsplit
+from typing import TypeVar
+from urllib.parse import urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from cerulean._webdav_xml import PROPFIND_BODY, DavResource, parse_multistatus
+from cerulean._webdav import http
+from cerulean._webdav.xml import DavResource
 from cerulean.credential import Credential, PasswordCredential
 from cerulean.file_system import UnsupportedOperationError
 from cerulean.file_system_impl import (
@@ -76,19 +77,10 @@ READ_CHUNK = 256 * 1024
 """Bytes per chunk of a streamed GET: large, so the per-chunk Python
 overhead stays small next to the copying."""
 
-PUT_PIECE = 64 * 1024
-"""Largest piece of a chunked PUT body. Larger chunks the caller gives are
-sent as several pieces (memoryview slices, not copies), because cheroot,
-the server under wsgidav, re-slices each received chunk per 8 KiB read,
-which costs time quadratic in the chunk size."""
-
 PARALLEL = 4
 """Requests the batch helpers (walk, copy() of small files) keep in
 flight. A Python server gains little from more (measured on wsgidav: 1.5
 times the sequential rate with 4 to 8)."""
-
-TIMEOUT = (30.0, 300.0)
-"""Seconds to connect, and to wait for the next bytes of an answer."""
 
 FILE_MODE = 0o600
 """The permission bits reported for files: WebDAV has no permissions, and
@@ -103,99 +95,12 @@ after its upload lost the connection (see
 :meth:`WebdavFileSystem._discard_after_cut`): 0.75 s in all, spent only
 when a connection broke."""
 
-_XML_HEADERS = {"Content-Type": 'application/xml; charset="utf-8"'}
-
-# Methods urllib3 may send again after the connection failed while reading
-# the answer (a keep-alive connection the server had just closed): those
-# that change nothing. PUT is not repeated (its body may be a generator),
-# nor MOVE, DELETE and MKCOL (a repeat would answer 404 or 405 for a change
-# that had in fact happened).
-_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PROPFIND"})
-
-
-def _split_base_url(url: str) -> tuple[str, str]:
-    """(``scheme://host:port``, percent-encoded base path without a
-    trailing slash) of the URL given to the constructor."""
-    if not isinstance(url, str):
-        raise TypeError(f"WebDAV url must be a str, not {type(url).__name__}")
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https"):
-        raise ValueError(f"WebDAV url {url!r} must start with http:// or"
-                         " https://")
-    if not parts.hostname:
-        raise ValueError(f"WebDAV url {url!r} has no host name")
-    if parts.username is not None or parts.password is not None:
-        # They would end up in error messages and logs; a credential never
-        # does (PasswordCredential hides its password in repr()).
-        raise ValueError("put the user name and password in a"
-                         " PasswordCredential, not in the WebDAV url")
-    if parts.query or parts.fragment:
-        raise ValueError(f"WebDAV url {url!r} must not have a query or a"
-                         " fragment")
-    # Decode, then encode once: a base given with spaces or with %20
-    # ends up the same.
-    base = quote(unquote(parts.path), safe="/").rstrip("/")
-    return f"{parts.scheme.lower()}://{parts.netloc.lower()}", base
-
-
-def _normalise(path: str) -> str:
-    """The absolute, lexically normalised form of a path.
-
-    WebDAV has no symbolic links, so resolving ``..`` lexically is exact;
-    doing it here (rather than leaving it to urllib3) also keeps every
-    request inside the base URL.
-    """
-    normal = posixpath.normpath("/" + path.lstrip("/"))
-    return "/" if normal == "//" else normal
-
-
 def _record(resource: DavResource) -> FileStat:
     if resource.is_collection:
         return FileStat(EntryType.DIRECTORY, 0, resource.mtime,
                         DIRECTORY_MODE, None, None)
     return FileStat(EntryType.FILE, resource.size, resource.mtime,
                     FILE_MODE, None, None)
-
-
-def _ok(response: requests.Response) -> bool:
-    # 207 is excluded: for DELETE, MOVE and MKCOL a Multi-Status answer
-    # lists members that failed.
-    return 200 <= response.status_code < 300 and response.status_code != 207
-
-
-class _BodyFeeder:
-    """The body of a streamed PUT: the caller's chunks, in pieces.
-
-    If the caller's iterable raises (which is how a copy is aborted), the
-    error is kept and the body simply ends, so that the request completes
-    and the server has finished with the file before anyone tries to
-    remove it; :meth:`WebdavFileSystem._write_stream` then raises the
-    error. Cutting the connection instead would leave the server writing
-    the partial file while the client's clean-up DELETE races it.
-    """
-
-    def __init__(self, data: Iterable[bytes]) -> None:
-        self._data = data
-        self.count = 0
-        self.error: BaseException | None = None
-
-    def __iter__(self) -> Iterator[bytes | memoryview]:
-        chunks = iter(self._data)
-        while True:
-            try:
-                chunk = next(chunks)
-                if not isinstance(chunk, (bytes, bytearray, memoryview)):
-                    raise TypeError("streaming_write needs bytes chunks, not"
-                                    f" {type(chunk).__name__}")
-            except StopIteration:
-                return
-            except BaseException as error:  # noqa: BLE001 - re-raised later
-                self.error = error
-                return
-            view = memoryview(chunk).cast("B")
-            self.count += len(view)
-            for start in range(0, len(view), PUT_PIECE):
-                yield view[start:start + PUT_PIECE]
 
 
 class WebdavFileSystem(FileSystemImpl):
@@ -270,16 +175,13 @@ class WebdavFileSystem(FileSystemImpl):
 
         See the class documentation for the parameters.
         """
-        origin, self._base_path = _split_base_url(url)
-        self._base_url = origin + self._base_path
-        self._base_decoded = unquote(self._base_path, errors="surrogateescape")
+        http.split_base_url(url)  # a bad url is reported before the rest
         # As in Cerulean 1.0, None counts as False.
         self._raise_unsupported = bool(unsupported_methods_raise)
-        self._closed = False
         self._executor: ThreadPoolExecutor | None = None
         self._executor_lock = threading.Lock()
 
-        self._verify: bool | str = True
+        verify: bool | str = True
         if host_ca_cert_file is not None:
             ca_file = os.fspath(host_ca_cert_file)
             if not os.path.exists(ca_file):
@@ -287,40 +189,29 @@ class WebdavFileSystem(FileSystemImpl):
                     errno.ENOENT, "host_ca_cert_file does not exist", ca_file)
             # Passed with every request: a session-wide setting would be
             # overridden by a REQUESTS_CA_BUNDLE environment variable.
-            self._verify = ca_file
+            verify = ca_file
 
         if credential is not None and not isinstance(
                 credential, PasswordCredential):
             raise ValueError(
                 "WebdavFileSystem needs a PasswordCredential (or None for"
                 f" anonymous access), not a {type(credential).__name__}")
-
-        self._session = requests.Session()
-        if credential is not None:
-            # Basic authentication, sent with every request: no extra
-            # round trip for a 401 challenge first.
-            self._session.auth = (credential.username, credential.password)
-        retry = Retry(total=2, connect=2, read=2, status=0, other=0,
-                      redirect=0, allowed_methods=_IDEMPOTENT,
-                      raise_on_redirect=False, raise_on_status=False)
+        auth = (None if credential is None
+                else (credential.username, credential.password))
         # Several connections, so that threads (and a GET streaming into a
         # PUT, as touch() does) each get their own.
-        adapter = HTTPAdapter(pool_connections=1,
-                              pool_maxsize=2 * PARALLEL + 2,
-                              max_retries=retry)
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
+        self._http = http.DavSession(url, auth, verify, 2 * PARALLEL + 2)
 
         try:
             root = self._stat("/")
         except BaseException:
-            self._session.close()
+            self._http.close()
             raise
         if not root.is_dir():
-            self._session.close()
+            self._http.close()
             raise NotADirectoryError(
                 errno.ENOTDIR, "WebDAV url is not a collection", url)
-        logger.debug("connected to WebDAV server at %s", self._base_url)
+        logger.debug("connected to WebDAV server at %s", self._http.base_url)
 
     # --- The FileSystem interface -------------------------------------------
 
@@ -333,121 +224,37 @@ class WebdavFileSystem(FileSystemImpl):
         a with statement. Using the file system after closing it raises
         ValueError.
         """
-        self._closed = True
+        # Closed first, so that requests the pool has not started yet fail.
+        self._http.closed = True
         with self._executor_lock:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True, cancel_futures=True)
-        self._session.close()
+        self._http.close()
 
     def __eq__(self, other: object) -> bool:
         """Whether other is a WebdavFileSystem with the same base URL."""
         return (isinstance(other, WebdavFileSystem)
-                and self._base_url == other._base_url)
+                and self._http.base_url == other._http.base_url)
 
     def __hash__(self) -> int:
-        return hash((WebdavFileSystem, self._base_url))
+        return hash((WebdavFileSystem, self._http.base_url))
 
     def __repr__(self) -> str:
-        return f"WebdavFileSystem({self._base_url!r})"
+        return f"WebdavFileSystem({self._http.base_url!r})"
 
     def _as_uri(self, path: str) -> str:
-        return self._url(path)
+        return self._http.url(path)
 
     def _can(self, capability: Capability) -> bool:
         # Only files and directories, without links, permissions or owners.
         return False
 
-    # --- HTTP -----------------------------------------------------------------
-
-    def _url(self, path: str) -> str:
-        segments = [segment for segment in _normalise(path).split("/")
-                    if segment]
-        return self._base_url + "/" + "/".join(
-            quote(segment, safe="", errors="surrogateescape")
-            for segment in segments)
-
-    def _decoded(self, path: str) -> str:
-        """The path as the server's hrefs show it, decoded."""
-        return (self._base_decoded + _normalise(path)).rstrip("/") or "/"
-
-    def _send(self, method: str, url: str, *,
-              headers: dict[str, str] | None = None,
-              data: bytes | Iterable[bytes | memoryview] | None = None,
-              stream: bool = False) -> requests.Response:
-        """Send one request; turn transport failures into ConnectionError.
-
-        The status is not checked here: each caller maps it, since what a
-        status means depends on the method (405 is "exists" for MKCOL, "is
-        a directory" for PUT).
-        """
-        if self._closed:
-            raise ValueError(f"{self!r} is closed")
-        response = self._request(method, url, headers, data, stream)
-        if (response.is_redirect and method not in ("GET", "PUT")
-                and not url.endswith("/")):
-            # Some servers send a collection's URL without the final "/"
-            # to the one with it, for any method; follow that (and only
-            # that: a redirect elsewhere would send the request, and the
-            # credential, somewhere we were not asked to go).
-            there = urlsplit(urljoin(url, response.headers.get("Location", "")))
-            here = urlsplit(url)
-            if (there.scheme, there.netloc.lower(), there.path) == (
-                    here.scheme, here.netloc.lower(), here.path + "/"):
-                response.close()
-                return self._request(method, url + "/", headers, data, stream)
-        return response
-
-    def _request(self, method: str, url: str,
-                 headers: dict[str, str] | None,
-                 data: bytes | Iterable[bytes | memoryview] | None,
-                 stream: bool) -> requests.Response:
-        try:
-            return self._session.request(
-                method, url, headers=headers,
-                # The stubs do not know that requests sends memoryviews too.
-                data=cast("bytes | Iterable[bytes] | None", data),
-                stream=stream,
-                allow_redirects=False, timeout=TIMEOUT, verify=self._verify)
-        except requests.exceptions.SSLError as error:
-            raise ConnectionError(
-                f"WebDAV {method} {url}: TLS failed ({error}); if the server"
-                " uses a self-signed certificate, pass its CA certificate as"
-                " host_ca_cert_file") from error
-        except (requests.exceptions.ConnectionError,
-                requests.exceptions.Timeout) as error:
-            raise ConnectionError(
-                f"WebDAV {method} {url}: connection failed ({error})"
-            ) from error
-        except requests.exceptions.RequestException as error:
-            raise OSError(errno.EIO, f"WebDAV {method} {url}: {error}"
-                          ) from error
-
-    def _error(self, response: requests.Response, path: str) -> OSError:
-        """The exception for a failed request, naming method, URL and
-        status."""
-        method = response.request.method or "?"
-        status = response.status_code
-        what = f"WebDAV {method} {response.url}: {status} {response.reason}"
-        if status == 401:
-            return PermissionError(
-                errno.EACCES, f"{what} (the server did not accept the"
-                " credential, or needs one)", path)
-        if status == 403:
-            return PermissionError(errno.EACCES, what, path)
-        if status in (404, 410):
-            return FileNotFoundError(errno.ENOENT, what, path)
-        if status == 507:
-            return OSError(errno.ENOSPC, what, path)
-        if status == 423:
-            return OSError(errno.EBUSY, f"{what} (locked)", path)
-        return OSError(errno.EIO, what, path)
-
     def _parent_error(self, response: requests.Response,
                       path: str) -> OSError:
         """Explain a 409 Conflict of PUT, MKCOL or MOVE: the parent (of
         path) is missing or not a directory."""
-        parent = posixpath.dirname(_normalise(path))
+        parent = posixpath.dirname(http.normalise(path))
         try:
             is_dir = self._stat(parent).is_dir()
         except FileNotFoundError:
@@ -456,40 +263,7 @@ class WebdavFileSystem(FileSystemImpl):
         if not is_dir:
             return NotADirectoryError(
                 errno.ENOTDIR, f"Not a directory: {parent}", path)
-        return self._error(response, path)
-
-    def _propfind(self, path: str, depth: int) -> list[DavResource]:
-        url = self._url(path)
-        headers = dict(_XML_HEADERS, Depth=str(depth))
-        response = self._send("PROPFIND", url, headers=headers,
-                              data=PROPFIND_BODY)
-        if response.status_code != 207:
-            if _ok(response):
-                raise OSError(errno.EPROTO, f"WebDAV PROPFIND {url}: expected"
-                              f" 207 Multi-Status, got {response.status_code}",
-                              path)
-            raise self._error(response, path)
-        resources = parse_multistatus(response.content, url)
-        if not resources:
-            raise OSError(errno.EPROTO, f"WebDAV PROPFIND {url}: the answer"
-                          " describes no resource", path)
-        return resources
-
-    def _own(self, resources: list[DavResource], path: str) -> DavResource:
-        """The resource describing path itself in a PROPFIND answer."""
-        decoded = self._decoded(path)
-        for resource in resources:
-            if resource.path == decoded:
-                return resource
-        # Servers list the requested resource first; use that if its href
-        # is spelled in a way we did not foresee.
-        return resources[0]
-
-    def _move(self, source: str, target: str,
-              overwrite: bool) -> requests.Response:
-        headers = {"Destination": self._url(target),
-                   "Overwrite": "T" if overwrite else "F"}
-        return self._send("MOVE", self._url(source), headers=headers)
+        return http.status_error(response, path)
 
     def _unsupported(self, what: str) -> None:
         if self._raise_unsupported:
@@ -501,10 +275,10 @@ class WebdavFileSystem(FileSystemImpl):
     # --- Metadata -------------------------------------------------------------
 
     def _stat(self, path: str) -> FileStat:
-        own = self._own(self._propfind(path, 0), path)
+        own = self._http.own(self._http.propfind(path, 0), path)
         if not 200 <= own.status < 300:
             raise FileNotFoundError(
-                errno.ENOENT, f"WebDAV PROPFIND {self._url(path)}: the server"
+                errno.ENOENT, f"WebDAV PROPFIND {self._http.url(path)}: the server"
                 f" reports status {own.status}", path)
         return _record(own)
 
@@ -513,8 +287,8 @@ class WebdavFileSystem(FileSystemImpl):
         return self._stat(path)
 
     def _listdir(self, path: str) -> list[DirEntry]:
-        resources = self._propfind(path, 1)
-        own = self._own(resources, path)
+        resources = self._http.propfind(path, 1)
+        own = self._http.own(resources, path)
         if not own.is_collection:
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", path)
         entries: list[DirEntry] = []
@@ -546,18 +320,14 @@ class WebdavFileSystem(FileSystemImpl):
     def _make_dir(self, path: str, mode: int | None = None) -> None:
         if mode is not None:
             self._unsupported(f"permissions (mkdir with mode {mode:#o})")
-        response = self._send("MKCOL", self._url(path))
-        if _ok(response):
+        response = self._http.send("MKCOL", self._http.url(path))
+        if http.ok(response):
             return
         if response.status_code == 405:  # something is there already
             raise FileExistsError(errno.EEXIST, "File exists", path)
         if response.status_code == 409:
             raise self._parent_error(response, path)
-        raise self._error(response, path)
-
-    def _delete(self, path: str, headers: dict[str, str] | None = None
-                ) -> requests.Response:
-        return self._send("DELETE", self._url(path), headers=headers)
+        raise http.status_error(response, path)
 
     def _remove_entry(self, path: str) -> None:
         # A DELETE of a collection removes everything in it, so look first.
@@ -565,12 +335,12 @@ class WebdavFileSystem(FileSystemImpl):
             raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
         # "Depth: 0" makes wsgidav and Apache refuse (400) to delete a
         # directory that appeared since the PROPFIND.
-        response = self._delete(path, {"Depth": "0"})
-        if _ok(response):
+        response = self._http.delete(path, {"Depth": "0"})
+        if http.ok(response):
             return
         if response.status_code == 400 and self._stat(path).is_dir():
             raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
-        raise self._error(response, path)
+        raise http.status_error(response, path)
 
     def _remove_tree(self, path: str, info: FileStat | None = None) -> None:
         """Remove the directory at path and everything in it: one DELETE.
@@ -591,48 +361,30 @@ class WebdavFileSystem(FileSystemImpl):
             some members (an answer of 207 Multi-Status), the error of the
             first of them.
         """
-        if _normalise(path) == "/":
+        if http.normalise(path) == "/":
             raise OSError(errno.EBUSY, "will not remove the root of a WebDAV"
                           " file system (the base URL)", path)
         if info is None:
             info = self._stat(path)
         if not info.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", path)
-        response = self._delete(path, {"Depth": "infinity"})
-        if _ok(response):
+        response = self._http.delete(path, {"Depth": "infinity"})
+        if http.ok(response):
             return
         if response.status_code == 207:
-            raise self._member_error(response, path)
-        raise self._error(response, path)
-
-    def _member_error(self, response: requests.Response,
-                      path: str) -> OSError:
-        """The error of a DELETE whose Multi-Status answer lists members
-        the server could not delete (the others are gone)."""
-        url = response.request.url or self._url(path)
-        failed = [resource for resource in parse_multistatus(
-                      response.content, url)
-                  if not 200 <= resource.status < 300]
-        if not failed:
-            return self._error(response, path)
-        first = failed[0]
-        what = (f"WebDAV DELETE {url}: {len(failed)} member(s) could not be"
-                f" deleted, the first {first.path} with status {first.status}")
-        if first.status in (401, 403):
-            return PermissionError(errno.EACCES, what, path)
-        if first.status == 423:
-            return OSError(errno.EBUSY, f"{what} (locked)", path)
-        return OSError(errno.EIO, what, path)
+            raise http.member_error(
+                response, response.request.url or self._http.url(path), path)
+        raise http.status_error(response, path)
 
     def _remove_dir(self, path: str) -> None:
         if self._listdir(path):
             raise OSError(errno.ENOTEMPTY, "Directory not empty", path)
-        response = self._delete(path)
-        if not _ok(response):
-            raise self._error(response, path)
+        response = self._http.delete(path)
+        if not http.ok(response):
+            raise http.status_error(response, path)
 
     def _rename_entry(self, source: str, target: str) -> None:
-        source_norm, target_norm = _normalise(source), _normalise(target)
+        source_norm, target_norm = http.normalise(source), http.normalise(target)
         if source_norm == target_norm:
             self._stat(source)  # renaming onto itself does nothing
             return
@@ -649,15 +401,15 @@ class WebdavFileSystem(FileSystemImpl):
         :param error_path: The path a failure of the MOVE names.
         :param source_is_dir: What source is, if known (saves a PROPFIND).
         """
-        response = self._move(source, target, overwrite=False)
-        if _ok(response):
+        response = self._http.move(source, target, overwrite=False)
+        if http.ok(response):
             return
         if response.status_code == 412:
             self._replace(source, target, source_is_dir)
             return
         if response.status_code == 409:
             raise self._parent_error(response, target)
-        raise self._error(response, error_path)
+        raise http.status_error(response, error_path)
 
     def _replace(self, source: str, target: str,
                  source_is_dir: bool | None = None) -> None:
@@ -679,9 +431,9 @@ class WebdavFileSystem(FileSystemImpl):
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", target)
         if target_is_dir and self._listdir(target):
             raise OSError(errno.ENOTEMPTY, "Directory not empty", target)
-        response = self._move(source, target, overwrite=True)
-        if not _ok(response):
-            raise self._error(response, source)
+        response = self._http.move(source, target, overwrite=True)
+        if not http.ok(response):
+            raise http.status_error(response, source)
 
     def _symlink(self, path: str, target: str) -> None:
         self._unsupported("symbolic links")
@@ -698,7 +450,7 @@ class WebdavFileSystem(FileSystemImpl):
         if info.is_dir():
             # Adding and removing a member updates a directory's mtime on
             # servers that store files in a file system (wsgidav, Apache).
-            temp = self._temp_name(posixpath.join(_normalise(path), "touch"))
+            temp = self._temp_name(posixpath.join(http.normalise(path), "touch"))
             self._create_empty(temp)
             self._discard(temp)
         else:
@@ -709,13 +461,13 @@ class WebdavFileSystem(FileSystemImpl):
 
     def _create_empty(self, path: str) -> None:
         # If-None-Match: never truncate a file that appeared meanwhile.
-        response = self._send("PUT", self._url(path), data=b"",
+        response = self._http.send("PUT", self._http.url(path), data=b"",
                               headers={"If-None-Match": "*"})
-        if _ok(response) or response.status_code in (405, 412):
+        if http.ok(response) or response.status_code in (405, 412):
             return  # created, or something appeared: it exists now
         if response.status_code == 409:
             raise self._parent_error(response, path)
-        raise self._error(response, path)
+        raise http.status_error(response, path)
 
     # --- Contents -------------------------------------------------------------
 
@@ -724,8 +476,8 @@ class WebdavFileSystem(FileSystemImpl):
         return self._get(path)
 
     def _get(self, path: str) -> Generator[bytes, None, None]:
-        url = self._url(path)
-        response = self._send("GET", url, stream=True)
+        url = self._http.url(path)
+        response = self._http.send("GET", url, stream=True)
         with response:  # also when the consumer stops early
             if response.status_code in (301, 302, 303, 307, 308):
                 # The server redirects a directory's URL to one ending in
@@ -735,7 +487,7 @@ class WebdavFileSystem(FileSystemImpl):
                     raise IsADirectoryError(errno.EISDIR, "Is a directory",
                                             path)
             if response.status_code != 200:
-                raise self._error(response, path)
+                raise http.status_error(response, path)
             try:
                 yield from response.iter_content(READ_CHUNK)
             except requests.exceptions.RequestException as error:
@@ -748,9 +500,9 @@ class WebdavFileSystem(FileSystemImpl):
                       exclusive: bool = False) -> int:
         # mode is ignored: the server decides what a new file's
         # permissions are, and copy() passes it for every file.
-        url = self._url(path)
+        url = self._http.url(path)
         headers = {"If-None-Match": "*"} if exclusive else {}
-        feeder: _BodyFeeder | None = None
+        feeder: http.BodyFeeder | None = None
         body: bytes | Iterable[bytes | memoryview]
         if isinstance(data, (list, tuple)) and all(
                 isinstance(chunk, (bytes, bytearray)) for chunk in data):
@@ -758,12 +510,12 @@ class WebdavFileSystem(FileSystemImpl):
             body = b"".join(data)
             count = len(body)
         else:
-            feeder = _BodyFeeder(data)
+            feeder = http.BodyFeeder(data)
             body = feeder
             count = 0
-        response = self._send("PUT", url, headers=headers, data=body,
+        response = self._http.send("PUT", url, headers=headers, data=body,
                               stream=True)
-        if _ok(response):
+        if http.ok(response):
             try:
                 _ = response.content  # read to the end: the connection is reused
             except requests.exceptions.RequestException as error:
@@ -781,7 +533,7 @@ class WebdavFileSystem(FileSystemImpl):
             if feeder.error is not None:
                 raise feeder.error
             count = feeder.count
-        if _ok(response):
+        if http.ok(response):
             return count
         if response.status_code == 405:
             raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
@@ -789,7 +541,7 @@ class WebdavFileSystem(FileSystemImpl):
             raise self._parent_error(response, path)
         if response.status_code == 412:
             raise FileExistsError(errno.EEXIST, "File exists", path)
-        raise self._error(response, path)
+        raise http.status_error(response, path)
 
     # --- Atomic landing -------------------------------------------------------
 
@@ -858,9 +610,9 @@ class WebdavFileSystem(FileSystemImpl):
         With "Depth: 0", so that even a wrong name cannot delete a tree.
         """
         try:
-            response = self._delete(path, {"Depth": "0"})
-            if not _ok(response) and response.status_code != 404:
-                raise self._error(response, path)
+            response = self._http.delete(path, {"Depth": "0"})
+            if not http.ok(response) and response.status_code != 404:
+                raise http.status_error(response, path)
         except Exception as error:  # noqa: BLE001 - must not mask the cause
             logger.warning("could not remove temporary file %s: %s",
                            path, error)
@@ -869,7 +621,7 @@ class WebdavFileSystem(FileSystemImpl):
 
     def _pool(self) -> ThreadPoolExecutor:
         with self._executor_lock:
-            if self._closed:
+            if self._http.closed:
                 raise ValueError(f"{self!r} is closed")
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(

@@ -667,7 +667,7 @@ def test_errors_name_the_target_not_the_temporary_file(
                 # wsgidav answers 500 when its disk refuses: no errno to
                 # say more than EIO; the message names the URL.
                 assert caught.value.errno == errno.EIO
-                assert fs._url(str(lands)) in str(caught.value)
+                assert fs._http.url(str(lands)) in str(caught.value)
             else:
                 assert isinstance(caught.value, PermissionError)
             _names_only(caught.value, lands)

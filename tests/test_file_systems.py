@@ -13,8 +13,8 @@ import paramiko
 import pytest
 
 import cerulean
-from cerulean import _sftp_protocol as P
-from cerulean._sftp_channel import SftpChannel
+from cerulean._sftp import protocol
+from cerulean._sftp.channel import SftpChannel
 from tests.conftest import make_ssh_terminal
 from tests.fs_helpers import make_tree, open_fs
 
@@ -37,7 +37,7 @@ class RequestCounter:
             return send(channel, kind, *args)
 
         def counting_write(channel: SftpChannel, *args: Any) -> int:
-            self.counts[P.WRITE] += 1
+            self.counts[protocol.WRITE] += 1
             return send_write(channel, *args)
 
         monkeypatch.setattr(SftpChannel, "send", counting_send)
@@ -148,9 +148,9 @@ def test_listings_reuse_readdir_attributes(sftp: tuple[Any, Any],
     walked = list(base.walk())
     assert sum(len(files) for _, _, files in walked) == 750
     # One OPENDIR per directory, no stat of any entry.
-    assert counter.counts[P.OPENDIR] == 6
-    assert counter.counts[P.STAT] == counter.counts[P.LSTAT] == 0
-    assert counter.counts[P.READDIR] <= 6 * 4
+    assert counter.counts[protocol.OPENDIR] == 6
+    assert counter.counts[protocol.STAT] == counter.counts[protocol.LSTAT] == 0
+    assert counter.counts[protocol.READDIR] <= 6 * 4
 
 
 # --- Connection drops and threads ------------------------------------------

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import cerulean
-from cerulean import _ssh_config
+from cerulean._ssh import config as ssh_config
 from cerulean.ssh_terminal import SshTerminal, UnknownHostKeyError
 from tests.servers import settings as S
 
@@ -40,10 +40,10 @@ def client_port(term: Any) -> int:
 # --- unit: reading the config ---------------------------------------------------
 
 def test_resolve_reads_the_supported_settings(tmp_path: Path) -> None:
-    config = _ssh_config.load(write_config(tmp_path, host_block(
+    config = ssh_config.load(write_config(tmp_path, host_block(
         "cluster", "ProxyJump alice@bastion:2222,gw", "StrictHostKeyChecking accept-new",
         "ServerAliveInterval 15", "ConnectTimeout 7")))
-    entry = _ssh_config.resolve(config, "cluster")
+    entry = ssh_config.resolve(config, "cluster")
     assert (entry.hostname, entry.port, entry.user) == (S.HOST, S.SSH_PORT, S.USER)
     assert entry.identity_files == (str(S.RSA_KEY),)
     assert entry.identities_only
@@ -54,8 +54,8 @@ def test_resolve_reads_the_supported_settings(tmp_path: Path) -> None:
 
 
 def test_resolve_fills_in_openssh_defaults(tmp_path: Path) -> None:
-    config = _ssh_config.load(write_config(tmp_path, "Host other\n  Port 1\n"))
-    entry = _ssh_config.resolve(config, "plainhost")
+    config = ssh_config.load(write_config(tmp_path, "Host other\n  Port 1\n"))
+    entry = ssh_config.resolve(config, "plainhost")
     assert (entry.hostname, entry.port, entry.proxy_jump) == ("plainhost", 22, ())
     assert entry.user  # the local user name
 
@@ -68,13 +68,13 @@ def test_resolve_fills_in_openssh_defaults(tmp_path: Path) -> None:
     ("[::1]:2200", (None, "::1", 2200)),
 ])
 def test_parse_hop(spec: str, expected: tuple[Any, ...]) -> None:
-    assert _ssh_config.parse_hop(spec) == expected
+    assert ssh_config.parse_hop(spec) == expected
 
 
 @pytest.mark.parametrize("spec", ["[::1", "[::1]2200", "alice@", "gw:port"])
 def test_malformed_hop_is_a_value_error(spec: str) -> None:
     with pytest.raises(ValueError, match="ProxyJump"):
-        _ssh_config.parse_hop(spec)
+        ssh_config.parse_hop(spec)
 
 
 def test_proxy_command_is_refused(tmp_path: Path) -> None:

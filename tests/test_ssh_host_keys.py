@@ -11,7 +11,7 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from cerulean._host_keys import (
+from cerulean._ssh.host_keys import (
     HostKeyChangedError,
     HostKeyVerifier,
     UnknownHostKeyError,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from cerulean._ssh_shells import _Reports, suits
+from cerulean._ssh.shells import _Reports, suits
 
 JOB = "0123456789abcdef"
 

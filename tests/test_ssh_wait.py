@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from paramiko.buffered_pipe import BufferedPipe
 
-from cerulean._ssh_wait import ChannelWaiter
+from cerulean._ssh.wait import ChannelWaiter
 
 
 def fake_channel() -> SimpleNamespace:

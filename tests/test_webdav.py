@@ -421,7 +421,7 @@ def test_bad_arguments() -> None:
 def test_locked_file_is_reported_with_method_url_and_status(dav: Any) -> None:
     fs, base, disk = dav
     (disk / "f").write_bytes(b"")
-    url = fs._url(str(base / "f"))
+    url = fs._http.url(str(base / "f"))
     auth = (S.USER, S.PASSWORD)
     answer = requests.request(
         "LOCK", url, auth=auth, headers={"Content-Type": "application/xml"},

@@ -78,7 +78,7 @@ def count_requests(fs: Any) -> Iterator[Counter[str]]:
         counts[response.request.method] += 1
         return response
 
-    hooks = fs._session.hooks["response"]
+    hooks = fs._http.session.hooks["response"]
     hooks.append(hook)
     try:
         yield counts

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 import paramiko
 
-logger = logging.getLogger(__name__)
+# Named as before this module moved into cerulean._ssh: docs/security.rst
+# tells users to look for its warnings on this logger.
+logger = logging.getLogger("cerulean._host_keys")
 
 HOST_KEY_POLICIES = ("strict", "accept-new")
 """Valid values of ``host_key_policy``."""

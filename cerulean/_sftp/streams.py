@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-from cerulean import _sftp_protocol as P
-from cerulean._sftp_channel import SftpChannel, check_status, expect
+from cerulean._sftp import protocol
+from cerulean._sftp.channel import SftpChannel, check_status, expect
 
 READ_CHUNK = 128 * 1024
 """Bytes per READ request; OpenSSH serves up to 255 KiB per request."""
@@ -30,7 +30,7 @@ class _Read:
     def __init__(self, offset: int, length: int) -> None:
         self.offset = offset
         self.length = length
-        self.reply: tuple[int, P.Reader] | None = None
+        self.reply: tuple[int, protocol.Reader] | None = None
 
     @property
     def done(self) -> bool:
@@ -60,11 +60,11 @@ def read_stream(ch: SftpChannel, handle: bytes, path: str,
             length = min(length, end_hint - next_offset)
         request = _Read(next_offset, length)
 
-        def on_reply(kind: int, reader: P.Reader) -> None:
+        def on_reply(kind: int, reader: protocol.Reader) -> None:
             request.reply = (kind, reader)
 
-        ch.send(P.READ, P.string(handle) + P.uint64(next_offset)
-                + P.uint32(length), on_reply)
+        ch.send(protocol.READ, protocol.string(handle) + protocol.uint64(next_offset)
+                + protocol.uint32(length), on_reply)
         pending.append(request)
         next_offset += length
 
@@ -81,7 +81,7 @@ def read_stream(ch: SftpChannel, handle: bytes, path: str,
         assert request.reply is not None
         kind, reader = request.reply
         try:
-            data = expect(kind, reader, P.DATA, path).string()
+            data = expect(kind, reader, protocol.DATA, path).string()
         except EOFError:
             data = b""
         if data:
@@ -101,7 +101,7 @@ def read_stream(ch: SftpChannel, handle: bytes, path: str,
             later = pending.popleft()
             ch.wait_done(later)
             assert later.reply is not None
-            if later.reply[0] == P.DATA:
+            if later.reply[0] == protocol.DATA:
                 more = True
         if not more and (not data or (
                 size_hint is not None and end >= size_hint)):
@@ -123,7 +123,7 @@ def write_stream(ch: SftpChannel, handle: bytes, path: str,
     errors: list[OSError] = []
     offset = 0
 
-    def on_ack(kind: int, reader: P.Reader) -> None:
+    def on_ack(kind: int, reader: protocol.Reader) -> None:
         try:
             check_status(kind, reader, path)
         except OSError as error:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import paramiko
 
-from cerulean._ssh_wait import CHUNK, ChannelWaiter, drain
+from cerulean._ssh.wait import CHUNK, ChannelWaiter, drain
 
 # How long to wait for the pgid line or trailing output after a timeout.
 _GRACE = 0.5

@@ -5,6 +5,9 @@ each reply as it arrives, so a caller can keep a pipeline full: a handler
 may send the next requests (write after open, read after read...). Replies
 are read from the channel in large pieces, which also keeps paramiko's
 receive buffer small (it moves the whole buffer on every read).
+
+The single requests the file system and the pipelines share (OPEN, CLOSE,
+posix-rename, many REMOVEs) follow the channel.
 """
 from __future__ import annotations
 
@@ -14,9 +17,10 @@ from typing import Protocol
 
 import paramiko
 
-from cerulean import _sftp_protocol as P
+from cerulean._sftp import protocol
+from cerulean.path import FileStat
 
-Handler = Callable[[int, P.Reader], None]
+Handler = Callable[[int, protocol.Reader], None]
 """Called with the reply type and a reader positioned after the id."""
 
 RECV_SIZE = 4 * 1024 * 1024
@@ -115,12 +119,12 @@ class SftpChannel:
         tiny extra packet that would otherwise carry its last bytes.
         """
         payload = self._chan.out_max_packet_size - 64  # as paramiko sends
-        return _aligned(target, P.WRITE_OVERHEAD + len(handle), payload)
+        return _aligned(target, protocol.WRITE_OVERHEAD + len(handle), payload)
 
     def read_size(self, target: int) -> int:
         """Data bytes per READ, near target, so the reply fills whole SSH
         packets (the server sends at most our maximum packet each)."""
-        return _aligned(target, P.DATA_OVERHEAD, self._chan.in_max_packet_size)
+        return _aligned(target, protocol.DATA_OVERHEAD, self._chan.in_max_packet_size)
 
     # --- Sending -------------------------------------------------------------
 
@@ -164,14 +168,14 @@ class SftpChannel:
     def send(self, kind: int, payload: bytes, handler: Handler) -> int:
         """Queue a request; handler gets its reply. Returns the request id."""
         request_id = self._take_id(handler)
-        self._queue(P.packet(kind, request_id, payload))
+        self._queue(protocol.packet(kind, request_id, payload))
         return request_id
 
     def send_write(self, handle: bytes, offset: int,
                    data: bytes | memoryview, handler: Handler) -> int:
         """Queue a WRITE of data at offset to handle."""
         request_id = self._take_id(handler)
-        self._queue(P.write_header(request_id, handle, offset, len(data)), data)
+        self._queue(protocol.write_header(request_id, handle, offset, len(data)), data)
         return request_id
 
     # --- Receiving -----------------------------------------------------------
@@ -205,11 +209,11 @@ class SftpChannel:
                     break
                 kind = buffer[pos + 4]
                 request_id = _U32.unpack_from(buffer, pos + 5)[0]
-                if kind == P.DATA:
+                if kind == protocol.DATA:
                     # Copy file data once, straight out of the buffer.
-                    reader: P.Reader = P.DataReader(bytes(buffer[pos + 13:end]))
+                    reader: protocol.Reader = protocol.DataReader(bytes(buffer[pos + 13:end]))
                 else:
-                    reader = P.Reader(bytes(buffer[pos + 9:end]))
+                    reader = protocol.Reader(bytes(buffer[pos + 9:end]))
                 pos = end
                 handler = self._handlers.pop(request_id, None)
                 if handler is not None:
@@ -227,9 +231,9 @@ class SftpChannel:
         while self._handlers:
             self.pump()
 
-    def call(self, kind: int, payload: bytes) -> tuple[int, P.Reader]:
+    def call(self, kind: int, payload: bytes) -> tuple[int, protocol.Reader]:
         """Send one request and wait for its reply: one round trip."""
-        box: list[tuple[int, P.Reader]] = []
+        box: list[tuple[int, protocol.Reader]] = []
         self.send(kind, payload, lambda k, r: box.append((k, r)))
         while not box:
             self.pump()
@@ -245,35 +249,104 @@ def _aligned(target: int, overhead: int, packet: int) -> int:
 
 # --- Interpreting replies -------------------------------------------------
 
-def check_status(kind: int, reader: P.Reader, path: str | None) -> None:
+def check_status(kind: int, reader: protocol.Reader, path: str | None) -> None:
     """Raise the matching OSError unless the reply is STATUS OK."""
-    if kind != P.STATUS:
+    if kind != protocol.STATUS:
         raise OSError(f"SFTP: expected a status reply, got type {kind}")
     code = reader.uint32()
-    if code != P.OK:
-        raise P.status_error(code, _message(reader), path)
+    if code != protocol.OK:
+        raise protocol.status_error(code, _message(reader), path)
 
 
-def _message(reader: P.Reader) -> str:
+def _message(reader: protocol.Reader) -> str:
     try:
         return reader.text()
     except struct.error:
         return ""  # SFTP v3 servers may leave out the message
 
 
-def expect(kind: int, reader: P.Reader, wanted: int,
-           path: str | None) -> P.Reader:
+def expect(kind: int, reader: protocol.Reader, wanted: int,
+           path: str | None) -> protocol.Reader:
     """Return reader if the reply is of type wanted, else raise its error.
 
     :raises EOFError: For a STATUS EOF reply.
     """
     if kind == wanted:
         return reader
-    if kind == P.STATUS:
+    if kind == protocol.STATUS:
         code = reader.uint32()
-        if code == P.EOF:
+        if code == protocol.EOF:
             raise EOFError(path)
-        if code == P.OK:
+        if code == protocol.OK:
             raise OSError(f"SFTP: expected reply type {wanted}, got OK")
-        raise P.status_error(code, _message(reader), path)
+        raise protocol.status_error(code, _message(reader), path)
     raise OSError(f"SFTP: expected reply type {wanted}, got {kind}")
+
+
+# --- Single requests, and the small pieces the pipelines share ---------------
+
+WRITE_FLAGS = protocol.FLAG_WRITE | protocol.FLAG_CREAT | protocol.FLAG_TRUNC
+"""OPEN flags for writing a file from the start."""
+POSIX_RENAME = b"posix-rename@openssh.com"
+"""The OpenSSH extension that renames atomically, replacing the target."""
+
+
+def open_file(ch: SftpChannel, path: str, flags: int,
+              mode: int | None = None) -> bytes:
+    """OPEN path with flags (and creation mode); return the handle."""
+    payload = protocol.path_string(path) + protocol.uint32(flags) + protocol.attrs(mode)
+    kind, reader = ch.call(protocol.OPEN, payload)
+    return expect(kind, reader, protocol.HANDLE, path).string()
+
+
+def close_handle(ch: SftpChannel, handle: bytes,
+                 path: str | None = None, wait: bool = True) -> None:
+    """CLOSE handle; with wait False the reply is not waited for."""
+    if not wait:
+        ch.send(protocol.CLOSE, protocol.string(handle), ignore_reply)
+        return
+    kind, reader = ch.call(protocol.CLOSE, protocol.string(handle))
+    check_status(kind, reader, path)
+
+
+def ignore_reply(kind: int, reader: protocol.Reader) -> None:
+    """Handler for replies nobody needs (a CLOSE after an error...)."""
+
+
+def rename_payload(source: str, target: str) -> bytes:
+    """The EXTENDED posix-rename request body: atomic, replaces target."""
+    return protocol.string(POSIX_RENAME) + protocol.path_string(source) + protocol.path_string(
+        target)
+
+
+def stat_reply(kind: int, reader: protocol.Reader, path: str) -> FileStat:
+    """The FileStat of an ATTRS reply (or its error)."""
+    return expect(kind, reader, protocol.ATTRS, path).stat()
+
+
+REMOVES_IN_FLIGHT = 256
+"""REMOVE requests sent before waiting for replies."""
+
+
+def remove_many(ch: SftpChannel, paths: list[str]) -> list[OSError | None]:
+    """REMOVE each path, many in flight; return each one's error or None."""
+    errors: list[OSError | None] = [None] * len(paths)
+    left = [0]
+
+    def on_status(index: int) -> Callable[[int, protocol.Reader], None]:
+        def handler(kind: int, reader: protocol.Reader) -> None:
+            left[0] -= 1
+            try:
+                check_status(kind, reader, paths[index])
+            except OSError as error:
+                errors[index] = error
+        return handler
+
+    for index, path in enumerate(paths):
+        ch.send(protocol.REMOVE, protocol.path_string(path), on_status(index))
+        left[0] += 1
+        while left[0] >= REMOVES_IN_FLIGHT:
+            ch.pump()
+    while left[0]:
+        ch.pump()
+    return errors

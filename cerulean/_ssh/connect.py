@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import paramiko
 
-from cerulean._host_keys import HostKeyVerifier
-from cerulean._ssh_auth import authenticate
+from cerulean._ssh.auth import authenticate
+from cerulean._ssh.host_keys import HostKeyVerifier
 from cerulean.credential import Credential
 
 logger = logging.getLogger(__name__)

@@ -4,6 +4,8 @@ Only what SshTerminal can honour is read: HostName, Port, User,
 IdentityFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile,
 StrictHostKeyChecking, ServerAliveInterval and ConnectTimeout. A host that
 needs ProxyCommand is refused rather than reached the wrong way.
+:func:`split_host_port` splits the ``host[:port]`` addresses found there
+and in :func:`cerulean.make_terminal` locations.
 """
 from __future__ import annotations
 
@@ -13,8 +15,6 @@ import os
 from dataclasses import dataclass
 
 import paramiko
-
-from cerulean._address import split_host_port
 
 logger = logging.getLogger(__name__)
 
@@ -135,3 +135,23 @@ def _float(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         raise ValueError(f"Invalid number {text!r} in SSH config") from None
+
+
+def split_host_port(address: str) -> tuple[str, str] | None:
+    """``(host, port text)`` of ``address``; the port text is "" if absent.
+
+    A host with more than one ``:`` and no brackets is an IPv6 address
+    without a port.
+
+    :returns: The parts, or None if ``address`` is malformed: a ``[``
+        without its ``]``, or anything but ``:port`` after the ``]``.
+    """
+    if address.startswith("["):
+        host, sep, rest = address[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            return None
+        return host, rest[1:]
+    if address.count(":") == 1:
+        host, port_text = address.split(":")
+        return host, port_text
+    return address, ""

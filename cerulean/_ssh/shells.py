@@ -40,7 +40,7 @@ from dataclasses import dataclass
 
 import paramiko
 
-from cerulean._ssh_wait import ChannelWaiter, drain
+from cerulean._ssh.wait import ChannelWaiter, drain
 
 logger = logging.getLogger(__name__)
 

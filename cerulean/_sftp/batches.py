@@ -1,19 +1,27 @@
-"""Batches of small files over SFTP: dozens of files in flight at once.
+"""Batches over SFTP: dozens of small files, or of directory listings, in flight.
 
 Each file moves from OPEN to READ or WRITE to CLOSE (and, for uploads, to
 RENAME) as its replies arrive, so a batch costs about one round trip plus
-the time to move the bytes, not a few round trips per file.
+the time to move the bytes, not a few round trips per file. Directory
+listings (for walk, copy() and tree removal) are pipelined the same way.
 """
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
-from cerulean import _sftp_protocol as P
-from cerulean._sftp_channel import SftpChannel, check_status, expect
-from cerulean._sftp_ops import WRITE_FLAGS, close_handle, open_file, rename_payload
-from cerulean._sftp_streams import READ_CHUNK, WRITE_CHUNK, read_stream
-from cerulean.file_system_impl import WriteItem
+from cerulean._sftp import protocol
+from cerulean._sftp.channel import (
+    WRITE_FLAGS,
+    SftpChannel,
+    check_status,
+    close_handle,
+    expect,
+    open_file,
+    rename_payload,
+)
+from cerulean._sftp.streams import READ_CHUNK, WRITE_CHUNK, read_stream
+from cerulean.file_system_impl import DirEntry, WriteItem
 
 FILES_IN_FLIGHT = 64
 """Small files in flight at once in a batch."""
@@ -58,9 +66,9 @@ def read_files(ch: SftpChannel, files: Iterable[tuple[str, int]],
     read_size = ch.read_size(READ_CHUNK)
 
     def start(item: _Download) -> None:
-        def on_handle(kind: int, reader: P.Reader) -> None:
+        def on_handle(kind: int, reader: protocol.Reader) -> None:
             try:
-                handle = expect(kind, reader, P.HANDLE, item.path).string()
+                handle = expect(kind, reader, protocol.HANDLE, item.path).string()
             except OSError as error:
                 item.error = error
                 item.done = True
@@ -69,18 +77,18 @@ def read_files(ch: SftpChannel, files: Iterable[tuple[str, int]],
                 offset = 0
                 while offset <= item.size:
                     length = min(read_size, item.size + 1 - offset)
-                    ch.send(P.READ, P.string(handle) + P.uint64(offset)
-                            + P.uint32(length), on_data(offset, length))
+                    ch.send(protocol.READ, protocol.string(handle) + protocol.uint64(offset)
+                            + protocol.uint32(length), on_data(offset, length))
                     item.replies_left += 1
                     offset += length
             item.replies_left += 1
-            ch.send(P.CLOSE, P.string(handle), on_close)
+            ch.send(protocol.CLOSE, protocol.string(handle), on_close)
 
         def on_data(offset: int, length: int
-                    ) -> Callable[[int, P.Reader], None]:
-            def handler(kind: int, reader: P.Reader) -> None:
+                    ) -> Callable[[int, protocol.Reader], None]:
+            def handler(kind: int, reader: protocol.Reader) -> None:
                 try:
-                    data = expect(kind, reader, P.DATA, item.path).string()
+                    data = expect(kind, reader, protocol.DATA, item.path).string()
                 except EOFError:
                     data = b""
                 except OSError as error:
@@ -95,7 +103,7 @@ def read_files(ch: SftpChannel, files: Iterable[tuple[str, int]],
                 finish()
             return handler
 
-        def on_close(kind: int, reader: P.Reader) -> None:
+        def on_close(kind: int, reader: protocol.Reader) -> None:
             finish()
 
         def finish() -> None:
@@ -103,8 +111,8 @@ def read_files(ch: SftpChannel, files: Iterable[tuple[str, int]],
             if item.replies_left == 0:
                 item.done = True
 
-        ch.send(P.OPEN, P.path_string(item.path) + P.uint32(P.FLAG_READ)
-                + P.attrs(), on_handle)
+        ch.send(protocol.OPEN, protocol.path_string(item.path) + protocol.uint32(protocol.FLAG_READ)
+                + protocol.attrs(), on_handle)
 
     def refill() -> None:
         while len(active) < FILES_IN_FLIGHT:
@@ -125,7 +133,7 @@ def read_files(ch: SftpChannel, files: Iterable[tuple[str, int]],
             raise item.error
         content = b"".join(data for _, data in sorted(item.pieces))
         if item.suspect or len(content) != _contiguous(item.pieces):
-            handle = open_file(ch, item.path, P.FLAG_READ)
+            handle = open_file(ch, item.path, protocol.FLAG_READ)
             try:
                 content = b"".join(read_stream(ch, handle, item.path))
             finally:
@@ -189,9 +197,9 @@ def write_files(ch: SftpChannel, items: Iterable[WriteItem],
     def start(upload: Upload) -> None:
         item = upload.item
 
-        def on_handle(kind: int, reader: P.Reader) -> None:
+        def on_handle(kind: int, reader: protocol.Reader) -> None:
             try:
-                upload.handle = expect(kind, reader, P.HANDLE,
+                upload.handle = expect(kind, reader, protocol.HANDLE,
                                        upload.temp).string()
             except OSError as error:
                 upload.error = error
@@ -205,12 +213,12 @@ def write_files(ch: SftpChannel, items: Iterable[WriteItem],
                               view[offset:offset + size], on_status)
             if item.exact_mode is not None:
                 upload.replies_left += 1
-                ch.send(P.FSETSTAT, P.string(upload.handle)
-                        + P.attrs(item.exact_mode), on_status)
+                ch.send(protocol.FSETSTAT, protocol.string(upload.handle)
+                        + protocol.attrs(item.exact_mode), on_status)
             upload.replies_left += 1
-            ch.send(P.CLOSE, P.string(upload.handle), on_status)
+            ch.send(protocol.CLOSE, protocol.string(upload.handle), on_status)
 
-        def on_status(kind: int, reader: P.Reader) -> None:
+        def on_status(kind: int, reader: protocol.Reader) -> None:
             try:
                 check_status(kind, reader, item.path)
             except OSError as error:
@@ -221,10 +229,10 @@ def write_files(ch: SftpChannel, items: Iterable[WriteItem],
             if upload.error is not None or stopping():
                 upload.done = True
                 return
-            ch.send(P.EXTENDED, rename_payload(upload.temp, item.path),
+            ch.send(protocol.EXTENDED, rename_payload(upload.temp, item.path),
                     on_renamed)
 
-        def on_renamed(kind: int, reader: P.Reader) -> None:
+        def on_renamed(kind: int, reader: protocol.Reader) -> None:
             try:
                 check_status(kind, reader, item.path)
                 upload.landed = True
@@ -232,8 +240,8 @@ def write_files(ch: SftpChannel, items: Iterable[WriteItem],
                 upload.error = error
             upload.done = True
 
-        ch.send(P.OPEN, P.path_string(upload.temp)
-                + P.uint32(WRITE_FLAGS | P.FLAG_EXCL) + P.attrs(item.mode),
+        ch.send(protocol.OPEN, protocol.path_string(upload.temp)
+                + protocol.uint32(WRITE_FLAGS | protocol.FLAG_EXCL) + protocol.attrs(item.mode),
                 on_handle)
 
     def refill() -> None:
@@ -255,3 +263,98 @@ def write_files(ch: SftpChannel, items: Iterable[WriteItem],
         active.popleft()
         yield upload
         refill()
+
+
+# --- Directory listings, many directories in flight at once -----------------
+#
+# Each directory costs one OPENDIR, READDIRs until EOF (the next one always
+# already sent, so the EOF costs no extra round trip) and a CLOSE nobody
+# waits for; the attributes come with the names and are used as they are.
+
+DIRS_IN_FLIGHT = 32
+"""Directories being listed at once."""
+READDIR_AHEAD = 2
+"""READDIR requests in flight per directory, so EOF costs no extra trip."""
+
+
+class _Listing:
+    """One directory being listed."""
+
+    __slots__ = ("done", "entries", "error", "handle", "path")
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.entries: list[DirEntry] = []
+        self.error: OSError | None = None
+        self.done = False
+        self.handle = b""
+
+
+def list_dirs(ch: SftpChannel, paths: Iterable[str]
+              ) -> Iterator[tuple[str, list[DirEntry] | OSError]]:
+    """List directories, several at once; yield (path, entries or error).
+
+    Results come in the order of paths. Each directory costs one OPENDIR,
+    READDIRs until EOF (with the next one always already sent) and a CLOSE
+    that is not waited for.
+    """
+    queue = deque(paths)
+    active: deque[_Listing] = deque()
+
+    def start(listing: _Listing) -> None:
+        def on_handle(kind: int, reader: protocol.Reader) -> None:
+            try:
+                listing.handle = expect(kind, reader, protocol.HANDLE,
+                                        listing.path).string()
+            except OSError as error:
+                listing.error = error
+                listing.done = True
+                return
+            for _ in range(READDIR_AHEAD):
+                readdir()
+
+        def readdir() -> None:
+            ch.send(protocol.READDIR, protocol.string(listing.handle), on_names)
+
+        def on_names(kind: int, reader: protocol.Reader) -> None:
+            if listing.done:
+                return  # a READDIR sent ahead, answered after EOF
+            try:
+                names = expect(kind, reader, protocol.NAME, listing.path)
+            except EOFError:
+                listing.done = True
+                close_handle(ch, listing.handle, wait=False)
+                return
+            except OSError as error:
+                listing.error = error
+                listing.done = True
+                close_handle(ch, listing.handle, wait=False)
+                return
+            for _ in range(names.uint32()):
+                name = names.text()
+                names.string()  # the ls -l style long name
+                info = names.stat()
+                if name not in (".", ".."):
+                    listing.entries.append((name, info))
+            readdir()
+
+        ch.send(protocol.OPENDIR, protocol.path_string(listing.path), on_handle)
+
+    while queue or active:
+        while queue and len(active) < DIRS_IN_FLIGHT:
+            listing = _Listing(queue.popleft())
+            start(listing)
+            active.append(listing)
+        first = active[0]
+        ch.wait_done(first)
+        active.popleft()
+        yield first.path, first.error if first.error else first.entries
+
+
+def list_dir(ch: SftpChannel, path: str) -> list[DirEntry]:
+    """List one directory (see list_dirs)."""
+    for _, result in list_dirs(ch, [path]):
+        if isinstance(result, OSError):
+            raise result
+        return result
+    raise AssertionError("list_dirs yields one result per path")
