@@ -125,8 +125,8 @@ def copy(source_path: Path, target_path: Path, overwrite: str = "never",
         if not isinstance(value, Path):
             raise TypeError(f"copy() needs a cerulean Path as {name}, not"
                             f" {type(value).__name__}")
-    source_fs = source_path.filesystem
-    target_fs = target_path.filesystem
+    source_fs = _file_system(source_path, "source_path")
+    target_fs = _file_system(target_path, "target_path")
     source = str(source_path)
 
     info = _source_info(source_fs, source)
@@ -151,6 +151,16 @@ def copy(source_path: Path, target_path: Path, overwrite: str = "never",
     progress.report()
     _carry_out(plan, source_fs, target_fs, progress)
     progress.finish()
+
+
+def _file_system(path: Path, name: str) -> FileSystemImpl:
+    """The file system of path, with the batch and atomic helpers copy()
+    uses (a Path only promises the primitives it calls itself)."""
+    fs = path.filesystem
+    if not isinstance(fs, FileSystemImpl):
+        raise TypeError(f"copy() needs {name} on a cerulean file system (a"
+                        f" FileSystemImpl), not on a {type(fs).__name__}")
+    return fs
 
 
 def _refuse_copy_into_itself(fs: FileSystemImpl, source: str,

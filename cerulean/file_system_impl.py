@@ -39,27 +39,28 @@ import logging
 import posixpath
 import secrets
 from collections.abc import Callable, Generator, Iterable, Iterator
-from enum import Enum
 from pathlib import PurePath, PurePosixPath
 from typing import Any, ClassVar, NamedTuple, Union, overload
 from urllib.parse import quote
 
-from cerulean._walk import remove_tree
+from cerulean._records import (
+    Capability,
+    EntryType,
+    FileStat,
+    Permission,
+    stat_from_mode,
+)
 from cerulean.file_system import FileSystem
 from cerulean.path import (
     MAX_LINK_DEPTH,
     AbstractPath,
-    EntryType,
-    FileStat,
     Path,
-    Permission,
-    entry_type_of_mode,
     lstat_or_none,
     stat_or_none,
 )
 
 __all__ = ["AbstractPath", "Capability", "DirEntry", "FileSystemImpl",
-           "NotADirectoryRuntimeError", "PathArg", "WriteItem"]
+           "NotADirectoryRuntimeError", "PathArg", "WriteItem", "stat_from_mode"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,22 +70,6 @@ DirEntry = tuple[str, FileStat]
 TEMP_MARKER = ".cerulean-tmp"
 """Every temporary file name made by :meth:`FileSystemImpl._temp_name`
 ends in this, so that leftovers are easy to recognise."""
-
-
-class Capability(Enum):
-    """Things a file system may or may not be able to do.
-
-    See :meth:`FileSystemImpl._supports`.
-    """
-
-    SYMLINKS = "symlinks"
-    """Symbolic links can be made and read (``_symlink``, ``_read_link``)."""
-    PERMISSIONS = "permissions"
-    """``FileStat.mode`` is meaningful and ``_set_mode`` changes it."""
-    OWNERSHIP = "ownership"
-    """``FileStat.uid`` and ``gid`` are meaningful."""
-    SPECIAL_FILES = "special_files"
-    """FIFOs, sockets and devices can exist."""
 
 
 class WriteItem(NamedTuple):
@@ -788,7 +773,7 @@ class FileSystemImpl(FileSystem):
             info = self._lstat(path)
         if not info.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", path)
-        remove_tree(self, path)
+        _remove_listed(self, path, self._listdir(path))
 
     def _listdirs(self, paths: list[str]) -> list[list[DirEntry] | OSError]:
         """List many directories; return each one's entries or error.
@@ -836,14 +821,25 @@ class FileSystemImpl(FileSystem):
                 item.path, [item.data], item.mode, item.exact_mode)
 
 
-def stat_from_mode(st_mode: int, size: int, mtime: float,
-                   uid: int | None, gid: int | None) -> FileStat:
-    """Make a FileStat from POSIX stat fields (st_mode with type bits).
+def _remove_listed(fs: FileSystemImpl, path: str,
+                   entries: list[DirEntry]) -> None:
+    """Remove the listed directory at path, depth first (see _remove_tree).
 
-    Entry types POSIX does not name (none exist on Linux) count as files.
+    The entries of a directory are removed with one batch call and its
+    subdirectories are listed with another, so a backend can pipeline both.
     """
-    entry_type = entry_type_of_mode(st_mode) or EntryType.FILE
-    return FileStat(entry_type, size, mtime, st_mode & 0o7777, uid, gid)
+    subdirs = [posixpath.join(path, name) for name, info in entries
+               if info.is_dir()]
+    others = [posixpath.join(path, name) for name, info in entries
+              if not info.is_dir()]
+    for error in fs._unlink_many(others):
+        if error is not None and not isinstance(error, FileNotFoundError):
+            raise error
+    for subdir, listing in zip(subdirs, fs._listdirs(subdirs)):
+        if isinstance(listing, OSError):
+            raise listing
+        _remove_listed(fs, subdir, listing)
+    fs._remove_dir(path)
 
 
 def _normalised(path: str) -> str:

@@ -5,20 +5,35 @@ pure parts (``name``, ``parent``, ``/``...) are those of
 :class:`pathlib.PurePosixPath`; everything that touches the file system is
 delegated to the small set of primitives in
 :class:`cerulean.file_system_impl.FileSystemImpl`, so each backend (local,
-SFTP, WebDAV) only implements those.
+SFTP, WebDAV) only implements those. :meth:`Path.walk` is written here once,
+on the listing primitives.
+
+This module does not import :mod:`cerulean.file_system_impl`, which makes
+Paths and imports it: a Path sees its file system through
+:class:`Primitives`, and the records both speak in (:class:`FileStat`,
+:class:`EntryType`, :class:`Permission`) are defined in a module below both
+and are importable from here, as in Cerulean 1.0.
 """
 from __future__ import annotations
 
 import errno
 import pathlib
-import stat as stat_module
-from collections.abc import Callable, Generator, Iterable
-from enum import Enum
+import posixpath
+from collections.abc import Callable, Generator, Iterable, Iterator
 from pathlib import PurePath, PurePosixPath, PureWindowsPath
-from typing import TYPE_CHECKING, NamedTuple, Union
+from typing import Protocol, Union
 
-if TYPE_CHECKING:
-    from cerulean.file_system_impl import FileSystemImpl
+from cerulean._records import (
+    Capability,
+    EntryType,
+    FileStat,
+    Permission,
+    entry_type_of_mode,
+)
+
+__all__ = ["MAX_LINK_DEPTH", "AbstractPath", "EntryType", "FileStat", "Path",
+           "Permission", "Primitives", "entry_type_of_mode", "lstat_or_none",
+           "stat_or_none"]
 
 AbstractPath = Union[pathlib.Path, PurePosixPath, PureWindowsPath]
 """The pathlib path a :class:`Path` holds, as in Cerulean 1.0.
@@ -32,100 +47,52 @@ file system made (a LocalFileSystem written for 1.0 uses ``pathlib.Path``).
 MAX_LINK_DEPTH = 40
 
 
-class EntryType(Enum):
-    """The kind of a directory entry."""
+class Primitives(Protocol):
+    """What a Path asks of its file system.
 
-    DIRECTORY = 1
-    FILE = 2
-    SYMBOLIC_LINK = 3
-    CHARACTER_DEVICE = 4
-    BLOCK_DEVICE = 5
-    FIFO = 6
-    SOCKET = 7
-
-
-class Permission(Enum):
-    """A single POSIX permission bit, see ``man chmod``."""
-
-    OWNER_READ = stat_module.S_IRUSR
-    OWNER_WRITE = stat_module.S_IWUSR
-    OWNER_EXECUTE = stat_module.S_IXUSR
-
-    GROUP_READ = stat_module.S_IRGRP
-    GROUP_WRITE = stat_module.S_IWGRP
-    GROUP_EXECUTE = stat_module.S_IXGRP
-
-    OTHERS_READ = stat_module.S_IROTH
-    OTHERS_WRITE = stat_module.S_IWOTH
-    OTHERS_EXECUTE = stat_module.S_IXOTH
-
-    SUID = stat_module.S_ISUID
-    SGID = stat_module.S_ISGID
-    STICKY = stat_module.S_ISVTX
-
-
-_TYPE_OF_FORMAT = {
-    stat_module.S_IFDIR: EntryType.DIRECTORY,
-    stat_module.S_IFREG: EntryType.FILE,
-    stat_module.S_IFLNK: EntryType.SYMBOLIC_LINK,
-    stat_module.S_IFCHR: EntryType.CHARACTER_DEVICE,
-    stat_module.S_IFBLK: EntryType.BLOCK_DEVICE,
-    stat_module.S_IFIFO: EntryType.FIFO,
-    stat_module.S_IFSOCK: EntryType.SOCKET,
-}
-
-
-def entry_type_of_mode(mode: int) -> EntryType | None:
-    """Returns the EntryType encoded in a POSIX ``st_mode``.
-
-    :param mode: A full ``st_mode`` value, including the file type bits.
-    :returns: The entry type, or None if the type bits are unknown.
-    """
-    return _TYPE_OF_FORMAT.get(stat_module.S_IFMT(mode))
-
-
-class FileStat(NamedTuple):
-    """The metadata of a file system entry, fetched in one round trip.
-
-    Returned by :meth:`Path.stat` and :meth:`Path.lstat`. Fields that a
-    file system cannot tell are None (WebDAV has no owners, for example).
-    It is an immutable named tuple, cheap to make by the thousand (every
-    entry of a listing carries one).
-
-    Attributes:
-        entry_type: What kind of entry this is (see :class:`EntryType`).
-            When the record was made by following symbolic links, this is
-            the type of what the link points to.
-        size: The size in bytes (0 for directories on some file systems).
-        mtime: The modification time, in seconds since the Unix epoch.
-        mode: The permission bits, including SUID, SGID and sticky bits
-            (``stat.S_IMODE`` of ``st_mode``), without the file type bits.
-        uid: The user id of the owner, or None if not known.
-        gid: The group id of the group, or None if not known.
+    These are primitives of :class:`cerulean.file_system_impl.FileSystemImpl`,
+    which documents them; every file system is a FileSystemImpl. Path is
+    typed against this protocol rather than FileSystemImpl because
+    FileSystemImpl makes Paths (``fs / 'name'``), so it imports this module.
     """
 
-    entry_type: EntryType
-    size: int
-    mtime: float
-    mode: int
-    uid: int | None
-    gid: int | None
+    def _can(self, capability: Capability) -> bool: ...
 
-    def is_dir(self) -> bool:
-        """Returns whether this entry is a directory."""
-        return self.entry_type == EntryType.DIRECTORY
+    def _stat(self, path: str) -> FileStat: ...
 
-    def is_file(self) -> bool:
-        """Returns whether this entry is a regular file."""
-        return self.entry_type == EntryType.FILE
+    def _lstat(self, path: str) -> FileStat: ...
 
-    def is_symlink(self) -> bool:
-        """Returns whether this entry is a symbolic link."""
-        return self.entry_type == EntryType.SYMBOLIC_LINK
+    def _listdir(self, path: str) -> list[tuple[str, FileStat]]: ...
 
-    def has_permission(self, permission: Permission) -> bool:
-        """Returns whether the given permission bit is set."""
-        return bool(self.mode & permission.value)
+    def _listdirs(self, paths: list[str]
+                  ) -> list[list[tuple[str, FileStat]] | OSError]: ...
+
+    def _read_link(self, path: str) -> str: ...
+
+    def _mkdir(self, path: str | PurePath, mode: int | None = None,
+               parents: bool = False, exists_ok: bool = False) -> None: ...
+
+    def _rmdir(self, path: str | PurePath, recursive: bool = False) -> None: ...
+
+    def _remove_entry(self, path: str) -> None: ...
+
+    def _remove_tree(self, path: str, info: FileStat | None = None) -> None: ...
+
+    def _rename_entry(self, source: str, target: str) -> None: ...
+
+    def _symlink(self, path: str, target: str) -> None: ...
+
+    def _set_mode(self, path: str, mode: int) -> None: ...
+
+    def _touch_entry(self, path: str) -> None: ...
+
+    def _read_stream(self, path: str,
+                     size_hint: int | None = None) -> Iterator[bytes]: ...
+
+    def _write_stream(self, path: str, data: Iterable[bytes],
+                      mode: int | None = None, exclusive: bool = False) -> int: ...
+
+    def _as_uri(self, path: str) -> str: ...
 
 
 def _is_missing(error: OSError) -> bool:
@@ -138,7 +105,7 @@ def _is_missing(error: OSError) -> bool:
         error.errno == errno.ELOOP)
 
 
-def stat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
+def stat_or_none(fs: Primitives, path: str) -> FileStat | None:
     """stat() of path on fs, or None if nothing is there.
 
     A dangling link, a path through a non-directory and a link loop count
@@ -152,7 +119,7 @@ def stat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
         raise
 
 
-def lstat_or_none(fs: FileSystemImpl, path: str) -> FileStat | None:
+def lstat_or_none(fs: Primitives, path: str) -> FileStat | None:
     """lstat() of path on fs, or None if nothing is there (or the path
     goes through a non-directory); any other error is raised."""
     try:
@@ -186,7 +153,7 @@ class Path:
 
     __slots__ = ("__path", "filesystem")
 
-    def __init__(self, filesystem: FileSystemImpl,
+    def __init__(self, filesystem: Primitives,
                  path: PurePath | str) -> None:
         """Create a Path; use ``fs / 'name'`` instead of calling this.
 
@@ -450,7 +417,6 @@ class Path:
 
         :returns: True iff the path exists and is a symbolic link.
         """
-        from cerulean.file_system_impl import Capability  # (import cycle)
         if not self.filesystem._can(Capability.SYMLINKS):
             return False  # nothing to ask where there are no links (WebDAV)
         info = lstat_or_none(self.filesystem, str(self))
@@ -588,8 +554,12 @@ class Path:
 
         :yields: Tuples (dirpath, dirnames, filenames), as above.
         """
-        from cerulean._walk import walk
-        yield from walk(self, topdown, onerror, followlinks)
+        try:
+            entries = self.filesystem._listdir(str(self))
+        except OSError as error:
+            _report(error, self, onerror)
+            return
+        yield from _walk_listed(self, entries, topdown, onerror, followlinks)
 
     def rmdir(self, recursive: bool = False) -> None:
         """Removes a directory.
@@ -772,3 +742,57 @@ class Path:
         raise RuntimeError(
             f"more than {MAX_LINK_DEPTH} symbolic links from {self}:"
             " probably a link loop")
+
+
+# --- walk(), on the listing primitives ------------------------------------
+#
+# Each directory costs one _listdir exchange; the lstat records that come
+# with the listing decide what is a directory, so only symbolic links need
+# one more request (to see whether they point to a directory).
+
+def _points_to_dir(fs: Primitives, path: str) -> bool:
+    try:
+        return fs._stat(path).is_dir()
+    except OSError:
+        return False  # dangling, a loop, or unreadable: not a directory
+
+
+def _report(error: OSError, path: Path,
+            onerror: Callable[[OSError], None] | None) -> None:
+    if error.filename is None:
+        error.filename = str(path)
+    if onerror is not None:
+        onerror(error)
+
+
+def _walk_listed(top: Path, entries: list[tuple[str, FileStat]], topdown: bool,
+                 onerror: Callable[[OSError], None] | None, followlinks: bool
+                 ) -> Generator[tuple[Path, list[str], list[str]], None, None]:
+    fs = top.filesystem
+    dirnames: list[str] = []
+    filenames: list[str] = []
+    links: set[str] = set()
+    for name, info in sorted(entries, key=lambda entry: entry[0]):
+        if info.is_dir():
+            dirnames.append(name)
+        elif info.is_symlink() and _points_to_dir(
+                fs, posixpath.join(str(top), name)):
+            dirnames.append(name)
+            links.add(name)
+        else:
+            filenames.append(name)
+
+    if topdown:
+        yield top, dirnames, filenames  # the caller may prune dirnames
+    descend = [name for name in dirnames if name not in links or followlinks]
+    # All subdirectories are listed at once, so a backend can have the
+    # listings in flight together instead of one round trip after another.
+    listings = fs._listdirs([str(top / name) for name in descend])
+    for name, listing in zip(descend, listings):
+        if isinstance(listing, OSError):
+            _report(listing, top / name, onerror)
+            continue
+        yield from _walk_listed(top / name, listing, topdown, onerror,
+                                followlinks)
+    if not topdown:
+        yield top, dirnames, filenames
