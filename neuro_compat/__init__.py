@@ -14,11 +14,11 @@ without one, the embedded ``local`` cluster runs everything on this machine.
 Underneath, everything is done by :mod:`cerulean`: terminals, file systems
 (local, SFTP, WebDAV) and schedulers (DirectGnu, Slurm, Torque).
 """
-from ._clusters import Cluster, Config
 from ._images import LocalImage, RemoteImage, TagOption
-from ._preset import Preset
 from ._volumes import DiskVolume, EnvParseResult, SecretFile, Volume, VolumeParseResult
 from .client import DEFAULT_TIMEOUT, Client, ClientTimeout, Factory, get
+from .config.api import Cluster, Config
+from .config.preset import Preset
 from .errors import (
     AuthenticationError,
     AuthError,

@@ -12,8 +12,6 @@ from typing import Any, NoReturn, overload
 from typing_extensions import Self
 
 from ._cluster.session import ClusterSession
-from ._clusters import Config
-from ._preset import Preset
 from ._utils import AwaitableContextManager, NoPublicConstructor
 from .config import (
     CONFIG_ENV_NAME,
@@ -22,6 +20,8 @@ from .config import (
     config_file_for,
     load_clusters,
 )
+from .config.api import Config
+from .config.preset import Preset
 from .errors import ClientError, ConfigError, NotSupportedError
 from .parser import Parser
 from .storage import Storage

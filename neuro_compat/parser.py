@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from yarl import URL
 
@@ -19,9 +18,7 @@ from ._uri import (
 )
 from ._utils import UNSET, NoPublicConstructor, _Unset
 from ._volumes import DiskVolume, EnvParseResult, SecretFile, Volume, VolumeParseResult
-
-if TYPE_CHECKING:
-    from ._clusters import Config
+from .config.api import Config
 
 
 class Parser(metaclass=NoPublicConstructor):

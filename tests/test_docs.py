@@ -18,7 +18,7 @@ What is checked, for ``docs/**/*.rst`` and ``README.md``:
 * The benchmark cases that ``docs/performance.rst`` describes exist (and
   a warning names the cases it does not describe).
 * The configuration reference (``docs/neuro_config.rst``) documents exactly
-  the keys ``neuro_compat/config.py`` accepts, table by table.
+  the keys ``neuro_compat/config/__init__.py`` accepts, table by table.
 * No example hides where this test cannot see it: a plain ``::`` literal
   block or a ``.. code::`` directive in the docs fails the test.
 * The API reference documents every public name of both packages.
@@ -549,8 +549,8 @@ _TABLES = {
 
 
 def _accepted_keys() -> dict[str, set[str]]:
-    """Per table, the keys config.py accepts: the arguments of its only() calls."""
-    tree = ast.parse((REPO / "neuro_compat" / "config.py").read_text())
+    """Per table, the keys config/__init__.py accepts: the arguments of its only() calls."""
+    tree = ast.parse((REPO / "neuro_compat" / "config" / "__init__.py").read_text())
     functions = {node.name: node for node in ast.walk(tree)
                  if isinstance(node, ast.FunctionDef)}
     keys = {}

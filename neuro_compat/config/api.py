@@ -1,5 +1,6 @@
-"""The configuration subsystem, ``Client.config``, and the :class:`Cluster`
-dataclass it lists (neuro_sdk's ``Config`` on top of the cluster file)."""
+"""The :class:`Config` class, ``Client.config``, and the :class:`Cluster`
+dataclass it lists: neuro_sdk's configuration subsystem on top of the
+cluster configuration file (:mod:`neuro_compat.config`)."""
 from __future__ import annotations
 
 import logging
@@ -13,10 +14,10 @@ from typing import Any, NoReturn
 
 from yarl import URL
 
-from ._preset import Preset
-from ._utils import NoPublicConstructor
-from .config import CURRENT_CLUSTER_FILE_NAME, ClusterConfig, ClustersFile
-from .errors import NotSupportedError
+from .._utils import NoPublicConstructor
+from ..errors import NotSupportedError
+from . import CURRENT_CLUSTER_FILE_NAME, ClusterConfig, ClustersFile
+from .preset import Preset
 
 log = logging.getLogger(__name__)
 

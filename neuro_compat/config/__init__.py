@@ -105,12 +105,17 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NoReturn
 
-from ._preset import Preset
-from .errors import ConfigError
+from ..errors import ConfigError
+from .preset import Preset
+from .reader import TableReader
+
+# Beside this module: reader.py (typed access to the TOML tables), preset.py
+# (neuro_sdk's Preset) and api.py (Config, the Client.config subsystem, built
+# on the parsed file).
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -288,8 +293,6 @@ class PresetConfig:
 
     def to_preset(self) -> Preset:
         """The neuro_sdk-style :class:`~neuro_compat.Preset` of this preset."""
-        from decimal import Decimal
-
         return Preset(credits_per_hour=Decimal(0), cpu=self.cpu,
                       memory=self.memory_mb * 2**20, gpu=self.gpu,
                       gpu_model=self.gpu_model)
@@ -385,7 +388,7 @@ def parse_clusters(text: str, source: Path | None) -> ClustersFile:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{origin}: not valid TOML: {e}") from e
-    reader = _Reader(origin, data, "")
+    reader = TableReader(origin, data, "")
     reader.only("default_cluster", "clusters")
     clusters_table = reader.table("clusters", required=True)
     if not clusters_table.names():
@@ -404,7 +407,7 @@ def parse_clusters(text: str, source: Path | None) -> ClustersFile:
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
-def _parse_cluster(reader: _Reader, name: str) -> ClusterConfig:
+def _parse_cluster(reader: TableReader, name: str) -> ClusterConfig:
     reader.only("username", "terminal", "storage", "scheduler", "job_dir", "workers",
                 "runtime", "registry", "presets")
     if not _NAME.fullmatch(name) or len(name) > 63:
@@ -436,7 +439,7 @@ def _parse_cluster(reader: _Reader, name: str) -> ClusterConfig:
                          presets=MappingProxyType(presets))
 
 
-def _parse_terminal(reader: _Reader) -> TerminalConfig:
+def _parse_terminal(reader: TableReader) -> TerminalConfig:
     kind = reader.choice("type", ("local", "ssh"), required=True)
     if kind == "local":
         reader.only("type")
@@ -468,7 +471,7 @@ def _parse_terminal(reader: _Reader) -> TerminalConfig:
         command_shells=reader.integer("command_shells", 4, minimum=0, maximum=64))
 
 
-def _parse_storage(reader: _Reader, terminal: TerminalConfig) -> StorageConfig:
+def _parse_storage(reader: TableReader, terminal: TerminalConfig) -> StorageConfig:
     kind = reader.choice("type", ("local", "sftp", "webdav"), required=True)
     if kind == "webdav":
         reader.only("type", "root", "url", "user", "password_env", "ca_cert")
@@ -499,7 +502,7 @@ def _parse_storage(reader: _Reader, terminal: TerminalConfig) -> StorageConfig:
     return StorageConfig(type=kind, root=_path(reader, "root", root, kind == "local"))
 
 
-def _parse_scheduler(reader: _Reader) -> SchedulerConfig:
+def _parse_scheduler(reader: TableReader) -> SchedulerConfig:
     reader.only("type", "prefix")
     kind = reader.choice("type", ("directgnu", "slurm", "torque"), required=True)
     prefix = reader.string("prefix", allow_empty=True) or ""
@@ -508,7 +511,7 @@ def _parse_scheduler(reader: _Reader) -> SchedulerConfig:
     return SchedulerConfig(type=kind, prefix=prefix)
 
 
-def _parse_preset(reader: _Reader, name: str) -> PresetConfig:
+def _parse_preset(reader: TableReader, name: str) -> PresetConfig:
     reader.only("cpu", "memory_mb", "gpu", "gpu_model", "partition", "queue", "time",
                 "scheduler_options")
     if not _NAME.fullmatch(name):
@@ -531,7 +534,7 @@ def _parse_preset(reader: _Reader, name: str) -> PresetConfig:
 _CLOCK = re.compile(r"(?:(\d+)-)?(\d+):(\d{1,2})(?::(\d{1,2}))?")
 
 
-def _time_limit(reader: _Reader) -> int | None:
+def _time_limit(reader: TableReader) -> int | None:
     value = reader.data.get("time")
     if value is None:
         return None
@@ -564,7 +567,7 @@ def _seconds(value: object) -> int | None:
     return total or None
 
 
-def _path(reader: _Reader, key: str, value: str, local: bool) -> str:
+def _path(reader: TableReader, key: str, value: str, local: bool) -> str:
     if local:
         value = os.path.abspath(os.path.expanduser(value))
     elif not value.startswith("/"):
@@ -579,105 +582,3 @@ def _local_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):  # no passwd entry (some containers)
         return f"user{os.getuid()}"
-
-
-class _Reader:
-    """Typed access to one TOML table, raising ConfigError with the key."""
-
-    def __init__(self, origin: str, data: Mapping[str, Any], prefix: str) -> None:
-        self.origin = origin
-        self.data = data
-        self.prefix = prefix
-
-    def fail(self, key: str, problem: str) -> NoReturn:
-        name = f"{self.prefix}.{key}" if key and self.prefix else key or self.prefix
-        raise ConfigError(f"{self.origin}: {name or '<top level>'}: {problem}")
-
-    def names(self) -> list[str]:
-        return list(self.data)
-
-    def only(self, *allowed: str) -> None:
-        for key in self.data:
-            if key not in allowed:
-                if key == "password":
-                    self.fail(key, "passwords are never stored in the configuration; "
-                              "put it in an environment variable and name that "
-                              "variable with password_env")
-                self.fail(key, f"unknown key (known keys here: {', '.join(allowed)})")
-
-    def _get(self, key: str, required: bool) -> Any:
-        if key not in self.data:
-            if required:
-                self.fail(key, "required key is missing")
-            return None
-        return self.data[key]
-
-    def table(self, key: str, required: bool = False) -> _Reader:
-        value = self._get(key, required)
-        if value is None:
-            value = {}
-        if not isinstance(value, dict):
-            self.fail(key, f"must be a table, not {type(value).__name__}")
-        name = f"{self.prefix}.{key}" if self.prefix else key
-        return _Reader(self.origin, value, name)
-
-    def string(self, key: str, required: bool = False, allow_empty: bool = False) -> Any:
-        value = self._get(key, required)
-        if value is not None and (not isinstance(value, str)
-                                  or not (value or allow_empty)):
-            self.fail(key, f"must be a non-empty string, not {value!r}")
-        return value
-
-    def string_list(self, key: str) -> list[str]:
-        value = self._get(key, False)
-        if value is None:
-            return []
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            self.fail(key, f"must be a list of strings, not {value!r}")
-        return list(value)
-
-    def env_name(self, key: str) -> str | None:
-        value: str | None = self.string(key)
-        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
-            self.fail(key, f"must name an environment variable, not '{value}'")
-        return value
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self._get(key, False)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            self.fail(key, f"must be true or false, not {value!r}")
-        return bool(value)
-
-    def integer(self, key: str, default: int | None, *, minimum: int,
-                maximum: int | None = None, required: bool = False) -> Any:
-        value = self._get(key, required)
-        if value is None:
-            return default
-        if (not isinstance(value, int) or isinstance(value, bool) or value < minimum
-                or (maximum is not None and value > maximum)):
-            bound = f" and {maximum}" if maximum is not None else " or more"
-            self.fail(key, f"must be an integer between {minimum}{bound}, not {value!r}"
-                      if maximum is not None else
-                      f"must be an integer, {minimum}{bound}, not {value!r}")
-        return value
-
-    def number(self, key: str, default: float | None, *, minimum: float,
-               required: bool = False) -> Any:
-        value = self._get(key, required)
-        if value is None:
-            return default
-        if not isinstance(value, (int, float)) or isinstance(value, bool) or value < minimum:
-            self.fail(key, f"must be a number, at least {minimum}, not {value!r}")
-        return float(value)
-
-    def choice(self, key: str, choices: tuple[str, ...], default: str | None = None,
-               required: bool = False) -> Any:
-        value = self._get(key, required)
-        if value is None:
-            return default
-        if value not in choices:
-            self.fail(key, f"must be one of {', '.join(repr(c) for c in choices)}, "
-                      f"not {value!r}")
-        return value
