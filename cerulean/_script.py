@@ -14,6 +14,8 @@ import math
 import re
 import shlex
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Union
 
 from cerulean.job_description import JobDescription
 
@@ -57,6 +59,36 @@ def check_line(value: str, what: str) -> str:
             f"{what} {value!r} contains a line break; that could add lines"
             " (scheduler directives or commands) to the job script")
     return value
+
+
+@dataclass(frozen=True)
+class Raw:
+    """Shell words put into a command line as they are, not quoted.
+
+    Only for words that must reach the shell as shell code: the user's own
+    (``extra_scheduler_options``, which Cerulean 1.0 passes as given) and
+    ours with an expansion in them (``"$HOME"``). Every other argument of a
+    scheduler command is a plain ``str`` and is quoted by
+    :func:`shell_words`, once.
+
+    :param text: The shell words.
+    """
+
+    text: str
+
+
+Word = Union[str, Raw]
+"""One argument of a scheduler command: a value (quoted when run) or Raw."""
+
+
+def shell_words(args: Sequence[Word]) -> str:
+    """The command-line text of ``args``: each value quoted, Raw as it is.
+
+    :param args: The arguments.
+    :returns: Shell words joined by spaces.
+    """
+    return " ".join(arg.text if isinstance(arg, Raw) else shlex.quote(arg)
+                    for arg in args)
 
 
 def quote(value: str, what: str) -> str:

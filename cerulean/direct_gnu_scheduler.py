@@ -270,14 +270,14 @@ class DirectGnuScheduler(CommandScheduler):
             raise ValueError(f"{job_id!r} is not a DirectGnu job id (a pid)")
 
     def _submit_command(self, job_description: JobDescription) -> Command:
-        return Command("sh", ["-c", shlex.quote(launch_script(job_description))],
+        return Command("sh", ["-c", launch_script(job_description)],
                        workdir=job_description.working_directory)
 
     def _parse_submit(self, result: Result) -> str:
         return parse_launch(result.stdout)
 
     def _status_command(self, job_ids: Sequence[str]) -> Command:
-        return Command("sh", ["-c", shlex.quote(status_script(job_ids))])
+        return Command("sh", ["-c", status_script(job_ids)])
 
     def _parse_statuses(self, result: Result, job_ids: Sequence[str]
                         ) -> dict[str, JobStatus]:
@@ -286,7 +286,7 @@ class DirectGnuScheduler(CommandScheduler):
         return parse_statuses(result.stdout, job_ids)
 
     def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
-        return Command("sh", ["-c", shlex.quote(exit_code_script(job_ids))])
+        return Command("sh", ["-c", exit_code_script(job_ids)])
 
     def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
                           ) -> ExitCodes:
@@ -295,4 +295,4 @@ class DirectGnuScheduler(CommandScheduler):
         return parse_exit_codes(result.stdout, job_ids)
 
     def _cancel_command(self, job_id: str) -> Command:
-        return Command("sh", ["-c", shlex.quote(cancel_script(job_id))])
+        return Command("sh", ["-c", cancel_script(job_id)])

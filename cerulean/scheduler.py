@@ -186,13 +186,15 @@ class Command:
     """A shell command for the terminal to run, before the prefix.
 
     :param command: The command, put after the scheduler's prefix.
-    :param args: Arguments, already quoted where needed.
+    :param args: Arguments, each quoted for the shell when the command is
+        run (:func:`cerulean._script.shell_words`), except
+        :class:`~cerulean._script.Raw` ones.
     :param stdin: Data for standard input, if any.
     :param workdir: Directory to run in, if any.
     """
 
     command: str
-    args: Sequence[str] = ()
+    args: Sequence[_script.Word] = ()
     stdin: str | None = None
     workdir: str | None = None
 
@@ -302,9 +304,10 @@ class CommandScheduler(Scheduler):
         """
         name = shlex.quote(_script.exit_file_name(kind, job_id))
         result = self._run(
-            Command("find", [_script.JOBS_DIR, "-maxdepth", "1", "-type", "f",
-                             "\\(", "-name", name, "-mmin", "+1", "-o",
-                             _script.old_records(), "\\)", "-delete"]),
+            Command("sh", ["-c", (
+                f"find {_script.JOBS_DIR} -maxdepth 1 -type f"
+                f" \\( -name {name} -mmin +1 -o {_script.old_records()} \\)"
+                " -delete")]),
             "remove stale exit files", check=False)
         if result.exit_code != 0 and "No such file" not in result.stderr:
             logger.warning("Could not check for stale exit files after job %s:"
@@ -402,7 +405,9 @@ class CommandScheduler(Scheduler):
         :param submission: Whether this command submits a job, which must
             never be repeated blindly.
         """
-        line = " ".join([command.command, *command.args])
+        line = command.command
+        if command.args:
+            line += " " + _script.shell_words(command.args)
         if command.workdir is not None:
             # Change directory inside the prefixed command rather than
             # before it: with a prefix like 'module load slurm;', a `cd ... &&`

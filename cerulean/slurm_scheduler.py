@@ -9,6 +9,7 @@ import shlex
 from collections.abc import Sequence
 
 from cerulean import _script
+from cerulean._script import Raw, Word
 from cerulean.job_description import JobDescription
 from cerulean.job_status import JobStatus
 from cerulean.scheduler import (
@@ -102,16 +103,16 @@ def exit_code_for(state: str, exit_code: str) -> int | None:
     return 128 + signal if signal else status
 
 
-def sbatch_args(jd: JobDescription) -> list[str]:
-    """The sbatch options for a job description, each value quoted.
+def sbatch_args(jd: JobDescription) -> list[Word]:
+    """The sbatch options for a job description.
 
     :param jd: The job description.
-    :returns: Shell words to put after ``sbatch``.
+    :returns: Arguments for ``sbatch`` (quoted when run).
     :raises ValueError: For values that cannot be passed safely.
     """
-    args = ["--parsable", "--job-name=" + _script.quote(jd.name, "name")]
+    args: list[Word] = ["--parsable", "--job-name=" + _script.check_line(jd.name, "name")]
     if jd.queue_name is not None:
-        args.append("--partition=" + _script.quote(jd.queue_name, "queue_name"))
+        args.append("--partition=" + _script.check_line(jd.queue_name, "queue_name"))
     if jd.time_reserved is not None:
         seconds = _script.positive_int(jd.time_reserved, "time_reserved")
         args.append("--time=" + _script.dhms(seconds))
@@ -123,19 +124,19 @@ def sbatch_args(jd: JobDescription) -> list[str]:
         # As in Cerulean 1.0: allow more MPI processes than cores.
         args += [f"--ntasks-per-node={per_node}", "--overcommit"]
     if jd.system_out_file is not None:
-        args.append("--output=" + _script.quote(jd.system_out_file,
-                                                "system_out_file"))
+        args.append("--output=" + _script.check_line(jd.system_out_file,
+                                                     "system_out_file"))
     if jd.system_err_file is not None:
-        args.append("--error=" + _script.quote(jd.system_err_file,
-                                               "system_err_file"))
+        args.append("--error=" + _script.check_line(jd.system_err_file,
+                                                    "system_err_file"))
     if jd.extra_scheduler_options is not None:
         # Scheduler-specific options, passed as given (the caller quotes).
-        args.append(_script.check_line(jd.extra_scheduler_options,
-                                       "extra_scheduler_options"))
+        args.append(Raw(_script.check_line(jd.extra_scheduler_options,
+                                           "extra_scheduler_options")))
     return args
 
 
-DEFAULT_OUTPUT = '--output="$HOME"/slurm-%j.out'
+DEFAULT_OUTPUT = Raw('--output="$HOME"/slurm-%j.out')
 """Where the scheduler's own output goes without a ``system_out_file``.
 
 sbatch runs in the working directory, and Slurm's default output file
@@ -146,12 +147,12 @@ sbatch there). ``$HOME`` is expanded by the remote shell.
 """
 
 
-def submit_args(jd: JobDescription) -> list[str]:
+def submit_args(jd: JobDescription) -> list[Word]:
     """The sbatch options we submit with: :func:`sbatch_args` plus a default
     output file (:data:`DEFAULT_OUTPUT`) where the job sets none.
 
     :param jd: The job description.
-    :returns: Shell words to put after ``sbatch``.
+    :returns: Arguments for ``sbatch`` (quoted when run).
     :raises ValueError: For values that cannot be passed safely.
     """
     args = sbatch_args(jd)
@@ -188,11 +189,10 @@ def squeue_args(job_ids: Sequence[str]) -> list[str]:
     """squeue options listing the given jobs in every state, one per line.
 
     :param job_ids: The jobs.
-    :returns: Shell words to put after ``squeue``.
+    :returns: Arguments for ``squeue`` (quoted when run).
     """
-    # The format holds a `|`, which the shell must not see as a pipe.
-    return ["--noheader", "--states=all", shlex.quote("--format=%i|%T"),
-            "--jobs=" + shlex.quote(",".join(job_ids))]
+    return ["--noheader", "--states=all", "--format=%i|%T",
+            "--jobs=" + ",".join(job_ids)]
 
 
 def parse_squeue(result: Result, job_ids: Sequence[str]
@@ -311,10 +311,18 @@ def _job_desc_to_job_script(job_description: JobDescription) -> str:
     :raises ValueError: For values that cannot be passed safely.
     """
     jd = _script.with_command(job_description)
-    directives = [f"#SBATCH {arg}" for arg in sbatch_args(jd)
+    directives = ["#SBATCH " + _directive_word(arg) for arg in sbatch_args(jd)
                   if arg != "--parsable"]
     shebang, _, body = job_script(jd).partition("\n")
     return "\n".join([shebang, *directives, body])
+
+
+def _directive_word(arg: Word) -> str:
+    """An sbatch option as an ``#SBATCH`` line has it: ``--name='value'``."""
+    if isinstance(arg, Raw):
+        return arg.text
+    name, equals, value = arg.partition("=")
+    return name + equals + shlex.quote(value) if equals else shlex.quote(arg)
 
 
 def _seconds_to_time(seconds: int) -> str:
@@ -374,14 +382,14 @@ class SlurmScheduler(CommandScheduler):
         return parse_squeue(result, job_ids)
 
     def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
-        return Command("sh", ["-c", shlex.quote(exit_code_script(job_ids))])
+        return Command("sh", ["-c", exit_code_script(job_ids)])
 
     def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
                           ) -> ExitCodes:
         return parse_exit_codes(result.stdout, job_ids)
 
     def _cancel_command(self, job_id: str) -> Command:
-        return Command("scancel", [shlex.quote(job_id)])
+        return Command("scancel", [job_id])
 
     def _check_cancel(self, result: Result, job_id: str) -> None:
         # Cancelling a job that has just finished, or has been forgotten,

@@ -529,7 +529,7 @@ class TorqueScheduler(CommandScheduler):
         Found out with one command on first use, then remembered.
         """
         if self._flavor is None:
-            result = self._run(Command("sh", ["-c", shlex.quote(DETECT_SCRIPT)]),
+            result = self._run(Command("sh", ["-c", DETECT_SCRIPT]),
                                "find out which qsub this is")
             self._flavor = parse_flavor(result.stdout)
         return self._flavor
@@ -543,7 +543,7 @@ class TorqueScheduler(CommandScheduler):
         code = submit_script(job_description, self.flavor)
         # Run in the working directory: the wrapper starts the job there,
         # and both resolve relative output paths against it.
-        return Command("sh", ["-c", shlex.quote(code)], stdin=script,
+        return Command("sh", ["-c", code], stdin=script,
                        workdir=job_description.working_directory)
 
     def _parse_submit(self, result: Result) -> str:
@@ -551,22 +551,21 @@ class TorqueScheduler(CommandScheduler):
 
     def _status_command(self, job_ids: Sequence[str]) -> Command:
         command, option = qstat_command(self.flavor).split()
-        return Command(command, [option, *map(shlex.quote, job_ids)])
+        return Command(command, [option, *job_ids])
 
     def _parse_statuses(self, result: Result, job_ids: Sequence[str]
                         ) -> dict[str, JobStatus]:
         return parse_statuses(result, job_ids, self.flavor)
 
     def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
-        return Command("sh", ["-c", shlex.quote(
-            exit_code_script(job_ids, self.flavor))])
+        return Command("sh", ["-c", exit_code_script(job_ids, self.flavor)])
 
     def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
                           ) -> ExitCodes:
         return parse_exit_codes(result, job_ids, self.flavor)
 
     def _cancel_command(self, job_id: str) -> Command:
-        return Command("qdel", [shlex.quote(job_id)])
+        return Command("qdel", [job_id])
 
     def _check_cancel(self, result: Result, job_id: str) -> None:
         # qdel on a finished or purged job fails; the job is not running

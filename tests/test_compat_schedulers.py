@@ -169,10 +169,10 @@ def test_sbatch_gets_an_output_file_in_home_unless_one_is_given() -> None:
     term = ScriptedTerminal(ANSWERS["slurm"])
     sched = cerulean.SlurmScheduler(term)
     sched.submit(describe(command="true", working_directory="/home"))
-    assert slurm.DEFAULT_OUTPUT in term.calls[0][0]
+    assert slurm.DEFAULT_OUTPUT.text in term.calls[0][0]
     sched.submit(describe(command="true", system_out_file="/x/sys.out"))
     assert "--output=/x/sys.out" in term.calls[-2][0]
-    assert slurm.DEFAULT_OUTPUT not in term.calls[-2][0]
+    assert slurm.DEFAULT_OUTPUT.text not in term.calls[-2][0]
 
 
 def fake_qsub(tmp_path: Path) -> Path:

@@ -19,6 +19,7 @@ from cerulean import _script
 from cerulean import direct_gnu_scheduler as dg
 from cerulean import slurm_scheduler as slurm
 from cerulean import torque_scheduler as torque
+from cerulean._script import Raw, shell_words
 
 INJECTIONS = ["a;touch {p}", "$(touch {p})", "`touch {p}`", "a' ; touch {p} ; '",
               'a" ; touch {p} ; "']
@@ -103,12 +104,22 @@ def test_sbatch_options_are_honoured_and_quoted() -> None:
              mpi_processes_per_node=4, time_reserved=61,
              system_out_file="sys out", system_err_file="sys'err",
              extra_scheduler_options="--mem=10M --exclusive")
-    words = shlex.split(" ".join(slurm.sbatch_args(jd)))
+    words = shlex.split(shell_words(slurm.sbatch_args(jd)))
     assert words == [
         "--parsable", "--job-name=my job; $(x)", "--partition=batch queue",
         "--time=00-00:01:01", "--nodes=2", "--ntasks-per-node=4",
         "--overcommit", "--output=sys out", "--error=sys'err",
         "--mem=10M", "--exclusive"]
+
+
+def test_scheduler_command_arguments_are_quoted_once_by_the_runner() -> None:
+    """Values are plain strings until the command runs: quoted there once,
+    so no builder can forget to (or quote twice); Raw is the user's own
+    shell words, passed as given, as in Cerulean 1.0."""
+    args = ["--job-name=a b", "it's", "$(x)", Raw("--mem=1G --exclusive")]
+    assert shlex.split(shell_words(args)) == [
+        "--job-name=a b", "it's", "$(x)", "--mem=1G", "--exclusive"]
+    assert slurm.squeue_args(["1", "2"])[-2:] == ["--format=%i|%T", "--jobs=1,2"]
 
 
 def test_sbatch_defaults_are_minimal() -> None:
