@@ -269,6 +269,21 @@ def test_a_pbs_job_gets_a_node_file_as_torque_writes_it(env: Env) -> None:
     assert read(env.term, path) is None
 
 
+def test_a_gpu_asked_for_in_extra_options_is_visible_to_the_job(env: Env) -> None:
+    # The test Slurm's n1 and n2 have two (fake) GPUs each: Slurm sets
+    # CUDA_VISIBLE_DEVICES for a job given one, as on a real GPU node.
+    ask = {"slurm": "--gres=gpu:1", "torque": "-l nodes=1:gpus=1"}.get(env.kind)
+    if ask is None:
+        pytest.skip("DirectGnu takes no scheduler options")
+    job_id = env.sched.submit(job(
+        "echo", '"${CUDA_VISIBLE_DEVICES:-none} $SLURMD_NODENAME"',
+        extra_scheduler_options=ask, working_directory=env.workdir,
+        stdout_file="gpu.txt"))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    devices, node = (read(env.term, f"{env.workdir}/gpu.txt") or "").split()
+    assert devices == "0" and node in ("n1", "n2")
+
+
 def test_more_nodes_than_the_cluster_has(env: Env) -> None:
     jd = job("true", num_nodes=4, working_directory=env.workdir)
     if env.kind == "directgnu":

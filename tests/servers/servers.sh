@@ -36,6 +36,7 @@ SLURMDBD_PORT=16819
 # Three slurmd on this host make a 3-node cluster (multiple-slurmd build):
 # node n1 listens on 16821, n2 on 16822, n3 on 16823.
 SLURM_NODES=(n1 n2 n3)
+GPU_NODES=(n1 n2)
 SLURMD_BASE_PORT=16820
 
 DEBIAN_PACKAGES=(openssh-server openssh-client munge mariadb-server slurmdbd
@@ -179,13 +180,31 @@ stop_sshd() { stop_sessions_of sshd; }
 # --- munge, MariaDB, Slurm -----------------------------------------------------
 
 # One NodeName line per slurmd, each on its own port; NodeHostname is this
-# host's name, which slurmd -N matches.
+# host's name, which slurmd -N matches. The nodes of GPU_NODES have two
+# (fake) GPUs each.
 slurm_node_lines() {
-    local cpus=$1 i=1 node
+    local cpus=$1 i=1 node gres
     for node in "${SLURM_NODES[@]}"; do
-        echo "NodeName=$node NodeHostname=$(hostname -s) NodeAddr=127.0.0.1 Port=$((SLURMD_BASE_PORT + i)) CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=4000 State=UNKNOWN"
+        gres=""
+        [[ " ${GPU_NODES[*]} " == *" $node "* ]] && gres=" Gres=gpu:2"
+        echo "NodeName=$node NodeHostname=$(hostname -s) NodeAddr=127.0.0.1 Port=$((SLURMD_BASE_PORT + i)) CPUs=$cpus Sockets=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=4000$gres State=UNKNOWN"
         i=$((i + 1))
     done
+}
+
+# Fake GPUs: Slurm wants a character device per GPU (a plain file is
+# refused, a GPU without File= dropped); copies of /dev/null serve, and a
+# job given one sees CUDA_VISIBLE_DEVICES as on a real GPU node.
+setup_gpus() {
+    local dev=$STATE/slurm/gpu i
+    mkdir -p "$dev"
+    for i in 0 1; do
+        [[ -c $dev/nvidia$i ]] || { rm -f "$dev/nvidia$i"; mknod "$dev/nvidia$i" c 1 3; }
+        chmod 666 "$dev/nvidia$i"
+    done
+    local nodes
+    nodes=$(IFS=,; echo "${GPU_NODES[*]}")
+    echo "NodeName=$nodes Name=gpu File=$dev/nvidia[0-1]" >"$CONF/gres.conf"
 }
 
 setup_slurm() {
@@ -219,6 +238,7 @@ DefMemPerCPU=100
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0
 SlurmdParameters=config_overrides
+GresTypes=gpu
 MailProg=/bin/true
 ReturnToService=2
 MinJobAge=300
@@ -249,6 +269,7 @@ StoragePass=slurmdbpass
 StorageLoc=slurm_acct_db
 EOF
     chmod 600 "$CONF/slurmdbd.conf"
+    setup_gpus
     mkdir -p /etc/slurm/plugstack.conf.d
     ln -sf "$CONF/slurm.conf" /etc/slurm/slurm.conf
     ln -sf "$CONF/slurmdbd.conf" /etc/slurm/slurmdbd.conf

@@ -35,9 +35,11 @@ WEBDAV_CA_CERT = STATE / "webdav" / "cert.pem"  # self-signed, for 127.0.0.1
 WEBDAV_PRIVATE_DIR = STATE / "webdav" / "private"
 WEBDAV_PUBLIC_DIR = STATE / "webdav" / "public"
 
-# Slurm: three nodes n1, n2, n3 (one slurmd each on this host), partitions
+# Slurm: three nodes n1, n2, n3 (one slurmd each on this host; n1 and n2 with
+# two fake GPUs each, gres "gpu"), partitions
 # debug (default) and batch, both over all three.
 SLURM_NODES = ("n1", "n2", "n3")
+SLURM_GPU_NODES = ("n1", "n2")
 SLURMCTLD_PORT = 16817
 SLURM_PARTITIONS = ("debug", "batch")
 
