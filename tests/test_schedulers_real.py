@@ -39,6 +39,7 @@ from tests.scheduler_helpers import (
 pytestmark = pytest.mark.timeout(240)
 
 W, R, D = JobStatus.WAITING, JobStatus.RUNNING, JobStatus.DONE
+MULTI_NODE_SLEEP = "311"  # seconds; also names the 3-node time-limited job's tasks
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -70,6 +71,13 @@ def time_limited_jobs() -> Iterator[dict[str, tuple[Any, str, str]]]:
                 jd = job("sleep", "300", time_reserved=60, working_directory=scratch,
                          name=f"limit-{name}", system_err_file=f"{name}.err")
                 jobs[name] = (sched, sched.submit(jd), f"{scratch}/{name}.err")
+            # A job on all three nodes, with a task on each, which must be
+            # ended on every node at the limit.
+            sched = cerulean.make_scheduler("slurm", term, PREFIX)
+            jd = job("srun", "sleep", MULTI_NODE_SLEEP, num_nodes=3, time_reserved=60,
+                     working_directory=scratch, name="limit-3-nodes",
+                     system_err_file="3-nodes.err")
+            jobs["slurm-3-nodes"] = (sched, sched.submit(jd), f"{scratch}/3-nodes.err")
             yield jobs
         finally:
             for sched, job_id, _ in jobs.values():
@@ -282,6 +290,43 @@ def test_a_gpu_asked_for_in_extra_options_is_visible_to_the_job(env: Env) -> Non
     assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
     devices, node = (read(env.term, f"{env.workdir}/gpu.txt") or "").split()
     assert devices == "0" and node in ("n1", "n2")
+
+
+def tasks_running(seconds: str, count: bool = False) -> str:
+    """Shell code listing (or counting) the `sleep <seconds>` tasks srun
+    started: their command line is the program's full path and the number,
+    unlike srun's own line or the shell that runs this."""
+    return f"pgrep {'-c ' if count else ''}-f '^[^ ]*/sleep {seconds}$'; exit 0"
+
+
+def test_cancel_a_job_on_three_nodes_ends_it_on_every_node(env: Env) -> None:
+    if env.kind == "directgnu":
+        pytest.skip("DirectGnu runs on one machine (see test_num_nodes_...)")
+    seconds = str(1000 + uuid.uuid4().int % 9000)  # names this test's tasks
+    job_id = env.sched.submit(job("srun", "sleep", seconds, num_nodes=3,
+                                  working_directory=env.workdir))
+    try:
+        # Wait until a task runs on each node, then cancel.
+        deadline = time.monotonic() + 60
+        while sh(env.term, tasks_running(seconds, count=True)).strip() != "3":
+            assert time.monotonic() < deadline, "the tasks never started on three nodes"
+            time.sleep(0.2)
+    finally:
+        env.sched.cancel(job_id)
+    assert env.sched.wait(job_id, time_out=60, interval=0.3) is None
+    deadline = time.monotonic() + 30
+    while sh(env.term, tasks_running(seconds)):
+        assert time.monotonic() < deadline, "a task outlived the cancelled job"
+        time.sleep(0.2)
+
+
+def test_the_exit_code_of_a_job_whose_second_node_fails(env: Env) -> None:
+    if env.kind == "directgnu":
+        pytest.skip("DirectGnu runs on one machine (see test_num_nodes_...)")
+    job_id = env.sched.submit(job(
+        "srun", "sh", "-c", shlex.quote('[ "$SLURM_NODEID" != 1 ] || exit 3'),
+        num_nodes=2, working_directory=env.workdir))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 3
 
 
 def test_more_nodes_than_the_cluster_has(env: Env) -> None:
@@ -549,3 +594,6 @@ def test_time_limit_kills_the_job(
         assert state.strip() == "TIMEOUT"
         # The scheduler's own message lands in the system error file.
         assert "TIME LIMIT" in (read(term, err_file) or ""), ids
+    # Every node's task is gone (the nodes all live on this host).
+    term = terminal_of(time_limited_jobs["slurm-3-nodes"][0])
+    assert sh(term, tasks_running(MULTI_NODE_SLEEP)) == ""
