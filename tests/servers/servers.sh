@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Real test servers on 127.0.0.1: OpenSSH sshd, a 3-node Slurm (munge, MariaDB,
+# Real test servers on 127.0.0.1: OpenSSH sshd (and, from logins.sh, one that
+# asks for one-time codes, and a user CA), a 3-node Slurm (munge, MariaDB,
 # slurmdbd, slurmctld, three slurmd) with the PBS/Torque wrappers of
 # slurm-wlm-torque, and WebDAV (wsgidav, HTTP and HTTPS).
 #
@@ -161,6 +162,8 @@ Subsystem sftp internal-sftp
 MaxSessions 100
 MaxStartups 100:30:200
 MaxAuthTries 10
+# User certificates signed by the test CA (tests/servers/logins.sh) log in.
+TrustedUserCAKeys $STATE/ca/user_ca.pub
 ClientAliveInterval 0
 LogLevel INFO
 EOF
@@ -408,6 +411,9 @@ up() {
     mkdir -p "$CONF" "$LOGS" "$PIDS"
     install_packages
     setup_sshd
+    # The user CA and the one-time-code sshd; without them only their tests
+    # are missing (they skip, saying so, or fail under CI=true).
+    bash "$HERE/logins.sh" up || log "logins.sh up failed: no certificate or one-time-code logins"
     setup_slurm
     setup_webdav
     local t0=$SECONDS
@@ -433,6 +439,7 @@ down() {
     stop_pid wsgidav
     stop_pid wsgidav-https
     stop_sshd
+    bash "$HERE/logins.sh" down
     # Test jobs without system_out_file leave the schedulers' default output
     # files (slurm-<id>.out, <name>.o<id>, .e<id>) in the test user's home,
     # as they would on a cluster: clear them, so runs do not pile them up.
@@ -446,6 +453,7 @@ status() {
     for name in sshd wsgidav wsgidav-https munged mariadb slurmdbd slurmctld "${SLURM_NODES[@]/#/slurmd-}"; do
         if running "$name"; then echo "$name: running (pid $(pid_of "$name"))"; else echo "$name: stopped"; fi
     done
+    bash "$HERE/logins.sh" status
 }
 
 case ${1:-} in
