@@ -1,7 +1,6 @@
 """Making a client: :func:`get`, :class:`Factory` and :class:`Client`."""
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +10,7 @@ from typing import Any, NoReturn, overload
 
 from typing_extensions import Self
 
-from ._cluster.session import ClusterSession
+from ._cluster.session import Sessions
 from ._utils import AwaitableContextManager, NoPublicConstructor
 from .config import (
     CONFIG_ENV_NAME,
@@ -23,6 +22,7 @@ from .config import (
 from .config.api import Config
 from .config.preset import Preset
 from .errors import ClientError, ConfigError, NotSupportedError
+from .jobs import Jobs
 from .parser import Parser
 from .storage import Storage
 
@@ -86,9 +86,9 @@ class Client(metaclass=NoPublicConstructor):
     def __init__(self, config: Config) -> None:
         self._config = config
         self._parse: Parser = Parser._create(config)
-        self._sessions: dict[str, ClusterSession] = {}
-        self._storage: Storage = Storage._create(self)
-        self._jobs: Any = None
+        self._sessions = Sessions(config)
+        self._storage: Storage = Storage._create(self._sessions)
+        self._jobs: Jobs = Jobs._create(self._sessions)
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -108,12 +108,8 @@ class Client(metaclass=NoPublicConstructor):
         if self._closed:
             return
         self._closed = True
-        closer = getattr(self._jobs, "_close", None)
-        if closer is not None:
-            await closer()
-        sessions, self._sessions = list(self._sessions.values()), {}
-        for session in sessions:
-            await session.aclose()
+        await self._jobs._close()  # port forwards first: they use the sessions
+        await self._sessions.aclose()
 
     @property
     def closed(self) -> bool:
@@ -154,20 +150,9 @@ class Client(metaclass=NoPublicConstructor):
         return self._storage
 
     @property
-    def jobs(self) -> Any:
+    def jobs(self) -> Jobs:
         """Jobs subsystem, see :class:`Jobs` for details."""
         self._check_open()
-        if self._jobs is None:
-            # The Jobs subsystem lives in neuro_compat.jobs; it is built on
-            # this client through Jobs._create(client) (see _session()).
-            try:
-                module = importlib.import_module(".jobs", __package__)
-            except ModuleNotFoundError as e:
-                if e.name != f"{__package__}.jobs":
-                    raise
-                raise NotSupportedError("Jobs: the Jobs subsystem is not installed "
-                                        "in this build of neuro_compat") from None
-            self._jobs = module.Jobs._create(self)
         return self._jobs
 
     images = _OutOfScope("Images (a container registry)")
@@ -178,26 +163,6 @@ class Client(metaclass=NoPublicConstructor):
     blob_storage = _OutOfScope("Blob storage")
     service_accounts = _OutOfScope("Service accounts")
     admin = _OutOfScope("Admin")
-
-    # --- For the subsystems -------------------------------------------------
-
-    def _session(self, cluster_name: str | None = None) -> ClusterSession:
-        """The session (cerulean objects, worker threads) of a cluster.
-
-        Made on first use and closed with the client. This is how the
-        Storage and Jobs subsystems reach a cluster.
-
-        :param cluster_name: a configured cluster, None for the current one.
-        :raises ValueError: if no such cluster is configured.
-        """
-        self._check_open()
-        name = cluster_name or self._config.cluster_name
-        session = self._sessions.get(name)
-        if session is None:
-            session = ClusterSession(self._config.cluster_config(name),
-                                     self._config.source)
-            self._sessions[name] = session
-        return session
 
     def _check_open(self) -> None:
         if self._closed:

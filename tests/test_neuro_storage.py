@@ -319,7 +319,7 @@ def test_permission_errors_name_the_storage_uri(tmp_path: Path) -> None:
             s = client.storage
             await s.mkdir(URL("storage:ro"))
             await s.create(URL("storage:ro/old"), b"x")
-            session = client._session()
+            session = client._sessions.get()
             fs = session.host_fs()
             ro = f"{cluster.root}/{cluster.user}/ro"
             await session.bridge.run(fs._set_mode, ro, 0o500)

@@ -460,7 +460,7 @@ def test_the_call_after_a_connection_drop_mid_upload_reconnects(next_call: str,
             s = client.storage
             await s.mkdir(URL("storage:d"))
             await s.create(URL("storage:d/small.txt"), b"0123456789")
-            session = client._session()
+            session = client._sessions.get()
             recorder = DropAfter()
             recorder.term = await session.bridge.run(session.terminal)
             with pytest.raises(ConnectionError):

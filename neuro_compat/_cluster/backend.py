@@ -31,17 +31,15 @@ import shlex
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
+import paramiko
+
+from cerulean import SshTerminal, Terminal
 from cerulean.file_system_impl import Capability, DirEntry, FileSystemImpl, WriteItem
 from cerulean.path import FileStat
 
 from ..errors import NotSupportedError
-
-if TYPE_CHECKING:
-    import paramiko
-
-    from cerulean import SshTerminal, Terminal
 
 log = logging.getLogger(__name__)
 
@@ -392,8 +390,6 @@ def _healthy(client: paramiko.SFTPClient) -> bool:
 
 def _lost(client: paramiko.SFTPClient, error: BaseException) -> bool:
     """Whether ``error`` came from the connection going away under ``client``."""
-    import paramiko
-
     return (isinstance(error, (OSError, EOFError, paramiko.SSHException))
             and not _healthy(client))
 
@@ -408,8 +404,6 @@ def make_backend(kind: str, fs: FileSystemImpl, terminal: Terminal | None) -> Ba
     if kind == "local":
         return LocalBackend(fs, "local")
     if kind == "sftp":
-        from cerulean import SshTerminal
-
         assert isinstance(terminal, SshTerminal)
         return SftpBackend(fs, terminal)
     return Backend(fs, kind)

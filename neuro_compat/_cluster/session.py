@@ -1,12 +1,13 @@
-"""One client's connection to one cluster: the cerulean objects, made on
-first use, and the worker-thread pool that calls them.
+"""One client's connections to its clusters: per cluster the cerulean
+objects, made on first use, and the worker-thread pool that calls them.
 
-A :class:`ClusterSession` is what the Storage and Jobs subsystems work on.
-Its getters (:meth:`~ClusterSession.terminal`,
+A :class:`ClusterSession` is what the Storage and Jobs subsystems work on;
+:class:`Sessions`, which the client holds and hands to both, makes one per
+cluster on first use. A session's getters (:meth:`~ClusterSession.terminal`,
 :meth:`~ClusterSession.storage_fs`, ...) block (they may log in over SSH) and
 are meant to run in the session's worker threads::
 
-    session = client._session()                    # the current cluster
+    session = sessions.get()                       # the current cluster
     term = await session.bridge.run(session.terminal)
 
 One SSH connection per cluster is shared by everything: the terminal runs
@@ -20,23 +21,23 @@ import os
 import threading
 from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 import cerulean
 from cerulean.file_system_impl import FileSystemImpl
 
 from .._bridge import Bridge
 from ..config import ClusterConfig, TerminalConfig
+from ..config.api import Config
 from ..errors import (
     AuthenticationError,
+    ClientError,
     ConfigError,
     NotSupportedError,
     ServerNotAvailable,
 )
 from .backend import Backend, make_backend
-
-if TYPE_CHECKING:
-    from .storage_root import StorageRoot
+from .storage_root import StorageRoot
 
 log = logging.getLogger(__name__)
 
@@ -104,8 +105,6 @@ class ClusterSession:
 
     def storage_root(self) -> StorageRoot:
         """The storage root, created if missing, with confinement checks."""
-        from .storage_root import StorageRoot
-
         return self._once("_root", lambda: StorageRoot.open(
             self.backend(), self.config.storage.root, self.config.username, self.name))
 
@@ -207,6 +206,48 @@ class ClusterSession:
             if thing is not None:
                 with contextlib.suppress(Exception):  # best effort, all of them
                     thing.close()
+
+
+class Sessions:
+    """A client's sessions, one per configured cluster, made on first use and
+    closed together.
+
+    The Jobs and Storage subsystems are built on this rather than on the
+    client: it is all they need of it (which clusters there are, which one is
+    current, and a way to reach each).
+
+    :param config: the client's configuration subsystem.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        """The configuration: the clusters, the current one, the user names."""
+        self._sessions: dict[str, ClusterSession] = {}
+        self._closed = False
+
+    def get(self, cluster_name: str | None = None) -> ClusterSession:
+        """The session of a cluster; made on first use, closed with the client.
+
+        :param cluster_name: a configured cluster, None for the current one.
+        :raises ClientError: if the client is closed.
+        :raises ValueError: if no such cluster is configured.
+        """
+        if self._closed:
+            raise ClientError("the client is closed; make a new one with get()")
+        name = cluster_name or self.config.cluster_name
+        session = self._sessions.get(name)
+        if session is None:
+            session = ClusterSession(self.config.cluster_config(name), self.config.source)
+            self._sessions[name] = session
+        return session
+
+    async def aclose(self) -> None:
+        """Close every session made so far (see :meth:`ClusterSession.aclose`);
+        :meth:`get` refuses afterwards. Idempotent."""
+        self._closed = True
+        sessions, self._sessions = list(self._sessions.values()), {}
+        for session in sessions:
+            await session.aclose()
 
 
 def _env(name: str, origin: str, key: str) -> str:

@@ -15,11 +15,14 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from yarl import URL
 
-from .._bridge import async_iterator_context
+import cerulean
+
+from .._bridge import Bridge, async_iterator_context
+from .._cluster.session import Sessions
 from .._images import RemoteImage
 from .._utils import UNSET, NoPublicConstructor
 from .._volumes import DiskVolume, SecretFile, Volume
@@ -45,9 +48,6 @@ from .types import (
     StdStream,
 )
 
-if TYPE_CHECKING:
-    from ..client import Client
-
 log = logging.getLogger(__name__)
 
 TOP_INTERVAL = 1.0
@@ -59,16 +59,17 @@ class Jobs(metaclass=NoPublicConstructor):
     User can start new job, terminate it, get status, list running jobs etc.
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
         self._clusters: dict[str, ClusterJobs] = {}
         self._told_host: set[str] = set()
-        self._forwarders: set[Forwarder] = set()
+        # Open port forwards, with the worker threads of their cluster.
+        self._forwarders: dict[Forwarder, Bridge] = {}
 
     # --- Clusters -------------------------------------------------------------
 
     def _on(self, cluster_name: str | None = None) -> ClusterJobs:
-        session = self._client._session(cluster_name)
+        session = self._sessions.get(cluster_name)
         jobs = self._clusters.get(session.name)
         if jobs is None or jobs.session is not session:
             jobs = ClusterJobs(session)
@@ -86,7 +87,7 @@ class Jobs(metaclass=NoPublicConstructor):
             check_id(id)
         except ValueError as e:
             raise ResourceNotFound(f"Job {id!r} not found: {e}") from None
-        config = self._client.config
+        config = self._sessions.config
         names = [cluster_name] if cluster_name else \
             [config.cluster_name, *[n for n in config.clusters if n != config.cluster_name]]
         problems = []
@@ -568,8 +569,6 @@ class Jobs(metaclass=NoPublicConstructor):
         host = await bridge.run(jobs.forward_target, snap)
 
         def open_forwarder() -> Forwarder:
-            import cerulean
-
             terminal = jobs.terminal
             if isinstance(terminal, cerulean.SshTerminal):
                 return Forwarder(local_port, ssh_connector(terminal.transport, host,
@@ -577,18 +576,19 @@ class Jobs(metaclass=NoPublicConstructor):
             return Forwarder(local_port, tcp_connector(host, job_port))
 
         forwarder = await bridge.run(open_forwarder)
-        self._forwarders.add(forwarder)
+        self._forwarders[forwarder] = bridge
         try:
             yield
         finally:
-            self._forwarders.discard(forwarder)
-            await bridge.run(forwarder.stop)
+            if self._forwarders.pop(forwarder, None) is not None:
+                await bridge.run(forwarder.stop)
 
     async def _close(self) -> None:
-        """Stop the port forwards still open (called by ``Client.close``)."""
-        forwarders, self._forwarders = list(self._forwarders), set()
-        for forwarder in forwarders:
-            await asyncio.get_running_loop().run_in_executor(None, forwarder.stop)
+        """Stop the port forwards still open (called by ``Client.close``,
+        before it closes the sessions whose worker threads this uses)."""
+        forwarders, self._forwarders = self._forwarders, {}
+        for forwarder, bridge in forwarders.items():
+            await bridge.run(forwarder.stop)
 
 
 # --- Helpers ---------------------------------------------------------------------------

@@ -35,18 +35,15 @@ import subprocess
 import termios
 import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
+
+import cerulean
 
 from .._bridge import Bridge
 from ..errors import StdStreamError
 from .types import Message
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    import paramiko
-
-    import cerulean
 
 _CHUNK = 32 * 1024
 
@@ -225,7 +222,7 @@ class SshProcess:
 
     def __init__(self, terminal: cerulean.SshTerminal, line: str, tty: bool,
                  relays: int = 0) -> None:
-        channel: paramiko.Channel = terminal.transport().open_session()
+        channel = terminal.transport().open_session()
         if tty:
             channel.get_pty(term=os.environ.get("TERM", "xterm"))
         channel.exec_command(line)
@@ -277,8 +274,6 @@ def open_process(terminal: cerulean.Terminal, line: str, tty: bool = False,
     """Start ``line`` on the terminal's machine as an interactive process,
     with a pseudo-terminal if ``tty``; with ``relays`` (see
     :class:`ExecCommand`), once the relaying terminals are raw."""
-    import cerulean
-
     if isinstance(terminal, cerulean.SshTerminal):
         return SshProcess(terminal, line, tty, relays)
     return LocalPtyProcess(line, relays) if tty else LocalProcess(line)

@@ -14,12 +14,12 @@ import errno
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from yarl import URL
 
 from .._bridge import AsyncIteratorContext, async_iterator_context
-from .._cluster.session import ClusterSession
+from .._cluster.session import ClusterSession, Sessions
 from .._cluster.storage_root import StorageRoot
 from .._uri import (
     local_path,
@@ -46,9 +46,6 @@ from .progress import (
 )
 from .transfer import Transfer, download_offset, upload_offset
 from .types import DiskUsageInfo, FileStatus
-
-if TYPE_CHECKING:
-    from ..client import Client
 
 
 class _Target:
@@ -93,18 +90,18 @@ class Storage(metaclass=NoPublicConstructor):
     call with ``continue_=True`` completes byte-exactly.
     """
 
-    def __init__(self, client: Client) -> None:
-        self._client = client
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
 
     def _target(self, uri: URL) -> _Target:
-        config = self._client.config
+        config = self._sessions.config
         uri = normalize_storage_uri(uri, config.username, config.cluster_name)
         assert uri.host is not None
         if uri.host not in config.clusters:
             raise IllegalArgumentError(
                 f"Unknown cluster '{uri.host}' in {uri}; the configured clusters are "
                 f"{', '.join(config.clusters)}")
-        return _Target(self._client._session(uri.host), uri, storage_relpath(uri))
+        return _Target(self._sessions.get(uri.host), uri, storage_relpath(uri))
 
     # --- Remote file system operations ---------------------------------------
 
@@ -281,8 +278,9 @@ class Storage(metaclass=NoPublicConstructor):
         if not isinstance(org_name, _Unset) and org_name is not None:
             raise ValueError(f"Organizations do not exist on HPC clusters (org '{org_name}')")
         if uri is None:
-            cluster = cluster_name or self._client.config.cluster_name
-            username = self._client.config.cluster_config(cluster).username
+            config = self._sessions.config
+            cluster = cluster_name or config.cluster_name
+            username = config.cluster_config(cluster).username
             uri = URL.build(scheme="storage", host=cluster, path=f"/{username}")
         target = self._target(uri)
         total, used, free = await target.run(ops.disk_usage)
