@@ -3,7 +3,7 @@
 This module contains all the functions you need to use Cerulean: terminals
 to run commands locally or over SSH, file systems and paths to work with
 local, SFTP and WebDAV files, ``copy()`` to move data between them, and
-schedulers to run jobs directly, on Slurm or on Torque/PBS.
+schedulers to run jobs directly, on Slurm, on Torque/PBS or on Grid Engine.
 """
 import logging
 
@@ -23,6 +23,7 @@ from cerulean.credential import (
 from cerulean.direct_gnu_scheduler import DirectGnuScheduler
 from cerulean.factory import make_file_system, make_scheduler, make_terminal
 from cerulean.file_system import FileSystem, UnsupportedOperationError
+from cerulean.grid_engine_scheduler import GridEngineScheduler
 from cerulean.job_description import JobDescription
 from cerulean.job_status import JobStatus
 from cerulean.local_file_system import LocalFileSystem
@@ -52,6 +53,7 @@ __all__ = [
     "EntryType",
     "FileStat",
     "FileSystem",
+    "GridEngineScheduler",
     "HostKeyChangedError",
     "HostKeyError",
     "JobDescription",

@@ -5,6 +5,7 @@ from cerulean._ssh.config import split_host_port
 from cerulean.credential import Credential
 from cerulean.direct_gnu_scheduler import DirectGnuScheduler
 from cerulean.file_system import FileSystem
+from cerulean.grid_engine_scheduler import GridEngineScheduler
 from cerulean.local_file_system import LocalFileSystem
 from cerulean.local_terminal import LocalTerminal
 from cerulean.scheduler import Scheduler
@@ -96,7 +97,9 @@ def make_scheduler(name: str, terminal: Terminal,
     talks to the supplied Terminal.
 
     :param name: The name of the scheduler. One of ``directgnu``, ``slurm``,
-        or ``torque``.
+        ``torque``, or ``sge`` (also ``gridengine``) for Grid Engine; for a
+        Grid Engine parallel environment, make a
+        :class:`~cerulean.GridEngineScheduler` directly.
     :param terminal: The terminal this Scheduler will communicate on.
     :param prefix: A string to prefix any shell commands with.
     :returns: The Scheduler.
@@ -108,8 +111,11 @@ def make_scheduler(name: str, terminal: Terminal,
         return SlurmScheduler(terminal, prefix)
     if name == "torque":
         return TorqueScheduler(terminal, prefix)
-    raise ValueError(f"Unknown scheduler name {name!r};"
-                     " valid names are 'directgnu', 'slurm' and 'torque'")
+    if name in ("sge", "gridengine"):
+        return GridEngineScheduler(terminal, prefix)
+    raise ValueError(f"Unknown scheduler name {name!r}; valid names are"
+                     " 'directgnu', 'slurm', 'torque' and 'sge' (or"
+                     " 'gridengine')")
 
 
 def _host_port(protocol: str, location: str | None) -> tuple[str, int]:

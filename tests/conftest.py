@@ -11,8 +11,10 @@ Parametrised fixtures:
 * ``filesystem``: ``(fs, base)`` for ``local``, ``sftp`` and ``webdav``, where
   ``base`` is a fresh, empty directory on that file system.
 * ``scheduler``: ``(sched, workdir)`` for ``directgnu-local``,
-  ``directgnu-ssh``, ``slurm-ssh`` and ``torque-ssh``, where ``workdir`` is a
-  fresh directory (as a string) on the machine the scheduler runs jobs on.
+  ``directgnu-ssh``, ``slurm-ssh``, ``torque-ssh`` and ``sge-ssh`` (Grid
+  Engine, reached through its prefix, with a parallel environment), where
+  ``workdir`` is a fresh directory (as a string) on the machine the
+  scheduler runs jobs on.
 """
 from __future__ import annotations
 
@@ -43,8 +45,11 @@ def _server_down_reason(name: str) -> str | None:
         with socket.create_connection((host, port), timeout=1.0):
             return None
     except OSError as e:
+        why = ""
+        if name == "sge" and S.SGE_UNAVAILABLE.is_file():
+            why = f" ({S.SGE_UNAVAILABLE.read_text().strip()})"
         return (f"{name} test server is not listening on {host}:{port} ({e});"
-                " start it with `make servers-up` (as root)")
+                f" start it with `make servers-up` (as root){why}")
 
 
 def unavailable(reason: str) -> NoReturn:
@@ -204,7 +209,7 @@ def filesystem(request: pytest.FixtureRequest,
 # --- schedulers -------------------------------------------------------------
 
 @pytest.fixture(params=["directgnu-local", "directgnu-ssh", "slurm-ssh",
-                        "torque-ssh"])
+                        "torque-ssh", "sge-ssh"])
 def scheduler(request: pytest.FixtureRequest,
               tmp_path: LocalPath) -> Iterator[tuple[Any, str]]:
     import cerulean
@@ -213,6 +218,12 @@ def scheduler(request: pytest.FixtureRequest,
         yield cerulean.DirectGnuScheduler(cerulean.LocalTerminal()), str(tmp_path)
         return
     name = kind.split("-")[0]
+    if name == "sge":
+        require_servers("sge")
+        with ssh_scratch() as (term, scratch):
+            yield cerulean.GridEngineScheduler(
+                term, S.SGE_PREFIX, parallel_environment=S.SGE_PE), scratch
+        return
     if name != "directgnu":
         require_servers("slurm" if name == "slurm" else "torque")
     with ssh_scratch() as (term, scratch):

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import cerulean
+from tests.servers import settings as S
 
 # The test cluster tracks memory (CR_Core_Memory) with no default per job,
 # so a job that asks for none takes the node's whole 4000 MB and every other
@@ -18,12 +19,20 @@ PREFIX = "export SBATCH_MEM_PER_NODE=10M; "
 
 
 def kind_of(sched: cerulean.Scheduler) -> str:
-    """``directgnu``, ``slurm`` or ``torque``."""
+    """``directgnu``, ``slurm``, ``torque`` or ``sge``."""
     if isinstance(sched, cerulean.DirectGnuScheduler):
         return "directgnu"
     if isinstance(sched, cerulean.SlurmScheduler):
         return "slurm"
+    if isinstance(sched, cerulean.GridEngineScheduler):
+        return "sge"
     return "torque"
+
+
+def tools(kind: str) -> str:
+    """What puts this scheduler's commands on PATH in a shell line: the
+    test Grid Engine's are reached only through its prefix."""
+    return S.SGE_PREFIX if kind == "sge" else ""
 
 
 def terminal_of(sched: cerulean.Scheduler) -> cerulean.Terminal:
@@ -33,8 +42,15 @@ def terminal_of(sched: cerulean.Scheduler) -> cerulean.Terminal:
 
 def with_prefix(sched: cerulean.Scheduler, prefix: str = PREFIX,
                 terminal: cerulean.Terminal | None = None) -> Any:
-    """The same kind of scheduler, on the same terminal, with ``prefix``."""
-    return type(sched)(terminal or terminal_of(sched), prefix)
+    """The same kind of scheduler, on the same terminal, with ``prefix``
+    (after the one that reaches the test Grid Engine, for that one, which
+    keeps its parallel environment too)."""
+    term = terminal or terminal_of(sched)
+    if isinstance(sched, cerulean.GridEngineScheduler):
+        return cerulean.GridEngineScheduler(
+            term, S.SGE_PREFIX + prefix,
+            parallel_environment=sched.parallel_environment)
+    return type(sched)(term, prefix)
 
 
 def job(command: str, *arguments: str, **attrs: Any) -> cerulean.JobDescription:

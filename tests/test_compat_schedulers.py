@@ -281,6 +281,7 @@ def test_unwritable_working_directory_with_stdout_elsewhere(
         # The scheduler's own output went to the home directory, as in 1.0.
         defaults = {"slurm": [f"slurm-{job_id}.out"],
                     "torque": [f"cerulean.o{job_id}", f"cerulean.e{job_id}"],
+                    "sge": [f"cerulean.o{job_id}", f"cerulean.e{job_id}"],
                     "directgnu": []}[kind_of(sched)]
         for name in defaults:
             sh(term, f'test -f "$HOME"/{name} && rm -f "$HOME"/{name}')

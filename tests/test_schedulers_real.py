@@ -1,10 +1,12 @@
-"""Schedulers against real servers: DirectGnu locally and over SSH, Slurm and
-the PBS wrappers (slurm-wlm-torque) over SSH.
+"""Schedulers against real servers: DirectGnu locally and over SSH, Slurm,
+the PBS wrappers (slurm-wlm-torque) and Grid Engine over SSH.
 
 Most tests run once per backend through the ``scheduler`` fixture. The
 Slurm/PBS time-limit jobs need more than a minute (Slurm limits are whole
 minutes, checked every 30 s), so they are submitted by the first test in
-this file and checked by the last, while the others run.
+this file and checked by the last, while the others run. Grid Engine's
+own (its time limit, parallel environment, job names) are in
+tests/test_grid_engine_real.py.
 """
 from __future__ import annotations
 
@@ -32,6 +34,7 @@ from tests.scheduler_helpers import (
     read,
     sh,
     terminal_of,
+    tools,
     wait_for_status,
     with_prefix,
 )
@@ -156,7 +159,8 @@ def test_cancel(env: Env) -> None:
 
 def test_directgnu_time_limit(env: Env) -> None:
     if env.kind != "directgnu":
-        pytest.skip("batch schedulers: see test_time_limit_kills_the_job")
+        pytest.skip("batch schedulers: see test_time_limit_kills_the_job"
+                    " (Grid Engine: test_grid_engine_real.py)")
     started = time.monotonic()
     job_id = env.sched.submit(job("sleep 60 & sleep 60", time_reserved=1,
                                   working_directory=env.workdir))
@@ -168,8 +172,9 @@ def test_directgnu_time_limit(env: Env) -> None:
 
 
 def test_queue_batch(env: Env) -> None:
+    # Slurm and the wrappers say the partition, Grid Engine the queue.
     job_id = env.sched.submit(job(
-        "echo", '"${SLURM_JOB_PARTITION:-none}"', queue_name="batch",
+        "echo", '"${SLURM_JOB_PARTITION:-${QUEUE:-none}}"', queue_name="batch",
         working_directory=env.workdir, stdout_file="queue.txt"))
     assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
     expected = "none" if env.kind == "directgnu" else "batch"  # no queues there
@@ -184,6 +189,9 @@ def test_nodes_and_processes_per_node(env: Env) -> None:
         with pytest.raises(RuntimeError, match="mpi_processes_per_node"):
             env.sched.submit(jd)
         return
+    if env.kind == "sge":
+        pytest.skip("Slurm's variables; Grid Engine counts slots, see"
+                    " test_grid_engine_real.py's parallel environment tests")
     job_id = env.sched.submit(jd)
     assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
     assert read(env.term, f"{env.workdir}/tasks.txt") == "1 2\n"
@@ -253,6 +261,9 @@ def test_num_nodes_runs_on_that_many_distinct_nodes(env: Env, nodes: int) -> Non
         with pytest.raises(ValueError, match=f"num_nodes={nodes}"):
             env.sched.submit(job("true", num_nodes=nodes))
         return
+    if env.kind == "sge":
+        pytest.skip("srun and SLURMD_NODENAME are Slurm's; the test Grid"
+                    " Engine has one exec host")
     assert _tasks_by_node(env, nodes, None) == {
         f"n{i}": 1 for i in range(1, nodes + 1)}
 
@@ -260,6 +271,8 @@ def test_num_nodes_runs_on_that_many_distinct_nodes(env: Env, nodes: int) -> Non
 def test_processes_per_node_on_every_node(env: Env) -> None:
     if env.kind == "directgnu":
         pytest.skip("DirectGnu runs on one machine (see test_num_nodes_...)")
+    if env.kind == "sge":
+        pytest.skip("srun is Slurm's; the test Grid Engine has one exec host")
     assert _tasks_by_node(env, 3, 2) == {"n1": 2, "n2": 2, "n3": 2}
 
 
@@ -281,6 +294,8 @@ def test_a_gpu_asked_for_in_extra_options_is_visible_to_the_job(env: Env) -> Non
     # The test Slurm's n1 and n2 have two (fake) GPUs each: Slurm sets
     # CUDA_VISIBLE_DEVICES for a job given one, as on a real GPU node.
     ask = {"slurm": "--gres=gpu:1", "torque": "-l nodes=1:gpus=1"}.get(env.kind)
+    if env.kind == "sge":
+        pytest.skip("the test Grid Engine has no GPUs")
     if ask is None:
         pytest.skip("DirectGnu takes no scheduler options")
     job_id = env.sched.submit(job(
@@ -302,6 +317,8 @@ def tasks_running(seconds: str, count: bool = False) -> str:
 def test_cancel_a_job_on_three_nodes_ends_it_on_every_node(env: Env) -> None:
     if env.kind == "directgnu":
         pytest.skip("DirectGnu runs on one machine (see test_num_nodes_...)")
+    if env.kind == "sge":
+        pytest.skip("srun is Slurm's; the test Grid Engine has one exec host")
     seconds = str(1000 + uuid.uuid4().int % 9000)  # names this test's tasks
     job_id = env.sched.submit(job("srun", "sleep", seconds, num_nodes=3,
                                   working_directory=env.workdir))
@@ -323,6 +340,8 @@ def test_cancel_a_job_on_three_nodes_ends_it_on_every_node(env: Env) -> None:
 def test_the_exit_code_of_a_job_whose_second_node_fails(env: Env) -> None:
     if env.kind == "directgnu":
         pytest.skip("DirectGnu runs on one machine (see test_num_nodes_...)")
+    if env.kind == "sge":
+        pytest.skip("srun is Slurm's; the test Grid Engine has one exec host")
     job_id = env.sched.submit(job(
         "srun", "sh", "-c", shlex.quote('[ "$SLURM_NODEID" != 1 ] || exit 3'),
         num_nodes=2, working_directory=env.workdir))
@@ -335,6 +354,9 @@ def test_more_nodes_than_the_cluster_has(env: Env) -> None:
         with pytest.raises(ValueError, match="num_nodes=4"):
             env.sched.submit(jd)
         return
+    if env.kind == "sge":
+        pytest.skip("squeue's reason is Slurm's; Grid Engine counts slots,"
+                    " not nodes")
     # Slurm accepts the job but never starts it (the partition has three
     # nodes, and EnforcePartLimits is off): it stays WAITING, with the reason.
     job_id = env.sched.submit(jd)
@@ -364,7 +386,9 @@ def test_injection_attempts_run_nothing(env: Env, attack: str) -> None:
     found = sh(env.term, f"find {shlex.quote(env.workdir)} \"$HOME\" /tmp"
                          f" -maxdepth 2 -name '{flag}*' 2>/dev/null; exit 0")
     assert found == ""
-    if env.kind != "directgnu":
+    # Grid Engine's job names: test_grid_engine_real.py (qstat forgets
+    # finished jobs).
+    if env.kind in ("slurm", "torque"):
         name = sh(env.term, f"squeue --noheader --states=all --format=%j"
                           f" --jobs={job_id}")
         assert name.strip() == value
@@ -404,7 +428,7 @@ def test_wait_with_time_out_and_interval(env: Env) -> None:
 
 def test_status_of_100_jobs_in_one_call(env: Env) -> None:
     # Batch jobs are held so they stay put; DirectGnu jobs just sleep.
-    hold = {"slurm": "--hold", "torque": "-h"}.get(env.kind)
+    hold = {"slurm": "--hold", "torque": "-h", "sge": "-h"}.get(env.kind)
     jd = job("sleep", "60", working_directory=env.workdir,
              extra_scheduler_options=hold)
     recording = RecordingTerminal(env.term)
@@ -422,7 +446,8 @@ def test_status_of_100_jobs_in_one_call(env: Env) -> None:
                 sched.cancel(job_id)
         else:  # one command for all: 100 cancels through the wrapper are slow
             cancel = "scancel" if env.kind == "slurm" else "qdel"
-            sh(env.term, f"{cancel} {' '.join(ids)}; exit 0", timeout=120)
+            sh(env.term, f"{tools(env.kind)}{cancel} {' '.join(ids)}; exit 0",
+               timeout=120)
     before = len(recording.lines)
     assert sched.wait_all(ids, time_out=120, interval=0.5) == dict.fromkeys(ids)
     assert sched.get_statuses(ids) == dict.fromkeys(ids, D)
@@ -433,20 +458,27 @@ def test_status_of_100_jobs_in_one_call(env: Env) -> None:
 def forgetful_bin(env: Env, accounting: bool = True) -> str:
     """A directory of fake squeue, scontrol and qstat that know no job at
     all, as after Slurm's MinJobAge (300 s here, too long to wait for) or
-    once Torque has purged a job; with ``accounting=False`` also a sacct
-    that answers as on a cluster without accounting. Put it first on PATH
-    (in a scheduler's prefix); everything else stays real."""
+    once Torque has purged a job (Grid Engine's qstat lists no finished
+    job anyway: its fake lists none at all); with ``accounting=False`` also
+    a sacct and a qacct that answer as on a cluster without accounting.
+    Put it first on PATH (in a scheduler's prefix); everything else stays
+    real."""
     fake = f"{env.workdir}/fakebin"
     forget = 'echo "slurm_load_jobs error: Invalid job id specified" >&2; exit 1'
     no_sacct = ('echo "sacct: error: Slurm accounting storage is disabled" >&2;'
                 " exit 1")
+    no_qacct = 'echo "error: job id $2 not found" >&2; exit 1'
+    no_job = ("echo \"<?xml version='1.0'?><job_info><queue_info/><job_info/>"
+              "</job_info>\"")
+    qstat = no_job if env.kind == "sge" else "exit 153"
     sh(env.term, f"mkdir {fake} && cd {fake} && "
                  f"printf '#!/bin/sh\\n%s\\n' {shlex.quote(forget)} >squeue && "
-                 "cp squeue scontrol && printf '#!/bin/sh\\nexit 153\\n' >qstat"
-                 " && chmod +x squeue scontrol qstat")
+                 f"cp squeue scontrol && printf '#!/bin/sh\\n%s\\n'"
+                 f" {shlex.quote(qstat)} >qstat && chmod +x squeue scontrol qstat")
     if not accounting:
         sh(env.term, f"cd {fake} && printf '#!/bin/sh\\n%s\\n'"
-                     f" {shlex.quote(no_sacct)} >sacct && chmod +x sacct")
+                     f" {shlex.quote(no_sacct)} >sacct && printf '#!/bin/sh\\n%s\\n'"
+                     f" {shlex.quote(no_qacct)} >qacct && chmod +x sacct qacct")
     return fake
 
 
@@ -459,7 +491,8 @@ def exit_code_in_another_process(env: Env, prefix: str, job_id: str) -> str:
         "from tests.conftest import make_ssh_terminal\n"
         f"term = cerulean.LocalTerminal() if {local} else make_ssh_terminal()\n"
         "with term:\n"
-        f"    sched = cerulean.make_scheduler({env.kind!r}, term, {prefix!r})\n"
+        f"    sched = cerulean.make_scheduler({env.kind!r}, term,"
+        f" {tools(env.kind) + prefix!r})\n"
         f"    print(sched.get_exit_code({job_id!r}))\n")
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO,
                           capture_output=True, text=True, timeout=120,
@@ -478,7 +511,7 @@ def test_exit_code_after_the_job_left_the_queue(env: Env) -> None:
     # Kills the job script itself, so no exit file is written.
     killed = env.sched.submit(job("kill -9 $$", working_directory=env.workdir))
     assert env.sched.wait_all([finished, killed], time_out=120, interval=0.3) \
-        == {finished: 7, killed: None if env.kind == "torque" else 137}
+        == {finished: 7, killed: 137 if env.kind == "slurm" else None}
 
     # A new object remembers nothing, and the scheduler has forgotten too.
     forgetful = with_prefix(env.sched, f"PATH={fake}:$PATH ")
@@ -533,7 +566,7 @@ def test_a_leftover_exit_file_is_not_taken_for_a_queued_job(env: Env) -> None:
     if env.kind == "directgnu":
         pytest.skip("DirectGnu jobs cannot be held in a queue")
     hold, release = {"slurm": ("--hold", "scontrol release"),
-                     "torque": ("-h", "qrls")}[env.kind]
+                     "torque": ("-h", "qrls"), "sge": ("-h", "qrls")}[env.kind]
     job_id = env.sched.submit(job("exit", "4", working_directory=env.workdir,
                                   extra_scheduler_options=hold))
     leftover = f'"$HOME/.cerulean/jobs/{env.kind}-{job_id}.exit"'
@@ -543,7 +576,7 @@ def test_a_leftover_exit_file_is_not_taken_for_a_queued_job(env: Env) -> None:
         assert env.sched.get_exit_code(job_id) is None
         assert sh(env.term, f"cat {leftover}") == "99\n"
     finally:
-        sh(env.term, f"{release} {job_id}")
+        sh(env.term, f"{tools(env.kind)}{release} {job_id}")
     assert env.sched.wait(job_id, time_out=120, interval=0.3) == 4
 
 
@@ -553,6 +586,9 @@ def test_a_leftover_from_before_the_submission_is_removed(env: Env) -> None:
     old exit code would be taken for the cancelled job's."""
     if env.kind == "directgnu":
         pytest.skip("DirectGnu jobs start at once and remove leftovers themselves")
+    if env.kind == "sge":
+        pytest.skip("scontrol's NEXT_JOB_ID is Slurm's (Grid Engine spools its"
+                    " job counter late): see test_grid_engine_real.py")
     hold = {"slurm": "--hold", "torque": "-h"}[env.kind]
     config = sh(env.term, "scontrol show config")
     next_id = next(line.split("=")[1].strip() for line in config.splitlines()

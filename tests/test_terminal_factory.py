@@ -68,5 +68,14 @@ def test_unknown_file_system_protocol_lists_the_valid_ones() -> None:
 
 
 def test_unknown_scheduler_lists_the_valid_ones() -> None:
-    with pytest.raises(ValueError, match="'directgnu', 'slurm' and 'torque'"):
+    with pytest.raises(ValueError, match="'directgnu', 'slurm', 'torque' and"
+                                         r" 'sge' \(or 'gridengine'\)"):
         cerulean.make_scheduler("pbspro", cerulean.LocalTerminal())
+
+
+@pytest.mark.parametrize("name", ["sge", "gridengine"])
+def test_grid_engine_by_both_names(name: str) -> None:
+    sched = cerulean.make_scheduler(name, cerulean.LocalTerminal(), "p; ")
+    assert isinstance(sched, cerulean.GridEngineScheduler)
+    assert sched._prefix == "p; "
+    assert sched.parallel_environment is None

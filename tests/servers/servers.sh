@@ -2,7 +2,8 @@
 # Real test servers on 127.0.0.1: OpenSSH sshd (and, from logins.sh, one that
 # asks for one-time codes, and a user CA), a 3-node Slurm (munge, MariaDB,
 # slurmdbd, slurmctld, three slurmd) with the PBS/Torque wrappers of
-# slurm-wlm-torque, and WebDAV (wsgidav, HTTP and HTTPS).
+# slurm-wlm-torque, WebDAV (wsgidav, HTTP and HTTPS), and, from sge.sh, Son of
+# Grid Engine.
 #
 #   servers.sh up             install what is missing, start all, wait until ready
 #   servers.sh down           stop all (by PID file), keep the logs
@@ -422,11 +423,15 @@ up() {
     start_munge
     start_mariadb
     start_slurm
+    # Grid Engine; where it cannot be installed, sge.sh says why and its
+    # tests skip, saying so (or fail under CI=true).
+    bash "$HERE/sge.sh" up || log "sge.sh up failed: no Grid Engine (see $LOGS)"
     log "all servers up in $((SECONDS - t0)) s; logs in $LOGS"
 }
 
 down() {
     mkdir -p "$PIDS"
+    bash "$HERE/sge.sh" down || log "sge.sh down failed"
     # Cancel leftover jobs first, so slurmd does not keep them running.
     if running slurmctld; then scancel --user="$TEST_USER" >/dev/null 2>&1 || true; fi
     local node
@@ -454,6 +459,7 @@ status() {
         if running "$name"; then echo "$name: running (pid $(pid_of "$name"))"; else echo "$name: stopped"; fi
     done
     bash "$HERE/logins.sh" status
+    bash "$HERE/sge.sh" status
 }
 
 case ${1:-} in

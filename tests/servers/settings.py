@@ -5,6 +5,7 @@ the fixtures in ``tests/conftest.py`` read them from here.  Everything listens
 on 127.0.0.1 only.
 """
 import os
+import shlex
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +44,19 @@ SLURM_GPU_NODES = ("n1", "n2")
 SLURMCTLD_PORT = 16817
 SLURM_PARTITIONS = ("debug", "batch")
 
+# Son of Grid Engine 8.1.9 (tests/servers/sge.sh): one exec host, queues
+# all.q (4 slots) and batch (2), parallel environment smp (4 slots). Its
+# qsub/qstat would shadow the PBS wrappers', so they are not on PATH: the
+# tests reach them through the scheduler's prefix, sourcing the cell's
+# settings.sh as users of a site do.
+SGE_ROOT = STATE / "sge" / "root"
+SGE_QMASTER_PORT = 16444
+SGE_EXECD_PORT = 16445
+SGE_PREFIX = f". {shlex.quote(str(SGE_ROOT / 'default/common/settings.sh'))}; "
+SGE_PE = "smp"
+SGE_PE_SLOTS = 4
+SGE_UNAVAILABLE = STATE / "sge" / "unavailable"  # why sge.sh could not install it
+
 LOGS = STATE / "logs"
 
 # name -> (host, port) probed to decide whether a server is up
@@ -51,4 +65,5 @@ PROBES = {
     "webdav": (HOST, WEBDAV_PORT),
     "webdav-https": (HOST, WEBDAV_HTTPS_PORT),
     "slurm": (HOST, SLURMCTLD_PORT),
+    "sge": (HOST, SGE_QMASTER_PORT),
 }
