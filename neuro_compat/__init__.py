@@ -33,14 +33,14 @@ from .errors import (
     StorageNotFoundError,
     StoragePathError,
 )
-from .jobs import (
+from .jobs import Jobs
+from .jobs.types import (
     Container,
     HTTPPort,
     JobDescription,
     JobDescriptionInternal,
     JobPriority,
     JobRestartPolicy,
-    Jobs,
     JobStatus,
     JobStatusHistory,
     JobStatusItem,
@@ -50,15 +50,11 @@ from .jobs import (
     StdStream,
 )
 from .parser import Parser
-from .storage import (
+from .storage import Storage
+from .storage.progress import (
     AbstractDeleteProgress,
     AbstractFileProgress,
     AbstractRecursiveFileProgress,
-    Action,
-    DiskUsageInfo,
-    FileStatus,
-    FileStatusType,
-    Storage,
     StorageProgressComplete,
     StorageProgressDelete,
     StorageProgressEnterDir,
@@ -67,6 +63,7 @@ from .storage import (
     StorageProgressStart,
     StorageProgressStep,
 )
+from .storage.types import Action, DiskUsageInfo, FileStatus, FileStatusType
 
 __version__ = "22.7.1"
 """The neuro_sdk release whose API this package offers."""

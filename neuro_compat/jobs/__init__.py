@@ -54,36 +54,6 @@ Where things are
     ``top`` samples; ``get_capacity`` (pure parsers).
 """
 from .api import TOP_INTERVAL, Jobs
-from .types import (
-    Container,
-    HTTPPort,
-    JobDescription,
-    JobDescriptionInternal,
-    JobPriority,
-    JobRestartPolicy,
-    JobStatus,
-    JobStatusHistory,
-    JobStatusItem,
-    JobTelemetry,
-    Message,
-    Resources,
-    StdStream,
-)
 
-__all__ = [
-    "TOP_INTERVAL",
-    "Container",
-    "HTTPPort",
-    "JobDescription",
-    "JobDescriptionInternal",
-    "JobPriority",
-    "JobRestartPolicy",
-    "JobStatus",
-    "JobStatusHistory",
-    "JobStatusItem",
-    "JobTelemetry",
-    "Jobs",
-    "Message",
-    "Resources",
-    "StdStream",
-]
+# The dataclasses and enums are exported by neuro_compat itself, from .types.
+__all__ = ["TOP_INTERVAL", "Jobs"]

@@ -35,34 +35,7 @@ storage root that confines every path, and the backend it works through.
 Storage URIs themselves are read by :mod:`neuro_compat._uri`.
 """
 from .api import Storage
-from .progress import (
-    AbstractDeleteProgress,
-    AbstractFileProgress,
-    AbstractRecursiveFileProgress,
-    StorageProgressComplete,
-    StorageProgressDelete,
-    StorageProgressEnterDir,
-    StorageProgressFail,
-    StorageProgressLeaveDir,
-    StorageProgressStart,
-    StorageProgressStep,
-)
-from .types import Action, DiskUsageInfo, FileStatus, FileStatusType
 
-__all__ = [
-    "AbstractDeleteProgress",
-    "AbstractFileProgress",
-    "AbstractRecursiveFileProgress",
-    "Action",
-    "DiskUsageInfo",
-    "FileStatus",
-    "FileStatusType",
-    "Storage",
-    "StorageProgressComplete",
-    "StorageProgressDelete",
-    "StorageProgressEnterDir",
-    "StorageProgressFail",
-    "StorageProgressLeaveDir",
-    "StorageProgressStart",
-    "StorageProgressStep",
-]
+# The dataclasses, enums and progress classes are exported by neuro_compat
+# itself, from .types and .progress.
+__all__ = ["Storage"]
