@@ -1,8 +1,11 @@
-"""The thread bridge: the only module that knows about threads.
+"""The thread bridge: where the event loop meets threads.
 
 cerulean is blocking (paramiko, requests, the local file system); the
-neuro_sdk API is asyncio. Every blocking call runs in a bounded pool of
-worker threads owned by one :class:`Bridge` per client:
+neuro_sdk API is asyncio. Every crossing between the two goes through this
+module: no other module of neuro_compat hands work to a thread from the
+event loop or calls back into the loop from a thread. Every blocking call
+runs in a bounded pool of worker threads owned by one :class:`Bridge` per
+cluster session:
 
 - :meth:`Bridge.run` awaits one blocking call;
 - :meth:`Bridge.run_cancellable` awaits a long blocking call that checks a
@@ -14,12 +17,17 @@ worker threads owned by one :class:`Bridge` per client:
   closes the generator on ``aclose()``, ``break`` or cancellation; no thread
   is held while the consumer is slow, so many open iterators can never starve
   the pool;
+- :meth:`Bridge.feed` hands an async iterator to a blocking consumer;
 - :class:`ProgressRelay` carries progress events from worker threads to the
   event-loop thread, in order, and turns an exception raised by a user's
-  progress callback into the failure of the operation.
+  progress callback into the failure of the operation;
+- :class:`ThreadFeed` runs producers that may wait indefinitely (an ``exec``
+  session's output) on threads of their own, outside the bounded pool.
 
-:class:`AsyncIteratorContext` is the ``async with ... as it: async for x in
-it`` object neuro_sdk's listing calls return.
+Below this seam, blocking code may still know about threads, but never about
+the loop: objects the worker threads share guard their state with locks (the
+sessions, the storage backends, ``ClusterJobs``), and the port forwarder
+relays connections on threads of its own.
 """
 from __future__ import annotations
 
@@ -29,15 +37,14 @@ import concurrent.futures
 import contextlib
 import functools
 import threading
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator
-from types import TracebackType
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from typing import Any, Generic, TypeVar
 
-from typing_extensions import Self
+from typing_extensions import ParamSpec
 
 _T = TypeVar("_T")
-_T_co = TypeVar("_T_co", covariant=True)
 _R = TypeVar("_R")
+_P = ParamSpec("_P")
 
 _POLL = 0.1  # seconds between checks for cancellation while waiting on the loop
 
@@ -91,16 +98,15 @@ class Bridge:
         self._open_generators: set[Iterator[Any]] = set()
         self._live_iterators: set[AsyncGenerator[Any, None]] = set()
 
-    async def run(self, fn: Callable[..., _T], *args: Any) -> _T:
-        """Run ``fn(*args)`` in a worker thread and return its result.
+    async def run(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Run ``fn(*args, **kwargs)`` in a worker thread and return its result.
 
         For short calls: if the awaiting task is cancelled the call still
         finishes in its thread, and its result is dropped.
         """
         loop = asyncio.get_running_loop()
-        if args:
-            fn = functools.partial(fn, *args)
-        return await loop.run_in_executor(self._pool, fn)
+        call = functools.partial(fn, *args, **kwargs) if args or kwargs else fn
+        return await loop.run_in_executor(self._pool, call)
 
     async def run_cancellable(self, fn: Callable[[CancelToken], _T],
                               token: CancelToken | None = None) -> _T:
@@ -456,44 +462,49 @@ class ProgressRelay:
             raise self.error
 
 
-class AsyncIteratorContext(AsyncIterator[_T_co], Generic[_T_co]):
-    """What neuro_sdk's listing methods return.
+class ThreadFeed(Generic[_T]):
+    """Blocking producers, each on a thread of its own, feeding one queue that
+    the event loop reads.
 
-    Use it as ``async with storage.list(uri) as it: async for x in it``; on
-    leaving the ``async with`` block the iteration is closed, even after a
-    ``break`` or an exception, and the worker threads feeding it are done.
-    Iterating without ``async with`` also works (as in neuro_sdk), but then
-    closing happens only when the iterator is exhausted or garbage-collected.
+    For producers that wait on somebody else for as long as it takes (the
+    output of an interactive ``exec`` session): on the bounded worker threads
+    a few quiet sessions could hold every worker that other calls need. Each
+    producer is called once with a thread-safe ``put``; when it returns (or
+    raises), its end is put as None. Threads are daemons, named
+    ``<name>-1``, ``<name>-2``, ... in the order of the producers.
+
+    Make it on the loop thread.
+
+    :param producers: the blocking producers.
+    :param name: the prefix of the threads' names.
     """
 
-    def __init__(self, agen: AsyncGenerator[_T_co, None]) -> None:
-        self._agen = agen
+    def __init__(self, producers: Sequence[Callable[[Callable[[_T], None]], None]],
+                 name: str) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._queue: asyncio.Queue[_T | None] = asyncio.Queue()
+        self._threads = [threading.Thread(target=self._produce, args=(producer,),
+                                          name=f"{name}-{i}", daemon=True)
+                         for i, producer in enumerate(producers, 1)]
+        for thread in self._threads:
+            thread.start()
 
-    async def __aenter__(self) -> AsyncIterator[_T_co]:
-        return self._agen
+    def _produce(self, producer: Callable[[Callable[[_T], None]], None]) -> None:
+        try:
+            producer(self._put)
+        finally:
+            self._put(None)
 
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
-        await self._agen.aclose()
+    def _put(self, item: _T | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone
+            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
-    def __aiter__(self) -> Self:
-        return self
+    async def get(self) -> _T | None:
+        """The next item, in the order put; None each time a producer ended."""
+        return await self._queue.get()
 
-    async def __anext__(self) -> _T_co:
-        return await self._agen.__anext__()
-
-    async def aclose(self) -> None:
-        """Stop the iteration and release what feeds it."""
-        await self._agen.aclose()
-
-
-def async_iterator_context(
-        func: Callable[..., AsyncGenerator[_T, None]]) -> Callable[..., AsyncIteratorContext[_T]]:
-    """Decorate an async generator method to return :class:`AsyncIteratorContext`."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> AsyncIteratorContext[_T]:
-        return AsyncIteratorContext(func(*args, **kwargs))
-
-    return wrapper
+    def join(self, timeout: float) -> None:
+        """Wait until the producers' threads have ended, at most ``timeout``
+        seconds for each (blocking: call it in a worker thread)."""
+        for thread in self._threads:
+            thread.join(timeout=timeout)

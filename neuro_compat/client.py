@@ -85,10 +85,10 @@ class Client(metaclass=NoPublicConstructor):
 
     def __init__(self, config: Config) -> None:
         self._config = config
-        self._parse: Parser = Parser._create(config)
+        self._parse = Parser._create(config)
         self._sessions = Sessions(config)
-        self._storage: Storage = Storage._create(self._sessions)
-        self._jobs: Jobs = Jobs._create(self._sessions)
+        self._storage = Storage._create(self._sessions)
+        self._jobs = Jobs._create(self._sessions)
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -230,7 +230,7 @@ class Factory:
                 "and the embedded local default when that has no configuration)")
         clusters = load_clusters(self._path)
         state_dir = clusters.source.parent if clusters.source is not None else None
-        return Client._create(Config._create(clusters, state_dir))  # type: ignore[no-any-return]
+        return Client._create(Config._create(clusters, state_dir))
 
 
 def get(*, path: Path | None = None, timeout: Any = DEFAULT_TIMEOUT,

@@ -11,12 +11,12 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 
 from neuro_compat._bridge import (
-    AsyncIteratorContext,
     Bridge,
     CancelToken,
     OperationCancelled,
     ProgressRelay,
 )
+from neuro_compat._utils import AsyncIteratorContext
 from tests.neuro_helpers import run, wait_no_workers
 
 

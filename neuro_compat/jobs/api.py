@@ -21,10 +21,10 @@ from yarl import URL
 
 import cerulean
 
-from .._bridge import Bridge, async_iterator_context
+from .._bridge import Bridge
 from .._cluster.session import Sessions
 from .._images import RemoteImage
-from .._utils import UNSET, NoPublicConstructor
+from .._utils import UNSET, NoPublicConstructor, async_iterator_context
 from .._volumes import DiskVolume, SecretFile, Volume
 from ..errors import IllegalArgumentError, NotSupportedError, ResourceNotFound
 from . import telemetry
@@ -442,6 +442,9 @@ class Jobs(metaclass=NoPublicConstructor):
         :raises ValueError: if the job has finished or has no life span.
         """
         extra = life_span_of(additional_life_span, "additional_life_span")
+        if extra is None:  # life_span_of lets None through; here it means nothing
+            raise ValueError("additional_life_span must be a positive number of seconds, "
+                             "not None")
         jobs, entry = await self._find(id)
         await jobs.session.bridge.run(jobs.bump, entry, extra)
 

@@ -3,9 +3,10 @@
 ``Jobs.exec`` runs a command beside a job as an interactive process: over
 SSH a session channel of the terminal's connection (``exec_command``),
 locally a subprocess. Its stdout and stderr are read by two small threads
-of their own and handed to the event loop as they arrive, so a session
-that waits for output holds none of the bounded worker threads (which
-other calls need); writes and closing go through the worker threads.
+of their own (a :class:`~neuro_compat._bridge.ThreadFeed`) and handed to the
+event loop as they arrive, so a session that waits for output holds none of
+the bounded worker threads (which other calls need); writes and closing go
+through the worker threads.
 
 With ``tty=True``, some commands relay the session's terminal to one of
 their own on the job's node (``srun --pty``, ``docker exec -it``), and make
@@ -22,9 +23,9 @@ does (as it does for a local ``tty=True`` session).
 """
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
+import functools
 import logging
 import os
 import pty
@@ -33,13 +34,12 @@ import signal
 import struct
 import subprocess
 import termios
-import threading
 from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import NamedTuple, Protocol
 
 import cerulean
 
-from .._bridge import Bridge
+from .._bridge import Bridge, ThreadFeed
 from ..errors import StdStreamError
 from .types import Message
 
@@ -295,36 +295,29 @@ class ProcessSource:
         self._bridge = bridge
         self._stdin = stdin
         self._wanted = {1: stdout, 2: stderr}
-        self._loop = asyncio.get_running_loop()
-        self._queue: asyncio.Queue[Message | None] = asyncio.Queue()
         self._closed = False
         self._open_streams = 2
-        self._threads = [threading.Thread(target=self._pump, args=(fileno,),
-                                          name=f"neuro-compat-exec-{fileno}", daemon=True)
-                         for fileno in (1, 2)]
-        for thread in self._threads:
-            thread.start()
+        # stdout and stderr are read on threads of their own (threads
+        # neuro-compat-exec-1 and -2), so a quiet session holds no worker.
+        self._feed: ThreadFeed[Message] = ThreadFeed(
+            [functools.partial(self._pump, fileno) for fileno in (1, 2)],
+            "neuro-compat-exec")
 
-    def _pump(self, fileno: int) -> None:
+    def _pump(self, fileno: int, put: Callable[[Message], None]) -> None:
         try:
             while True:
                 data = self._process.read(fileno)
                 if not data:
                     break
                 if self._wanted[fileno]:
-                    self._put(Message(fileno, data))
+                    put(Message(fileno, data))
         except Exception as e:  # noqa: BLE001 - a closed stream ends the pump
             log.debug("exec stream %d ended: %s", fileno, e)
-        self._put(None)
-
-    def _put(self, item: Message | None) -> None:
-        with contextlib.suppress(RuntimeError):  # the loop is gone
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
 
     async def read(self) -> Message | None:
         """The next chunk; None at the end (StdStreamError for a failure)."""
         while not self._closed:
-            item = await self._queue.get()
+            item = await self._feed.get()
             if item is not None:
                 return item
             self._open_streams -= 1
@@ -352,12 +345,7 @@ class ProcessSource:
         """Stop the process (if still running) and its reader threads."""
         self._closed = True
         await self._bridge.run(self._process.kill)
-        await self._bridge.run(_join, self._threads)
-
-
-def _join(threads: list[threading.Thread]) -> None:
-    for thread in threads:
-        thread.join(timeout=10)
+        await self._bridge.run(self._feed.join, 10)
 
 
 class LogSource:

@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import builtins
 import errno
+import os
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePosixPath
-from typing import Any
+from stat import S_ISREG
+from typing import TypeVar
 
+from typing_extensions import Concatenate, ParamSpec
 from yarl import URL
 
-from .._bridge import AsyncIteratorContext, async_iterator_context
 from .._cluster.session import ClusterSession, Sessions
 from .._cluster.storage_root import StorageRoot
 from .._uri import (
@@ -27,7 +29,13 @@ from .._uri import (
     normalize_storage_uri,
     storage_relpath,
 )
-from .._utils import UNSET, NoPublicConstructor, _Unset
+from .._utils import (
+    UNSET,
+    AsyncIteratorContext,
+    NoPublicConstructor,
+    _Unset,
+    async_iterator_context,
+)
 from ..errors import IllegalArgumentError, StorageNotFoundError
 from . import ops
 from .filters import (
@@ -47,6 +55,9 @@ from .progress import (
 from .transfer import Transfer, download_offset, upload_offset
 from .types import DiskUsageInfo, FileStatus
 
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+
 
 class _Target:
     """A storage URI resolved to its cluster, root and path below the root."""
@@ -59,18 +70,27 @@ class _Target:
         self.rel = rel
 
     async def root(self) -> StorageRoot:
+        """The cluster's storage root (opened in a worker thread the first time)."""
         return await self.session.bridge.run(self.session.storage_root)
 
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        """Run ``fn(root, rel, uri, *args)`` in a worker thread."""
-        session = self.session
-        return await session.bridge.run(_with_root, session, fn, self.rel, self.uri, args)
+    async def run(self, fn: Callable[Concatenate[StorageRoot, PurePosixPath, URL, _P], _T],
+                  *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        """Run ``fn(root, rel, uri, *args, **kwargs)`` in a worker thread."""
+        session, rel, uri = self.session, self.rel, self.uri
 
+        def call() -> _T:
+            # One worker call opens the session (first time) and does the work.
+            return fn(session.storage_root(), rel, uri, *args, **kwargs)
 
-def _with_root(session: ClusterSession, fn: Callable[..., Any], rel: PurePosixPath,
-               uri: URL, args: tuple[Any, ...]) -> Any:
-    # One worker call opens the session (first time) and does the work.
-    return fn(session.storage_root(), rel, uri, *args)
+        return await session.bridge.run(call)
+
+    async def transfer(self, progress: object, *, update: bool = False,
+                       continue_: bool = False) -> Transfer:
+        """A :class:`~neuro_compat.storage.transfer.Transfer` onto this
+        target's cluster, reporting to ``progress`` (the user's object, or
+        None)."""
+        return Transfer(self.session.bridge, await self.root(), progress, update=update,
+                        continue_=continue_)
 
 
 class Storage(metaclass=NoPublicConstructor):
@@ -173,7 +193,7 @@ class Storage(metaclass=NoPublicConstructor):
 
     async def _entries(self, uri: URL, dironly: bool) -> builtins.list[FileStatus]:
         try:
-            entries: builtins.list[FileStatus] = await self._target(uri).run(ops.listdir)
+            entries = await self._target(uri).run(ops.listdir)
         except (StorageNotFoundError, NotADirectoryError):
             return []
         return [e for e in entries if e.is_dir() or not dironly]
@@ -237,13 +257,12 @@ class Storage(metaclass=NoPublicConstructor):
         :raises FileNotFoundError: if *uri* does not exist.
         """
         target = self._target(uri)
-        root = await target.root()
-        transfer = Transfer(target.session.bridge, root, progress)
+        transfer = await target.transfer(progress)
 
         def deleted(entry: URL, is_dir: bool) -> None:
             transfer.relay.emit("delete", StorageProgressDelete(entry, is_dir))
 
-        await transfer.call(ops.remove, root, target.rel, target.uri, recursive, deleted,
+        await transfer.call(ops.remove, transfer.root, target.rel, target.uri, recursive, deleted,
                             transfer.token)
 
     async def stat(self, uri: URL) -> FileStatus:
@@ -258,8 +277,7 @@ class Storage(metaclass=NoPublicConstructor):
         :raises FileNotFoundError: (also a :class:`ResourceNotFound`) if
             *uri* does not exist.
         """
-        result: FileStatus = await self._target(uri).run(ops.stat)
-        return result
+        return await self._target(uri).run(ops.stat)
 
     async def disk_usage(self, cluster_name: str | None = None,
                          org_name: str | None | _Unset = UNSET,
@@ -395,9 +413,7 @@ class Storage(metaclass=NoPublicConstructor):
         src = normalize_local_uri(src)
         path = local_path(src)
         target = self._target(dst)
-        root = await target.root()
-        transfer = Transfer(target.session.bridge, root, progress, update=update,
-                            continue_=continue_)
+        transfer = await target.transfer(progress, update=update, continue_=continue_)
         local = await transfer.call(_local_source_file, path)
         try:
             status: FileStatus | None = await target.run(ops.stat)
@@ -410,7 +426,7 @@ class Storage(metaclass=NoPublicConstructor):
         offset: int | None = 0
         if status is not None:
             if status.is_dir() or (status.is_symlink()
-                                   and await target.run(ops.is_dir)):
+                                   and await target.run(ops.is_dir) is True):
                 raise IsADirectoryError(errno.EISDIR, "Is a directory", str(target.uri))
             if update or continue_:
                 offset = upload_offset(local, status, update, continue_)
@@ -443,10 +459,8 @@ class Storage(metaclass=NoPublicConstructor):
         target = self._target(src)
         dst = normalize_local_uri(dst)
         path = local_path(dst)
-        root = await target.root()
-        transfer = Transfer(target.session.bridge, root, progress, update=update,
-                            continue_=continue_)
-        _, st = await transfer.call(ops.readable_file, root, target.rel, target.uri)
+        transfer = await target.transfer(progress, update=update, continue_=continue_)
+        _, st = await transfer.call(ops.readable_file, transfer.root, target.rel, target.uri)
         offset: int | None = 0
         if update or continue_:
             local = await transfer.call(_local_regular_or_none, path)
@@ -492,9 +506,7 @@ class Storage(metaclass=NoPublicConstructor):
         src = normalize_local_uri(src)
         path = local_path(src)
         target = self._target(dst)
-        root = await target.root()
-        transfer = Transfer(target.session.bridge, root, progress, update=update,
-                            continue_=continue_)
+        transfer = await target.transfer(progress, update=update, continue_=continue_)
         path = await transfer.call(_local_source_dir, path)
         keep = filter if filter is not None else keep_all
         if ignore_file_names:
@@ -528,9 +540,7 @@ class Storage(metaclass=NoPublicConstructor):
         target = self._target(src)
         dst = normalize_local_uri(dst)
         path = local_path(dst)
-        root = await target.root()
-        transfer = Transfer(target.session.bridge, root, progress, update=update,
-                            continue_=continue_)
+        transfer = await target.transfer(progress, update=update, continue_=continue_)
         if await target.run(ops.is_dir) is not True:
             await target.run(ops.stat)  # FileNotFoundError if missing
             raise NotADirectoryError(errno.ENOTDIR, "Not a directory", str(target.uri))
@@ -542,7 +552,7 @@ def _parent_kind(root: StorageRoot, rel: PurePosixPath, uri: URL) -> bool | None
     return ops.is_dir(root, rel.parent, uri.parent)
 
 
-def _local_source_file(path: Path) -> Any:
+def _local_source_file(path: Path) -> os.stat_result:
     st = path.stat()  # FileNotFoundError if missing
     if path.is_dir():
         raise IsADirectoryError(errno.EISDIR, "Is a directory, use recursive copy", str(path))
@@ -558,12 +568,10 @@ def _local_source_dir(path: Path) -> Path:
     return resolved
 
 
-def _local_regular_or_none(path: Path) -> Any:
-    import stat as stat_module
-
+def _local_regular_or_none(path: Path) -> os.stat_result | None:
     try:
         st = path.stat()
     except OSError:
         return None
-    return st if stat_module.S_ISREG(st.st_mode) else None
+    return st if S_ISREG(st.st_mode) else None
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
+from typing_extensions import ParamSpec
 from yarl import URL
 
 from cerulean.file_system_impl import WriteItem
@@ -66,6 +67,7 @@ TIME_THRESHOLD = 1.0
 """Seconds of tolerance for clock differences, as neuro_sdk has."""
 
 _T = TypeVar("_T")
+_P = ParamSpec("_P")
 
 
 def upload_offset(local: os.stat_result, remote: FileStatus, update: bool,
@@ -152,11 +154,12 @@ class Transfer:
         self.continue_ = continue_
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
 
-    async def call(self, fn: Callable[..., _T], *args: Any) -> _T:
+    async def call(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
         """Run a blocking step; stop it on cancellation; surface a failed
         progress callback."""
         try:
-            result = await self.bridge.run_cancellable(lambda token: fn(*args), self.token)
+            result = await self.bridge.run_cancellable(lambda token: fn(*args, **kwargs),
+                                                       self.token)
         except OperationCancelled:
             self.relay.raise_error()  # a callback failed: that is the error to show
             raise
