@@ -116,9 +116,11 @@ def slots(jd: JobDescription) -> int | None:
     """
     if jd.num_nodes is None and jd.mpi_processes_per_node is None:
         return None
-    nodes = _script.positive_int(jd.num_nodes or 1, "num_nodes")
-    per_node = _script.positive_int(jd.mpi_processes_per_node or 1,
-                                    "mpi_processes_per_node")
+    nodes = _script.positive_int(
+        1 if jd.num_nodes is None else jd.num_nodes, "num_nodes")
+    per_node = _script.positive_int(
+        1 if jd.mpi_processes_per_node is None else jd.mpi_processes_per_node,
+        "mpi_processes_per_node")
     return nodes * per_node
 
 
