@@ -127,7 +127,9 @@ def stat_from_mode(st_mode: int, size: int, mtime: float,
 class Capability(Enum):
     """Things a file system may or may not be able to do.
 
-    See :meth:`cerulean.file_system_impl.FileSystemImpl._supports`.
+    See :meth:`cerulean.file_system_impl.FileSystemImpl._supports`. A
+    subclass written for Cerulean 1.0 has only the first four (1.0's
+    ``_supports`` names them); the others are False for it.
     """
 
     SYMLINKS = "symlinks"
@@ -138,6 +140,12 @@ class Capability(Enum):
     """``FileStat.uid`` and ``gid`` are meaningful."""
     SPECIAL_FILES = "special_files"
     """FIFOs, sockets and devices can exist."""
+    WRITE_AT = "write_at"
+    """``_write_at`` writes into an existing file at any offset. An addition
+    to Cerulean 1.0 (WebDAV cannot: a PUT replaces the whole file)."""
+    DISK_USAGE = "disk_usage"
+    """``_disk_usage`` tells the size and free space of the file system
+    holding a path. An addition to Cerulean 1.0."""
 
 
 # The documented homes (see the module docstring).

@@ -30,6 +30,13 @@ Helpers with generic defaults, which a backend may override to be faster:
 ``_listdirs`` (used by walk), ``_unlink_many`` (used when removing trees),
 ``_remove_tree`` (rmdir(recursive=True), remove() and copy()), ``_as_uri``,
 ``_real_path`` (copy()), ``_temp_name`` and ``_discard``.
+
+Optional primitives, additions to Cerulean 1.0 for what neuro_compat's
+Storage needs (reading part of a file, writing into one, disk usage):
+``_read_range`` (a generic default reads and skips; backends seek, or ask
+for a byte range), and ``_write_at`` and ``_disk_usage``, which raise
+:class:`cerulean.UnsupportedOperationError` unless ``_can`` reports
+:attr:`Capability.WRITE_AT` or :attr:`Capability.DISK_USAGE`.
 """
 from __future__ import annotations
 
@@ -50,7 +57,7 @@ from cerulean._records import (
     Permission,
     stat_from_mode,
 )
-from cerulean.file_system import FileSystem
+from cerulean.file_system import FileSystem, UnsupportedOperationError
 from cerulean.path import (
     MAX_LINK_DEPTH,
     AbstractPath,
@@ -59,7 +66,7 @@ from cerulean.path import (
     stat_or_none,
 )
 
-__all__ = ["AbstractPath", "Capability", "DirEntry", "FileSystemImpl",
+__all__ = ["AbstractPath", "Capability", "DirEntry", "DiskUsage", "FileSystemImpl",
            "NotADirectoryRuntimeError", "PathArg", "WriteItem", "stat_from_mode"]
 
 logger = logging.getLogger(__name__)
@@ -88,6 +95,23 @@ class WriteItem(NamedTuple):
     data: bytes
     mode: int | None = None
     exact_mode: int | None = None
+
+
+class DiskUsage(NamedTuple):
+    """Space on the file system holding a path, in bytes, as
+    :func:`shutil.disk_usage` reports it; see
+    :meth:`FileSystemImpl._disk_usage`. An addition to Cerulean 1.0.
+
+    Attributes:
+        total: The size of the file system.
+        used: What is in use.
+        free: What an unprivileged user may still fill (less than
+            ``total - used`` where blocks are reserved for root).
+    """
+
+    total: int
+    used: int
+    free: int
 
 
 PathArg = Union[str, PurePath]
@@ -147,6 +171,8 @@ def _adapt_supports(method: _Method) -> _Method:
     @functools.wraps(method)
     def _supports(self: FileSystemImpl, feature: str | Capability) -> bool:
         if isinstance(feature, Capability):
+            if feature not in _FEATURE_OF_CAPABILITY:
+                return False  # an addition to 1.0, which it cannot have
             feature = _FEATURE_OF_CAPABILITY[feature]
         return bool(method(self, feature))
     return _supports
@@ -257,6 +283,8 @@ class FileSystemImpl(FileSystem):
 
     def _can(self, capability: Capability) -> bool:
         """Whether this file system can do the given thing at all."""
+        if capability not in _FEATURE_OF_CAPABILITY:
+            return False  # an addition: a 1.0 subclass has no such primitive
         return bool(self._legacy("_supports", "_can")(capability))
 
     def _stat(self, path: str) -> FileStat:
@@ -683,6 +711,56 @@ class FileSystemImpl(FileSystem):
             pending.extend(reversed(text.split("/")))
         return resolved
 
+    def _read_range(self, path: str, offset: int,
+                    size: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes of the file at path from offset, in chunks.
+
+        At most size bytes (all to the end if None); fewer if the file
+        ends first, none if offset is at or past its end. An addition to
+        Cerulean 1.0. The default reads the file from the start and skips
+        to offset (so it works for every file system); the backends start
+        at offset (a seek, SFTP READs at offset, a WebDAV ranged GET).
+
+        :raises FileNotFoundError: If nothing is there.
+        :raises IsADirectoryError: If path is a directory.
+        :raises ValueError: If offset or size is negative.
+        """
+        _check_range(offset, size)
+        return slice_stream(self._read_stream(path), offset, size)
+
+    def _write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
+        """Write data into the existing file at path, starting at offset.
+
+        Neither creates nor truncates the file: bytes past what data
+        covers stay, and an offset past the end leaves a hole (zeros), as
+        pwrite(2) does. Not atomic: a failure leaves what was written. An
+        addition to Cerulean 1.0, for file systems that report
+        :attr:`Capability.WRITE_AT`.
+
+        :returns: The number of bytes written.
+        :raises FileNotFoundError: If nothing is there.
+        :raises IsADirectoryError: If path is a directory.
+        :raises ValueError: If offset is negative.
+        :raises cerulean.UnsupportedOperationError: Without WRITE_AT (the
+            default).
+        """
+        raise UnsupportedOperationError(
+            f"{type(self).__name__} cannot write into a file at an offset")
+
+    def _disk_usage(self, path: str) -> DiskUsage:
+        """Total, used and free bytes of the file system holding path.
+
+        An addition to Cerulean 1.0, for file systems that report
+        :attr:`Capability.DISK_USAGE` (local: statvfs; SFTP: OpenSSH's
+        ``statvfs@openssh.com`` extension).
+
+        :raises FileNotFoundError: If nothing is at path.
+        :raises cerulean.UnsupportedOperationError: Without DISK_USAGE (the
+            default).
+        """
+        raise UnsupportedOperationError(
+            f"{type(self).__name__} cannot tell disk usage")
+
     def _temp_name(self, path: str) -> str:
         """A fresh, hidden name beside path, for landing a file atomically.
 
@@ -840,6 +918,40 @@ def _remove_listed(fs: FileSystemImpl, path: str,
             raise listing
         _remove_listed(fs, subdir, listing)
     fs._remove_dir(path)
+
+
+def _check_range(offset: int, size: int | None) -> None:
+    """Refuse a negative offset or size (see _read_range)."""
+    if offset < 0 or (size is not None and size < 0):
+        raise ValueError(f"invalid byte range: offset {offset}, size {size}")
+
+
+def slice_stream(chunks: Iterator[bytes], offset: int,
+                 size: int | None) -> Iterator[bytes]:
+    """The part of a stream of chunks from offset, at most size bytes.
+
+    Skips what comes before offset and stops (closing chunks, so a remote
+    file is released) once size bytes have been yielded.
+    """
+    try:
+        for chunk in chunks:
+            if offset >= len(chunk):
+                offset -= len(chunk)
+                continue
+            if offset:
+                chunk = chunk[offset:]
+                offset = 0
+            if size is not None:
+                if len(chunk) >= size:
+                    if size:
+                        yield chunk[:size]
+                    return
+                size -= len(chunk)
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
 
 
 def _normalised(path: str) -> str:

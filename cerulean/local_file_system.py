@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import PurePosixPath
 
 from cerulean.file_system_impl import (
     Capability,
     DirEntry,
+    DiskUsage,
     FileSystemImpl,
     stat_from_mode,
 )
@@ -134,3 +136,46 @@ class LocalFileSystem(FileSystemImpl):
                     view = view[written:]
                 count += len(chunk)
         return count
+
+    # --- Optional primitives (additions to Cerulean 1.0) ---------------------
+
+    def _read_range(self, path: str, offset: int,
+                    size: int | None = None) -> Iterator[bytes]:
+        if offset < 0 or (size is not None and size < 0):
+            raise ValueError(f"invalid byte range: offset {offset}, size {size}")
+        return self._read_from(path, offset, size)
+
+    def _read_from(self, path: str, offset: int,
+                   size: int | None) -> Iterator[bytes]:
+        with open(path, "rb", buffering=0) as stream:
+            stream.seek(offset)
+            left = size
+            while left is None or left > 0:
+                chunk = stream.read(CHUNK_SIZE if left is None
+                                    else min(CHUNK_SIZE, left))
+                if not chunk:
+                    return
+                if left is not None:
+                    left -= len(chunk)
+                yield chunk
+
+    def _write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
+        if offset < 0:
+            raise ValueError(f"invalid offset {offset}")
+        # O_WRONLY without O_CREAT or O_TRUNC: into the file as it is.
+        fd = os.open(path, os.O_WRONLY)
+        count = 0
+        try:
+            for chunk in data:
+                view = memoryview(chunk).cast("B")
+                while view:
+                    written = os.pwrite(fd, view, offset + count)
+                    view = view[written:]
+                    count += written
+        finally:
+            os.close(fd)
+        return count
+
+    def _disk_usage(self, path: str) -> DiskUsage:
+        usage = shutil.disk_usage(path)
+        return DiskUsage(usage.total, usage.used, usage.free)

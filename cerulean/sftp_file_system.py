@@ -16,16 +16,20 @@ from cerulean._sftp.channel import (
     SftpChannel,
     check_status,
     close_handle,
+    disk_usage_reply,
     expect,
     ignore_reply,
     open_file,
     remove_many,
     rename_payload,
     stat_reply,
+    statvfs_payload,
 )
+from cerulean.file_system import UnsupportedOperationError
 from cerulean.file_system_impl import (
     Capability,
     DirEntry,
+    DiskUsage,
     FileSystemImpl,
     WriteItem,
     name_target,
@@ -82,6 +86,7 @@ class SftpFileSystem(FileSystemImpl):
         self._lock = threading.Lock()
         self._idle: list[SftpChannel] = []
         self._closed = False
+        self._statvfs: bool | None = None  # see _has_statvfs
         # Open the first session now, so that a connection problem shows up
         # here rather than at the first use.
         self._release(self._acquire())
@@ -118,7 +123,25 @@ class SftpFileSystem(FileSystemImpl):
             self._terminal.close()
 
     def _can(self, capability: Capability) -> bool:
+        if capability == Capability.DISK_USAGE:
+            return self._has_statvfs()
         return True
+
+    def _has_statvfs(self) -> bool:
+        """Whether the server has OpenSSH's statvfs extension: asked once.
+
+        paramiko does not keep the extensions the server announced, so one
+        request on the root tells; any answer but "unsupported" means yes.
+        """
+        if self._statvfs is None:
+            try:
+                self._disk_usage("/")
+                self._statvfs = True
+            except UnsupportedOperationError:
+                self._statvfs = False
+            except OSError:
+                self._statvfs = True  # it answered, about the root
+        return self._statvfs
 
     # --- Sessions ----------------------------------------------------------
 
@@ -423,12 +446,14 @@ class SftpFileSystem(FileSystemImpl):
 
     def _write_and_close(self, ch: SftpChannel, handle: bytes, path: str,
                          data: Iterable[bytes],
-                         exact_mode: int | None = None) -> int:
-        """Write data to the open handle, set exact_mode on it if given,
-        and close it; return the byte count. If anything fails, the handle
-        is closed without waiting (the file is left as far as it got)."""
+                         exact_mode: int | None = None,
+                         file_offset: int = 0) -> int:
+        """Write data to the open handle from file_offset, set exact_mode
+        on it if given, and close it; return the byte count. If anything
+        fails, the handle is closed without waiting (the file is left as far
+        as it got)."""
         try:
-            count = streams.write_stream(ch, handle, path, data)
+            count = streams.write_stream(ch, handle, path, data, file_offset)
             if exact_mode is not None:
                 check_status(*ch.call(
                     protocol.FSETSTAT, protocol.string(handle) + protocol.attrs(exact_mode)), path)
@@ -473,6 +498,63 @@ class SftpFileSystem(FileSystemImpl):
         except Exception as error:  # noqa: BLE001 - must not mask the cause
             logger.warning("could not remove temporary files %s: %s",
                            temps, error)
+
+    # --- Optional primitives (additions to Cerulean 1.0) ---------------------
+
+    def _read_range(self, path: str, offset: int,
+                    size: int | None = None) -> Iterator[bytes]:
+        if offset < 0 or (size is not None and size < 0):
+            raise ValueError(f"invalid byte range: offset {offset}, size {size}")
+        if size == 0:
+            return self._nothing_of(path)
+        return self._read_part(path, offset, size)
+
+    def _nothing_of(self, path: str) -> Iterator[bytes]:
+        """No bytes of the file at path, after checking that it is one
+        (OpenSSH opens a directory for reading, and no READ would fail)."""
+        if self._stat(path).is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        yield from ()
+
+    def _read_part(self, path: str, offset: int,
+                   size: int | None) -> Iterator[bytes]:
+        # READs at the offset, as _read_stream reads from the start.
+        channel, handle = self._opened(path, protocol.FLAG_READ)
+        try:
+            yield from streams.read_range(channel, handle, path, offset, size)
+        except EOFError:
+            pass
+        except OSError as error:
+            raise self._diagnose_read(error, path) from None
+        finally:
+            if channel.healthy:
+                close_handle(channel, handle, wait=False)
+            self._release(channel)
+
+    def _write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
+        if offset < 0:
+            raise ValueError(f"invalid offset {offset}")
+        # Without CREAT or TRUNC: into the file as it is.
+        ch, handle = self._opened(path, protocol.FLAG_WRITE)
+        try:
+            return self._write_and_close(ch, handle, path, data,
+                                         file_offset=offset)
+        finally:
+            self._release(ch)
+
+    def _disk_usage(self, path: str) -> DiskUsage:
+        def statvfs(ch: SftpChannel) -> DiskUsage:
+            kind, reader = ch.call(protocol.EXTENDED, statvfs_payload(path))
+            try:
+                reply = expect(kind, reader, protocol.EXTENDED_REPLY, path)
+            except OSError as error:
+                if protocol.sftp_status(error) == protocol.OP_UNSUPPORTED:
+                    raise UnsupportedOperationError(
+                        "this SFTP server cannot tell disk usage (it lacks"
+                        " OpenSSH's statvfs@openssh.com)") from None
+                raise
+            return disk_usage_reply(reply)
+        return self._query(statvfs)
 
     # --- Batches -----------------------------------------------------------
 

@@ -66,6 +66,7 @@ from cerulean.file_system_impl import (
     FileSystemImpl,
     WriteItem,
     name_target,
+    slice_stream,
 )
 from cerulean.path import EntryType, FileStat
 
@@ -475,9 +476,17 @@ class WebdavFileSystem(FileSystemImpl):
                      size_hint: int | None = None) -> Iterator[bytes]:
         return self._get(path)
 
-    def _get(self, path: str) -> Generator[bytes, None, None]:
+    def _get(self, path: str, offset: int = 0, size: int | None = None
+             ) -> Generator[bytes, None, None]:
+        """GET the file at path; from offset, at most size bytes, with a
+        Range header (and skipping, if the server ignores it)."""
         url = self._http.url(path)
-        response = self._http.send("GET", url, stream=True)
+        ranged = offset > 0 or size is not None
+        headers = None
+        if ranged:
+            last = "" if size is None else str(offset + size - 1)
+            headers = {"Range": f"bytes={offset}-{last}"}
+        response = self._http.send("GET", url, headers=headers, stream=True)
         with response:  # also when the consumer stops early
             if response.status_code in (301, 302, 303, 307, 308):
                 # The server redirects a directory's URL to one ending in
@@ -486,14 +495,43 @@ class WebdavFileSystem(FileSystemImpl):
                 if urlsplit(location).path.endswith("/"):
                     raise IsADirectoryError(errno.EISDIR, "Is a directory",
                                             path)
-            if response.status_code != 200:
+            if ranged and response.status_code == 416:
+                return  # Range Not Satisfiable: offset is past the end
+            if response.status_code not in ((200, 206) if ranged else (200,)):
                 raise http.status_error(response, path)
+            chunks: Iterator[bytes] = response.iter_content(READ_CHUNK)
+            if ranged and response.status_code == 200:
+                # The whole file: this server does not do ranges.
+                chunks = slice_stream(chunks, offset, size)
             try:
-                yield from response.iter_content(READ_CHUNK)
+                yield from chunks
             except requests.exceptions.RequestException as error:
                 raise ConnectionError(
                     f"WebDAV GET {url}: the download broke off ({error})"
                 ) from error
+
+    # --- Optional primitives (additions to Cerulean 1.0) ----------------------
+    #
+    # _write_at is left to the default (unsupported): a PUT replaces a whole
+    # file, and the partial PUT a few servers accept (Content-Range) needs
+    # "prior agreement" (RFC 9110, 14.5), which a client cannot check.
+    # _disk_usage too: RFC 4331's quota properties are optional, and what
+    # they count (the share, the disk, the user) differs between servers.
+
+    def _read_range(self, path: str, offset: int,
+                    size: int | None = None) -> Iterator[bytes]:
+        if offset < 0 or (size is not None and size < 0):
+            raise ValueError(f"invalid byte range: offset {offset}, size {size}")
+        if size == 0:
+            return self._nothing_of(path)
+        return self._get(path, offset, size)
+
+    def _nothing_of(self, path: str) -> Iterator[bytes]:
+        """No bytes of the file at path, after checking that it is one (a
+        Range of no bytes cannot be asked for)."""
+        if self._stat(path).is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        yield from ()
 
     def _write_stream(self, path: str, data: Iterable[bytes],
                       mode: int | None = None,

@@ -392,3 +392,20 @@ def test_local_1_0_protocol_changes(tree: pathlib.PurePosixPath) -> None:
     fs._touch(deep / "f")
     fs._rmdir(deep.parent, recursive=True)
     assert not fs._exists(deep.parent)
+
+
+def test_a_1_0_subclass_has_none_of_the_additions_but_ranges(
+        old: OldStyleFileSystem) -> None:
+    # Cerulean 1.0 has no name for them, and such a subclass has no
+    # primitive for them; byte ranges are read through its streams.
+    fs = old
+    data = bytes(range(256)) * 1200
+    (fs.base / "f").write_bytes(data)
+    for capability in (Capability.WRITE_AT, Capability.DISK_USAGE):
+        assert fs._can(capability) is False
+        assert fs._supports(capability) is False
+    assert b"".join(fs._read_range("/f", 131_000, 500)) == data[131_000:131_500]
+    with pytest.raises(cerulean.UnsupportedOperationError):
+        fs._write_at("/f", 0, [b"x"])
+    with pytest.raises(cerulean.UnsupportedOperationError):
+        fs._disk_usage("/")

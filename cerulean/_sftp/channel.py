@@ -18,6 +18,7 @@ from typing import Protocol
 import paramiko
 
 from cerulean._sftp import protocol
+from cerulean.file_system_impl import DiskUsage
 from cerulean.path import FileStat
 
 Handler = Callable[[int, protocol.Reader], None]
@@ -289,6 +290,8 @@ WRITE_FLAGS = protocol.FLAG_WRITE | protocol.FLAG_CREAT | protocol.FLAG_TRUNC
 """OPEN flags for writing a file from the start."""
 POSIX_RENAME = b"posix-rename@openssh.com"
 """The OpenSSH extension that renames atomically, replacing the target."""
+STATVFS = b"statvfs@openssh.com"
+"""The OpenSSH extension that answers statvfs(3) for a path."""
 
 
 def open_file(ch: SftpChannel, path: str, flags: int,
@@ -317,6 +320,20 @@ def rename_payload(source: str, target: str) -> bytes:
     """The EXTENDED posix-rename request body: atomic, replaces target."""
     return protocol.string(POSIX_RENAME) + protocol.path_string(source) + protocol.path_string(
         target)
+
+
+def statvfs_payload(path: str) -> bytes:
+    """The EXTENDED statvfs request body for path."""
+    return protocol.string(STATVFS) + protocol.path_string(path)
+
+
+def disk_usage_reply(reader: protocol.Reader) -> DiskUsage:
+    """Total, used and free bytes from a statvfs EXTENDED_REPLY, as
+    shutil.disk_usage computes them from statvfs(3)."""
+    reader.uint64()  # f_bsize; sizes count in f_frsize units
+    frsize, blocks, bfree, bavail = (reader.uint64() for _ in range(4))
+    return DiskUsage(blocks * frsize, (blocks - bfree) * frsize,
+                     bavail * frsize)
 
 
 def stat_reply(kind: int, reader: protocol.Reader, path: str) -> FileStat:

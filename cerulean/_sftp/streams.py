@@ -112,16 +112,80 @@ def read_stream(ch: SftpChannel, handle: bytes, path: str,
         fill()
 
 
+def read_range(ch: SftpChannel, handle: bytes, path: str, offset: int,
+               size: int | None) -> Iterator[bytes]:
+    """Yield up to size bytes (to the end if None) from offset, reading ahead.
+
+    The READs cover exactly the range when its size is known; otherwise the
+    window starts at one request and doubles, as in :func:`read_stream`. A
+    short reply ends the range at the end of the file; should the server
+    have read less than asked elsewhere, the rest is asked for again.
+    """
+    pending: deque[_Read] = deque()
+    next_offset = offset
+    stop = None if size is None else offset + size
+    chunk = ch.read_size(READ_CHUNK)
+    window = READ_WINDOW if size is not None else 1
+
+    def issue() -> None:
+        nonlocal next_offset
+        length = chunk if stop is None else min(chunk, stop - next_offset)
+        request = _Read(next_offset, length)
+
+        def on_reply(kind: int, reader: protocol.Reader) -> None:
+            request.reply = (kind, reader)
+
+        ch.send(protocol.READ, protocol.string(handle)
+                + protocol.uint64(next_offset) + protocol.uint32(length),
+                on_reply)
+        pending.append(request)
+        next_offset += length
+
+    def fill() -> None:
+        while len(pending) < window and (stop is None or next_offset < stop):
+            issue()
+
+    fill()
+    while pending:
+        request = pending.popleft()
+        ch.wait_done(request)
+        assert request.reply is not None
+        kind, reader = request.reply
+        try:
+            data = expect(kind, reader, protocol.DATA, path).string()
+        except EOFError:
+            data = b""
+        if data:
+            yield data
+        if len(data) == request.length:
+            window = min(window * 2, READ_WINDOW)
+            fill()
+            continue
+        # Short: the requests after this one are answered (their replies
+        # must be taken off the channel) but not used.
+        for later in pending:
+            ch.wait_done(later)
+        pending.clear()
+        if not data:
+            return  # the end of the file
+        next_offset = request.offset + len(data)
+        window = 1
+        fill()
+
+
 def write_stream(ch: SftpChannel, handle: bytes, path: str,
-                 data: Iterable[bytes]) -> int:
+                 data: Iterable[bytes], file_offset: int = 0) -> int:
     """Write data behind an open handle, pipelined; return the byte count.
 
     Small pieces are gathered into requests of about WRITE_CHUNK; large ones are
     split. At most WRITE_WINDOW requests wait for acknowledgement, so
     memory stays bounded whatever the size.
+
+    :param file_offset: Where in the file the first byte goes (0: a whole
+        file).
     """
     errors: list[OSError] = []
-    offset = 0
+    offset = file_offset
 
     def on_ack(kind: int, reader: protocol.Reader) -> None:
         try:
@@ -155,4 +219,4 @@ def write_stream(ch: SftpChannel, handle: bytes, path: str,
     ch.drain()
     if errors:
         raise errors[0]
-    return offset
+    return offset - file_offset
