@@ -5,8 +5,8 @@
 * No import of the distribution's own modules inside a function or under
   ``if TYPE_CHECKING:``: those are how circles hide.
 * paramiko only where SSH is spoken: cerulean's ``_ssh``/``_sftp`` and the
-  two modules that own and borrow the connection. neuro_compat's list holds
-  what still imports it and only shrinks (issue 13 removes it entirely).
+  terminal that owns the connection. neuro_compat's list holds what still
+  imports it and only shrinks (issue 13 removes it entirely).
 
 The graph is built from the source with :mod:`ast` (nothing is imported),
 from the imports at module level. ``from package import name`` counts as
@@ -28,25 +28,11 @@ PACKAGES = ("cerulean", "neuro_compat")
 
 PARAMIKO_ALLOWED = {
     "cerulean": ("cerulean._ssh.", "cerulean._sftp.", "cerulean.ssh_terminal"),
-    # What still imports paramiko today; remove entries as they go.
-    "neuro_compat": ("neuro_compat._cluster.backend", "neuro_compat.jobs.streams"),
+    # What still imports paramiko; it only shrinks (see
+    # test_paramiko_allowance_is_what_is_there).
+    "neuro_compat": ("neuro_compat._cluster.backend",),
 }
 """Module names (or prefixes, ending in ``.``) that may import paramiko."""
-
-HIDDEN_ALLOWED: dict[str, frozenset[str]] = {
-    "cerulean": frozenset(),
-    # Being removed by neuro_compat's share of issue 13; remove entries as
-    # they go. Each is "importer -> imported".
-    "neuro_compat": frozenset({
-        "neuro_compat._cluster.backend -> cerulean",
-        "neuro_compat._cluster.session -> neuro_compat._cluster.storage_root",
-        "neuro_compat.jobs.api -> cerulean",
-        "neuro_compat.jobs.api -> neuro_compat.client",
-        "neuro_compat.jobs.streams -> cerulean",
-        "neuro_compat.storage.api -> neuro_compat.client",
-    }),
-}
-"""Function-level or TYPE_CHECKING imports still tolerated."""
 
 
 def _module_name(path: Path) -> str:
@@ -184,7 +170,7 @@ def test_cerulean_never_imports_neuro_compat() -> None:
 def test_no_hidden_imports_of_our_modules(package: str) -> None:
     found = {entry for entry in HIDDEN if entry.partition(".")[0] == package
              or entry.partition(" ")[0] == package}
-    assert sorted(found - HIDDEN_ALLOWED[package]) == []
+    assert sorted(found) == []
 
 
 @pytest.mark.parametrize("package", PACKAGES)
@@ -195,6 +181,14 @@ def test_paramiko_only_where_ssh_is_spoken(package: str) -> None:
     assert sorted(name for name in users if not any(
         name == prefix or (prefix.endswith(".") and name.startswith(prefix))
         for prefix in allowed)) == []
+
+
+def test_paramiko_allowance_is_what_is_there() -> None:
+    # An entry whose module no longer imports paramiko goes from the list,
+    # so the list says where paramiko still is.
+    users = THIRD_PARTY.get("paramiko", set())
+    assert [name for name in PARAMIKO_ALLOWED["neuro_compat"]
+            if name not in users] == []
 
 
 def test_the_checker_sees_what_it_checks() -> None:
