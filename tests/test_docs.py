@@ -37,7 +37,7 @@ An rST comment right before a code block tunes it (it is not rendered)::
 
 ``servers``
     the real test servers the example needs (``ssh``, ``slurm``,
-    ``torque``, ``webdav``); the test carries ``real_server(...)`` for them,
+    ``torque``, ``sge``, ``webdav``); the test carries ``real_server(...)`` for them,
     and the example is rewritten with :data:`SUBSTITUTIONS`.
 ``setup``
     run the example inside the named set-up, so that a fragment can use
@@ -98,7 +98,7 @@ DOCS = REPO / "docs"
 README = REPO / "README.md"
 RST_FILES = sorted(p for p in DOCS.rglob("*.rst") if "_build" not in p.parts)
 
-SERVERS = ("ssh", "slurm", "torque", "webdav")
+SERVERS = ("ssh", "slurm", "torque", "sge", "webdav")
 """Values of the ``servers`` option."""
 
 SUBSTITUTIONS = (
@@ -112,6 +112,8 @@ SUBSTITUTIONS = (
     ("HostName cluster.example.org", f"HostName {S.HOST}"),
     ("Port 22\n", f"Port {S.SSH_PORT}\n"),
     ("https://dav.example.org/alice", "{webdav}"),
+    # The made-up cluster's Grid Engine settings: the test one's.
+    ("'. /opt/sge/default/common/settings.sh; '", repr(S.SGE_PREFIX)),
     ("/home/alice", "{scratch}"),
     ("'home' / 'alice'", "'home' / 'cerulean' / '{scratch_name}'"),
     ('"home" / "alice"', '"home" / "cerulean" / "{scratch_name}"'),
