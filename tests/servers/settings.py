@@ -26,6 +26,25 @@ ECDSA_KEY = KEYS / "id_ecdsa"  # no passphrase
 KNOWN_HOSTS = STATE / "known_hosts"  # holds the test sshd's host keys
 HOST_KEYS = STATE / "sshd"  # ssh_host_*_key(.pub) of the test sshd
 
+# User certificates (tests/servers/logins.sh): the test sshd trusts the user
+# CA in CA_DIR (TrustedUserCAKeys). Neither key is in authorized_keys, so
+# only its certificate lets it in.
+CA_DIR = STATE / "ca"
+CERT_KEY = CA_DIR / "id_cert"  # no passphrase; CERT_KEY-cert.pub: principal USER, valid
+CERT_FILE = CA_DIR / "id_cert-cert.pub"
+EXPIRED_CERT_KEY = CA_DIR / "id_expired"  # its certificate expired 2020-01-02
+EXPIRED_CERT_FILE = CA_DIR / "id_expired-cert.pub"
+EXPIRED_CERT_UNTIL = "2020-01-02"  # its certificate's "valid before" date
+
+# A second sshd (logins.sh) that asks for a key, then a one-time code
+# (keyboard-interactive through PAM's pam_oath, TOTP: 6 digits, 30 s), as
+# centres with two-factor logins do. Same host keys as the main sshd (its
+# lines are in KNOWN_HOSTS); pam_oath refuses a code that was used before.
+OTP_SSH_PORT = 10023
+OTP_SECRET_HEX = "3132333435363738393031323334353637383930"  # RFC 6238's
+OTP_SECRET_BASE32 = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # the same secret
+OTP_PROMPT = f"One-time password (OATH) for `{USER}': "
+
 # WebDAV (wsgidav)
 WEBDAV_PORT = 18080
 WEBDAV_HTTPS_PORT = 18443
@@ -62,6 +81,7 @@ LOGS = STATE / "logs"
 # name -> (host, port) probed to decide whether a server is up
 PROBES = {
     "ssh": (HOST, SSH_PORT),
+    "ssh-otp": (HOST, OTP_SSH_PORT),
     "webdav": (HOST, WEBDAV_PORT),
     "webdav-https": (HOST, WEBDAV_HTTPS_PORT),
     "slurm": (HOST, SLURMCTLD_PORT),
