@@ -283,3 +283,20 @@ def test_cancel_of_a_finished_job_is_not_an_error() -> None:
     with pytest.raises(SchedulerError, match="Could not cancel job 3"):
         sched._check_cancel(Result(1, "", "denied: not your job\n"), "3")
 
+
+
+# --- the test server ---------------------------------------------------------------
+
+def test_without_grid_engine_its_tests_say_why(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """tests/servers/sge.sh leaves the reason it could not install Grid
+    Engine where the skip (or, under CI=true, the failure) message finds it."""
+    from tests import conftest
+    from tests.servers import settings as S
+    why = tmp_path / "unavailable"
+    why.write_text("Grid Engine could not be installed: E: no network\n")
+    monkeypatch.setattr(S, "SGE_UNAVAILABLE", why)
+    monkeypatch.setitem(S.PROBES, "sge", (S.HOST, 1))  # nothing listens there
+    reason = conftest._server_down_reason("sge") or ""
+    assert reason.startswith("sge test server is not listening on 127.0.0.1:1")
+    assert reason.endswith("(Grid Engine could not be installed: E: no network)")

@@ -60,7 +60,9 @@ install_sge() {
             apt-get update -qq >>"$LOGS/sge-apt.log" 2>&1 || true
             (cd "$SGE/debs" && apt-get download "${PACKAGES[@]}") >>"$LOGS/sge-apt.log" 2>&1
         } || { tail -5 "$LOGS/sge-apt.log" >&2; log "SGE: apt-get download failed"; return 1; }
-        for deb in "$SGE"/debs/*.deb; do dpkg-deb -x "$deb" "$PKG"; done
+        for deb in "$SGE"/debs/*.deb; do
+            dpkg-deb -x "$deb" "$PKG" || { log "SGE: cannot unpack $deb"; return 1; }
+        done
     fi
     for p in libjemalloc2 libhwloc15 libmunge2 libtirpc3 libdb5.3; do
         if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
