@@ -104,6 +104,23 @@ def job_name(name: str) -> str:
     return "_" + safe if safe[:1].isdigit() or not safe else safe
 
 
+def output_path(path: str, what: str) -> str:
+    """A ``-o``/``-e`` value that Grid Engine takes as the path given.
+
+    qsub reads ``host:path`` in these options, so a path with a colon in it
+    would name a host ("can't resolve hostname"); with an empty host in
+    front (``:path``) the whole value is the path. Grid Engine still expands
+    its own variables in it (``$HOME``, ``$JOB_ID``, ``$JOB_NAME``, ...).
+
+    :param path: The system_out_file or system_err_file.
+    :param what: Which one, for the error message.
+    :returns: The option's value.
+    :raises ValueError: If the path contains a line break.
+    """
+    _script.check_line(path, what)
+    return ":" + path if ":" in path else path
+
+
 def slots(jd: JobDescription) -> int | None:
     """The number of slots a job asks for, if it asks for nodes or processes.
 
@@ -173,11 +190,11 @@ def qsub_args(jd: JobDescription, parallel_environment: str | None = None
                 " (`qconf -spl` lists them)")
         args += ["-pe", parallel_environment, str(count)]
     if jd.system_out_file is not None:
-        args += ["-o", _script.check_line(jd.system_out_file, "system_out_file")]
+        args += ["-o", output_path(jd.system_out_file, "system_out_file")]
     else:
         args += DEFAULT_OUTPUT
     if jd.system_err_file is not None:
-        args += ["-e", _script.check_line(jd.system_err_file, "system_err_file")]
+        args += ["-e", output_path(jd.system_err_file, "system_err_file")]
     else:
         args += DEFAULT_ERROR
     if extra is not None:

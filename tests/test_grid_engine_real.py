@@ -130,6 +130,18 @@ def test_job_names_reach_qstat_as_grid_engine_takes_them(
     assert found == ""
 
 
+def test_system_files_with_a_colon_in_their_path(
+        remote: tuple[cerulean.Terminal, str]) -> None:
+    term, wd = remote
+    sched = grid_engine(term)
+    job_id = sched.submit(job("echo", "out;", "echo", "err", ">&2",
+                              working_directory=wd, system_out_file="a:1.out",
+                              system_err_file=f"{wd}/b:2.err"))
+    assert sched.wait(job_id, time_out=120, interval=0.3) == 0
+    assert read(term, f"{wd}/a:1.out") == "out\n"
+    assert read(term, f"{wd}/b:2.err") == "err\n"
+
+
 def test_the_exit_code_comes_from_qacct_without_an_exit_record(
         remote: tuple[cerulean.Terminal, str]) -> None:
     term, wd = remote

@@ -52,6 +52,11 @@ def test_options_are_honoured_and_quoted() -> None:
         "-e", "sys'err", "-l", "h_vmem=1G", "-R", "y"]
 
 
+def test_an_output_path_with_a_colon_is_not_taken_for_a_host() -> None:
+    jd = job(system_out_file="run:1.out", system_err_file="/logs/a:b")
+    assert words(jd)[-4:] == ["-o", ":run:1.out", "-e", ":/logs/a:b"]
+
+
 @pytest.mark.parametrize(("name", "taken"), [
     ("plain-name.1", "plain-name.1"), ("two words", "two_words"),
     ("a/b:c@d\\e*f?g", "a_b_c_d_e_f_g"), ("1st", "_1st"), ("", "_"),
