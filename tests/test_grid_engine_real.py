@@ -47,6 +47,15 @@ def qsh(term: cerulean.Terminal, script: str) -> str:
     return sh(term, S.SGE_PREFIX + script)
 
 
+def test_the_prefix_reaches_grid_engine_and_the_pbs_wrappers_stay_on_path(
+        remote: tuple[cerulean.Terminal, str]) -> None:
+    term, _ = remote
+    require_servers("torque")
+    assert sh(term, "command -v qsub").strip() == "/usr/bin/qsub"  # slurm-wlm-torque
+    assert qsh(term, "command -v qsub").strip() == f"{S.SGE_ROOT}/bin/lx-amd64/qsub"
+    assert qsh(term, "qstat -help | head -1").strip() == "SGE 8.1.9"
+
+
 # --- parallel environments --------------------------------------------------
 
 @pytest.mark.parametrize(("nodes", "per_node", "slots"), [
