@@ -17,8 +17,10 @@ from cerulean.credential import (
     AgentCredential,
     Credential,
     DefaultKeysCredential,
+    InteractiveCredential,
     PasswordCredential,
     PubKeyCredential,
+    TotpResponder,
 )
 from cerulean.direct_gnu_scheduler import DirectGnuScheduler
 from cerulean.factory import make_file_system, make_scheduler, make_terminal
@@ -56,6 +58,7 @@ __all__ = [
     "GridEngineScheduler",
     "HostKeyChangedError",
     "HostKeyError",
+    "InteractiveCredential",
     "JobDescription",
     "JobStatus",
     "LocalFileSystem",
@@ -71,6 +74,7 @@ __all__ = [
     "SshTerminal",
     "Terminal",
     "TorqueScheduler",
+    "TotpResponder",
     "UnknownHostKeyError",
     "UnsupportedOperationError",
     "WebdavFileSystem",

@@ -158,7 +158,8 @@ class SshTerminal(Terminal):
         """Connect to a host as ``ssh <alias>`` would, using ``~/.ssh/config``.
 
         From the config entry for ``alias`` this uses ``HostName``,
-        ``Port``, ``User``, ``IdentityFile``, ``IdentitiesOnly``,
+        ``Port``, ``User``, ``IdentityFile``, ``CertificateFile`` (the first
+        one only), ``IdentitiesOnly``,
         ``ProxyJump`` (one or more hops, each looked up in the config too),
         ``UserKnownHostsFile``, ``StrictHostKeyChecking`` (``accept-new``;
         ``no`` is treated as ``accept-new``), ``ServerAliveInterval`` and
@@ -221,7 +222,8 @@ class SshTerminal(Terminal):
         if credential is None:
             credential = DefaultKeysCredential(
                 user or entry.user, list(entry.identity_files) or None,
-                use_agent=not entry.identities_only)
+                use_agent=not entry.identities_only,
+                certificate_files=entry.certificate_files)
         try:
             term = cls(entry.hostname, port or entry.port, credential,
                        known_hosts=(overrides.known_hosts

@@ -52,13 +52,14 @@ def sshd_session_pids(term: Any) -> list[int]:
     """PIDs of the sshd processes serving ``term``'s connection.
 
     Found by the connection's local TCP port, as ``ss`` reports the server
-    end of it.
+    end of it (on whichever test sshd's port it is connected to).
     """
     transport: paramiko.Transport = term.transport()
     local_port = transport.sock.getsockname()[1]
+    server_port = transport.sock.getpeername()[1]
     out = subprocess.run(
         ["ss", "-Htnp", "state", "established",
-         f"( sport = :{S.SSH_PORT} and dport = :{local_port} )"],
+         f"( sport = :{server_port} and dport = :{local_port} )"],
         check=True, capture_output=True, text=True).stdout
     return sorted({int(pid) for pid in re.findall(r"pid=(\d+)", out)})
 

@@ -1,7 +1,7 @@
 """Read the OpenSSH client configuration (``~/.ssh/config``) for one host.
 
 Only what SshTerminal can honour is read: HostName, Port, User,
-IdentityFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile,
+IdentityFile, CertificateFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile,
 StrictHostKeyChecking, ServerAliveInterval and ConnectTimeout. A host that
 needs ProxyCommand is refused rather than reached the wrong way.
 :func:`split_host_port` splits the ``host[:port]`` addresses found there
@@ -30,6 +30,7 @@ class HostConfig:
     port: int
     user: str
     identity_files: tuple[str, ...]  # empty: use the default key files
+    certificate_files: tuple[str, ...]  # CertificateFile (paramiko keeps the first)
     identities_only: bool
     proxy_jump: tuple[str, ...]  # hop specs "[user@]host[:port]", in order
     known_hosts_files: tuple[str, ...]  # empty: the default files
@@ -71,6 +72,11 @@ def resolve(config: paramiko.SSHConfig, alias: str) -> HostConfig:
         port=_int(entry.get("port", "22"), "Port", alias),
         user=entry.get("user") or getpass.getuser(),
         identity_files=tuple(entry.get("identityfile", ())),
+        # paramiko keeps only the first CertificateFile of an entry (OpenSSH
+        # takes them all), and expands no ~ in it.
+        certificate_files=tuple(
+            os.path.expanduser(f) for f in [entry.get("certificatefile")]
+            if f and f.lower() != "none"),
         identities_only=entry.get("identitiesonly", "no").lower() == "yes",
         proxy_jump=() if jump.lower() == "none" else tuple(
             hop.strip() for hop in jump.split(",") if hop.strip()),
