@@ -5,8 +5,8 @@
 * No import of the distribution's own modules inside a function or under
   ``if TYPE_CHECKING:``: those are how circles hide.
 * paramiko only where SSH is spoken: cerulean's ``_ssh``/``_sftp`` and the
-  terminal that owns the connection. neuro_compat's list holds what still
-  imports it and only shrinks (issue 13 removes it entirely).
+  terminal that owns the connection; never in neuro_compat, which works
+  through cerulean's file systems and terminals.
 
 The graph is built from the source with :mod:`ast` (nothing is imported),
 from the imports at module level. ``from package import name`` counts as
@@ -28,9 +28,8 @@ PACKAGES = ("cerulean", "neuro_compat")
 
 PARAMIKO_ALLOWED = {
     "cerulean": ("cerulean._ssh.", "cerulean._sftp.", "cerulean.ssh_terminal"),
-    # What still imports paramiko; it only shrinks (see
-    # test_paramiko_allowance_is_what_is_there).
-    "neuro_compat": ("neuro_compat._cluster.backend",),
+    # None: neuro_compat reaches SSH and SFTP only through cerulean.
+    "neuro_compat": (),
 }
 """Module names (or prefixes, ending in ``.``) that may import paramiko."""
 
@@ -183,12 +182,10 @@ def test_paramiko_only_where_ssh_is_spoken(package: str) -> None:
         for prefix in allowed)) == []
 
 
-def test_paramiko_allowance_is_what_is_there() -> None:
-    # An entry whose module no longer imports paramiko goes from the list,
-    # so the list says where paramiko still is.
-    users = THIRD_PARTY.get("paramiko", set())
-    assert [name for name in PARAMIKO_ALLOWED["neuro_compat"]
-            if name not in users] == []
+def test_neuro_compat_has_no_paramiko_allowance() -> None:
+    # The rule above with an exception added would no longer be the rule:
+    # what neuro_compat needs of SSH belongs in cerulean (issue 13).
+    assert PARAMIKO_ALLOWED["neuro_compat"] == ()
 
 
 def test_the_checker_sees_what_it_checks() -> None:

@@ -10,8 +10,9 @@
     The storage root, which confines every storage path (``..`` and
     symbolic links leading out are refused).
 ``backend``
-    The storage operations neuro needs on a cerulean file system beyond its
-    primitives (real paths, byte ranges, offset writes, disk usage).
+    The storage operations neuro needs, on a cerulean file system's
+    primitives and its optional ones (real paths, byte ranges, offset
+    writes, disk usage).
 
 They sit below both packages because both use them: Storage works below the
 root, and Jobs bind-mounts the user's storage directory and reads a job's

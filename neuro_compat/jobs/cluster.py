@@ -25,7 +25,6 @@ from yarl import URL
 import cerulean
 from cerulean.scheduler import SchedulerError
 
-from .._cluster.backend import Backend, make_backend
 from .._cluster.session import ClusterSession
 from .._uri import normalize_storage_uri, storage_relpath
 from ..errors import NotSupportedError
@@ -102,7 +101,6 @@ class ClusterJobs:
         self.config = session.config
         self._lock = threading.Lock()
         self._registry: Registry | None = None
-        self._backend: Backend | None = None
         self._login_host: str | None = None
         self._runtime_checked = False
 
@@ -125,17 +123,6 @@ class ClusterJobs:
     def terminal(self) -> cerulean.Terminal:
         """The cluster's terminal."""
         return self.session.terminal()
-
-    def _host_backend(self) -> Backend:
-        # Reads from an offset (the job's output) need the storage backend's
-        # extras, on the job host's file system.
-        with self._lock:
-            if self._backend is None:
-                ssh = isinstance(self.terminal, cerulean.SshTerminal)
-                self._backend = make_backend("sftp" if ssh else "local",
-                                             self.session.host_fs(),
-                                             self.terminal if ssh else None)
-            return self._backend
 
     def run(self, line: str, purpose: str, timeout: float = COMMAND_TIMEOUT) -> str:
         """Run a shell line on the cluster; its stdout, or raise with stderr.
@@ -380,8 +367,10 @@ class ClusterJobs:
     def read_output(self, job_id: str, offset: int) -> bytes:
         """Output of a job written since ``offset`` (up to 1 MiB at a time)."""
         try:
-            chunks = self._host_backend().read_range(self.registry.output(job_id), offset,
-                                                     _OUTPUT_CHUNK)
+            # On the session's host file system itself: nothing of our own to
+            # open (and close) for it.
+            chunks = self.session.host_fs()._read_range(self.registry.output(job_id),
+                                                        offset, _OUTPUT_CHUNK)
             return b"".join(chunks)
         except FileNotFoundError:
             return b""  # not started yet
