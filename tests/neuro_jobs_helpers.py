@@ -8,7 +8,7 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +53,28 @@ class JobsCluster:
         return f"{self.base}/storage"
 
 
-def write_config(kind: str, tmp: Path, runtime: str = "host") -> JobsCluster:
-    """Write the configuration of a test cluster of ``kind`` (no cleanup)."""
+GPU_PRESETS: Mapping[str, Mapping[str, int]] = {
+    "gpu-one": {"cpu": 1, "memory_mb": 100, "gpu": 1},
+    "gpu-two": {"cpu": 1, "memory_mb": 100, "gpu": 2},
+}
+"""Presets with GPUs, which the test Slurm's nodes n1 and n2 have (two each)."""
+
+TOO_LARGE_PRESETS: Mapping[str, Mapping[str, int]] = {
+    "gpu-three": {"cpu": 1, "memory_mb": 100, "gpu": 3},
+    "cpu-eight": {"cpu": 8, "memory_mb": 100},
+    "mem-big": {"cpu": 1, "memory_mb": 4001},
+}
+"""Presets that no node of the test Slurm has enough for (4 CPUs, 4000 MB and
+at most 2 GPUs each)."""
+
+
+def write_config(kind: str, tmp: Path, runtime: str = "host",
+                 presets: Mapping[str, Mapping[str, int]] | None = None) -> JobsCluster:
+    """Write the configuration of a test cluster of ``kind`` (no cleanup).
+
+    :param presets: more presets beside ``cpu-small`` and ``cpu-two``, as
+        name -> keys and values, with the same partition as those.
+    """
     if kind == "local":
         base = str(tmp / "cluster")
         terminal, storage, scheduler = 'type = "local"', "local", "directgnu"
@@ -88,7 +108,10 @@ memory_mb = 100
 cpu = 2
 memory_mb = 200
 {partition}
-""")
+""" + "".join(
+        f"[clusters.test.presets.{name}]\n"
+        + "".join(f"{key} = {value}\n" for key, value in keys.items()) + f"{partition}\n"
+        for name, keys in (presets or {}).items()))
     return JobsCluster(kind, config_dir, base)
 
 
@@ -102,9 +125,12 @@ def remove_cluster(cluster: JobsCluster) -> None:
 
 
 @contextmanager
-def jobs_cluster(kind: str, tmp: Path, runtime: str = "host") -> Iterator[JobsCluster]:
-    """A test cluster of ``kind``, removed afterwards."""
-    cluster = write_config(kind, tmp, runtime)
+def jobs_cluster(kind: str, tmp: Path, runtime: str = "host",
+                 presets: Mapping[str, Mapping[str, int]] | None = None
+                 ) -> Iterator[JobsCluster]:
+    """A test cluster of ``kind``, removed afterwards (``presets``: see
+    :func:`write_config`)."""
+    cluster = write_config(kind, tmp, runtime, presets)
     try:
         yield cluster
     finally:
@@ -153,6 +179,52 @@ async def wait_output(client: neuro_compat.Client, job_id: str, text: bytes,
         raise AssertionError(f"job {job_id} ended without printing {text!r}: {seen!r}")
 
     return await asyncio.wait_for(follow(), timeout)
+
+
+# squeue's short states of jobs that hold no node's resources: waiting, or over.
+_HOLDING_NOTHING = {"PD", "CD", "F", "CA", "TO", "NF", "OOM", "PR", "BF", "DL", "RD", "SE"}
+
+
+async def scheduler_id(client: neuro_compat.Client, job_id: str) -> str:
+    """The scheduler's id of a job (for what the scheduler says of it)."""
+    jobs = client.jobs._on(None)
+    entry = await jobs.session.bridge.run(jobs.find, job_id)
+    assert entry is not None, job_id
+    return entry.record.scheduler_id
+
+
+async def quiet_capacity(client: neuro_compat.Client, ours: Collection[str] = (),
+                         timeout: float = 600.0) -> Mapping[str, int]:
+    """``get_capacity()`` of the test Slurm at a moment when no job holds
+    resources there but ``ours`` (scheduler ids).
+
+    Other tests share the test Slurm. It keeps every job, also an ended one,
+    in ``squeue --states=all`` for MinJobAge (300 s), so the same jobs in the
+    same states before and after the call mean that nothing started or ended
+    while it ran. Until such a moment comes, it waits (at most ``timeout``).
+    """
+    jobs = client.jobs._on(None)
+    bridge = jobs.session.bridge
+    line = "squeue -h --states=all -o '%i %t'"
+
+    async def queue() -> set[tuple[str, str]]:
+        out = await bridge.run(jobs.run, line, "list the jobs")
+        return {(words[0], words[1]) for words in map(str.split, out.splitlines())
+                if len(words) == 2}
+
+    deadline = time.monotonic() + timeout
+    while True:
+        before = await queue()
+        capacity = await client.jobs.get_capacity()
+        after = await queue()
+        busy = sorted(f"{i} ({state})" for i, state in after
+                      if i not in ours and state not in _HOLDING_NOTHING)
+        if before == after and not busy:
+            return capacity
+        if time.monotonic() > deadline:
+            raise AssertionError(f"other jobs held the test Slurm's nodes for {timeout} s: "
+                                 f"{', '.join(busy) or 'jobs kept starting and ending'}")
+        await asyncio.sleep(0.5)
 
 
 def free_port() -> int:

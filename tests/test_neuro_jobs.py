@@ -18,17 +18,29 @@ import pytest
 from yarl import URL
 
 import neuro_compat
-from neuro_compat import JobStatus, NotSupportedError, ResourceNotFound, StdStreamError
+from neuro_compat import (
+    IllegalArgumentError,
+    JobStatus,
+    NotSupportedError,
+    ResourceNotFound,
+    StdStreamError,
+)
 from tests.neuro_helpers import cluster_of, run
 from tests.neuro_jobs_helpers import (
     ECHO_SERVER,
+    GPU_PRESETS,
     KINDS,
+    TOO_LARGE_PRESETS,
     free_port,
+    image,
     jobs_cluster,
+    quiet_capacity,
+    scheduler_id,
     start,
     wait_for,
     wait_output,
 )
+from tests.servers import settings as S
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -409,6 +421,89 @@ def test_get_capacity_per_preset(kind: str, tmp_path: Path) -> None:
                 assert set(capacity) == {"cpu-small", "cpu-two"}
                 assert capacity["cpu-small"] >= capacity["cpu-two"] >= 0
                 assert capacity["cpu-small"] >= 1
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["slurm", "torque"])
+def test_a_gpu_preset_sees_its_gpus(kind: str, tmp_path: Path) -> None:
+    # Slurm sets CUDA_VISIBLE_DEVICES to the GPUs it gives the job (no
+    # nvidia-smi needed); the PBS wrappers pass gpus= on to it.
+    line = 'echo "gpus=[$CUDA_VISIBLE_DEVICES] node=$SLURMD_NODENAME."'
+
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path, presets=GPU_PRESETS) as cluster:
+            async with cluster.client() as client:
+                one, two = [await client.jobs.start(image=image(client), preset_name=p,
+                                                    command=line)
+                            for p in ("gpu-one", "gpu-two")]
+                for job, devices in ((one, {"0", "1"}), (two, {"0,1"})):
+                    done = await wait_for(client, job.id)
+                    assert done.status == JobStatus.SUCCEEDED, done.history
+                    out = (await wait_output(client, job.id, b".\n")).decode()
+                    visible, node = out.split("gpus=[")[1].split("] node=")
+                    assert visible in devices, out
+                    assert node.strip().rstrip(".") in S.SLURM_GPU_NODES, out
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["slurm", "torque"])
+def test_get_capacity_counts_every_node_and_its_gpus(kind: str, tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path, presets=GPU_PRESETS) as cluster:
+            async with cluster.client() as client:
+                idle = await quiet_capacity(client)
+                # Three nodes of 4 CPUs; two of them with 2 GPUs.
+                assert idle == {"cpu-small": 12, "cpu-two": 6, "gpu-one": 4, "gpu-two": 2}
+                if kind == "torque":
+                    return  # pbsnodes does not say which GPUs are in use
+                job = await client.jobs.start(image=image(client), preset_name="gpu-one",
+                                              command="sleep 120")
+                await wait_for(client, job.id, lambda s: s == JobStatus.RUNNING)
+                held = await quiet_capacity(client, ours={await scheduler_id(client, job.id)})
+                # Its node has 3 CPUs and 1 GPU left.
+                assert held == {"cpu-small": 11, "cpu-two": 5, "gpu-one": 3, "gpu-two": 1}
+                await client.jobs.kill(job.id)
+                await wait_for(client, job.id)
+    run(main())
+
+
+@pytest.mark.parametrize("kind", ["slurm", "torque"])
+def test_a_preset_larger_than_every_node_is_refused_at_start(kind: str,
+                                                             tmp_path: Path) -> None:
+    missing = {"gpu-three": "3 GPUs (the most a node has is 2)",
+               "cpu-eight": "8 CPUs (the most a node has is 4)",
+               "mem-big": "4001 MiB of memory (the most a node has is 4000 MiB)"}
+
+    async def main() -> None:
+        with jobs_cluster(kind, tmp_path, presets=TOO_LARGE_PRESETS) as cluster:
+            async with cluster.client() as client:
+                for preset, what in missing.items():
+                    with pytest.raises(IllegalArgumentError) as refused:
+                        await client.jobs.start(image=image(client), preset_name=preset,
+                                                command="true")
+                    message = str(refused.value)
+                    assert f"Preset '{preset}' cannot run on cluster 'test'" in message
+                    assert f"has {what}" in message
+                    if kind == "slurm":
+                        assert "no node in partition 'debug'" in message
+                if kind == "slurm":
+                    # Also a job with its own resources (the deprecated run).
+                    resources = neuro_compat.Resources(memory=100 * 2**20, cpu=1, gpu=3)
+                    with pytest.raises(IllegalArgumentError,
+                                       match="A job with resources cpu=1, memory=100 MiB, "
+                                             "gpu=3 cannot run"):
+                        await client.jobs.run(neuro_compat.Container(
+                            image=image(client), resources=resources, command="true"))
+                async with client.jobs.list() as it:
+                    assert [job async for job in it] == []
+                # One query for the nodes serves many starts.
+                jobs = client.jobs._on(None)
+                nodes = await jobs.session.bridge.run(jobs.nodes)
+                assert nodes is not None and len(nodes.nodes) == len(S.SLURM_NODES)
+                assert await jobs.session.bridge.run(jobs.nodes) is nodes
+                # What fits still starts.
+                job = await start(client, "true")
+                assert (await wait_for(client, job.id)).status == JobStatus.SUCCEEDED
     run(main())
 
 

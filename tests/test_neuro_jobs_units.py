@@ -22,8 +22,12 @@ from neuro_compat.jobs.capacity import (
     Need,
     directgnu_capacity,
     slurm_capacity,
+    slurm_nodes,
     torque_capacity,
+    torque_nodes,
+    unfit,
 )
+from neuro_compat.jobs.cluster import names_partition
 from neuro_compat.jobs.record import (
     Events,
     JobRecord,
@@ -316,6 +320,87 @@ def test_capacity_parsers() -> None:
     assert directgnu_capacity("4\n2097152\n", {"half": Need(0.5, 100, 0, None),
                                                "mem": Need(1, 1500, 0, None)}) == \
         {"half": 8, "mem": 1}
+
+
+# What `scontrol -d -o show node` printed on the test Slurm (fields cut short)
+# while a job held one CPU, 100 MB and one GPU of n1; and nodes of another
+# site, with GPU models, GPU indices (commas inside parentheses), cores kept
+# for the system (CPUEfctv) and a node of no partition of ours.
+SCONTROL_GPUS = (
+    "NodeName=n1 Arch=x86_64 CoresPerSocket=4  CPUAlloc=1 CPUEfctv=4 CPUTot=4 "
+    "CPULoad=1.63 Gres=gpu:2 GresDrain=N/A GresUsed=gpu:1 NodeAddr=127.0.0.1 "
+    "OS=Linux 6.18.44-fc-v1147 #1 SMP PREEMPT_DYNAMIC @0  RealMemory=4000 AllocMem=100 "
+    "FreeMem=22673 State=MIXED Partitions=debug,batch  CfgTRES=cpu=4,mem=4000M,billing=4 "
+    "AllocTRES=cpu=1,mem=100M\n"
+    "NodeName=n2 CPUAlloc=0 CPUEfctv=4 CPUTot=4 Gres=gpu:2 GresDrain=N/A GresUsed=gpu:0 "
+    "RealMemory=4000 AllocMem=0 State=IDLE Partitions=debug,batch AllocTRES=\n"
+    "NodeName=n3 CPUAlloc=0 CPUEfctv=4 CPUTot=4 Gres=(null) GresDrain=N/A GresUsed=gpu:0 "
+    "RealMemory=4000 AllocMem=0 State=IDLE Partitions=debug,batch AllocTRES=\n"
+    "--partitions--\ndebug*\nbatch\n")
+SCONTROL_MODELS = (
+    "NodeName=g1 CPUAlloc=8 CPUEfctv=30 CPUTot=32 Gres=gpu:a100:4(S:0-1),gpu:v100:2(S:1),"
+    "mps:400 GresUsed=gpu:a100:3(IDX:0,2-3),gpu:v100:0(IDX:N/A),mps:0 RealMemory=256000 "
+    "AllocMem=64000 State=MIXED Partitions=gpu\n"
+    "NodeName=g2 CPUAlloc=0 CPUTot=16 Gres=gpu:a100:1 RealMemory=512000 AllocMem=0 "
+    "State=DOWN+NOT_RESPONDING Partitions=gpu\n"
+    "NodeName=c1 CPUAlloc=0 CPUTot=128 Gres=(null) RealMemory=512000 AllocMem=0 "
+    "State=IDLE Partitions=cpu\n"
+    "--partitions--\ncpu*\ngpu\n")
+
+
+def test_slurm_gpus_come_from_gres_and_gres_used() -> None:
+    needs = {"cpu": Need(1, 100, 0, None), "gpu-one": Need(1, 100, 1, None),
+             "gpu-two": Need(1, 100, 2, "batch"), "cpu-two": Need(2, 200, 0, None)}
+    assert slurm_capacity(SCONTROL_GPUS, needs) == \
+        {"cpu": 11, "gpu-one": 3, "gpu-two": 1, "cpu-two": 5}
+    nodes = slurm_nodes(SCONTROL_MODELS)
+    g1 = nodes.nodes[0]
+    assert (g1.cpus, g1.free_cpus, g1.free_memory_mb) == (30, 22, 192000)
+    assert g1.gpus == {"a100": 4, "v100": 2} and g1.free_gpus == {"a100": 1, "v100": 2}
+    assert slurm_capacity(SCONTROL_MODELS, {
+        "any": Need(1, 1000, 1, "gpu"), "a100": Need(1, 1000, 1, "gpu", "a100"),
+        "v100-two": Need(4, 1000, 2, "gpu", "v100"), "default": Need(64, 1000, 0, None),
+        "h100": Need(1, 1000, 1, "gpu", "h100")}) == \
+        {"any": 3, "a100": 1, "v100-two": 1, "default": 2, "h100": 0}
+
+
+def test_unfit_names_what_no_node_has() -> None:
+    nodes = slurm_nodes(SCONTROL_GPUS)
+    assert unfit(nodes, Need(1, 100, 2, None)) is None
+    assert unfit(nodes, Need(3.5, 4000, 2, "batch")) is None  # n1 has it all, when idle
+    assert unfit(nodes, Need(1, 100, 3, None)) == \
+        "no node in partition 'debug' has 3 GPUs (the most a node has is 2)"
+    assert unfit(nodes, Need(4.5, 4001, 0, "batch")) == (
+        "no node in partition 'batch' has 5 CPUs (the most a node has is 4) or 4001 MiB "
+        "of memory (the most a node has is 4000 MiB)")
+    assert unfit(nodes, Need(1, 100, 1, None, "a100")) == \
+        "no node in partition 'debug' has 1 a100 GPU (the most a node has is 0)"
+    # A partition no node is in is the scheduler's to refuse.
+    assert unfit(nodes, Need(64, 100, 0, "nowhere")) is None
+    models = slurm_nodes(SCONTROL_MODELS)
+    # A down node still counts: it may come back.
+    assert unfit(models, Need(16, 1000, 1, "gpu")) is None
+    # Enough CPUs and enough memory, but never on one node.
+    assert unfit(models, Need(20, 300000, 1, "gpu")) == (
+        "no node in partition 'gpu' has 20 CPUs, 300000 MiB of memory, 1 GPU at once")
+    assert unfit(models, Need(1, 100, 1, None)) == \
+        "no node in partition 'cpu' has 1 GPU (the most a node has is 0)"
+    torque = torque_nodes("n1\n    state = job-exclusive\n    np = 4\n"
+                          "    status = physmem=8gb,availmem=20gb,ncpus=4\n    gpus = 2\n")
+    assert unfit(torque, Need(4, 8192, 2, "any")) is None
+    assert unfit(torque, Need(4, 8193, 0, None)) == \
+        "no node has 8193 MiB of memory (the most a node has is 8192 MiB)"
+    assert unfit(torque_nodes(""), Need(999, 1, 0, None)) is None
+
+
+def test_options_naming_a_partition_turn_the_node_check_off() -> None:
+    assert names_partition("slurm", ("--partition=big",))
+    assert names_partition("slurm", ("--account=p1", "-p big"))
+    assert names_partition("slurm", ("-pbig",))
+    assert not names_partition("slurm", ("--account=p1", "--gres=gpu:1"))
+    assert names_partition("torque", ("-q big",))
+    assert not names_partition("torque", ("-p 5",))  # a priority there
+    assert not names_partition("directgnu", ("-p",))
 
 
 def test_telemetry_parsers() -> None:

@@ -51,7 +51,8 @@ Where things are
     ``exec`` and ``attach`` streams; following the output (``monitor``);
     ``port_forward``.
 ``telemetry``, ``capacity``
-    ``top`` samples; ``get_capacity`` (pure parsers).
+    ``top`` samples; the scheduler's nodes, for ``get_capacity`` and for
+    refusing a preset no node can run (pure parsers).
 """
 from .api import TOP_INTERVAL, Jobs
 

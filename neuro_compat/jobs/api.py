@@ -169,7 +169,10 @@ class Jobs(metaclass=NoPublicConstructor):
         :raises NotSupportedError: for a parameter without meaning here,
             volumes under runtime ``host``, or a runtime that is not
             installed on the cluster.
-        :raises ValueError: for an unknown preset or a malformed argument.
+        :raises IllegalArgumentError: for an unknown preset, or one that asks
+            for more CPUs, memory or GPUs than any node of its partition has
+            (the message names what no node has; nothing is submitted).
+        :raises ValueError: for a malformed argument.
         """
         refuse("Jobs.start", org_name=(org_name, org_name is UNSET or org_name is None),
                http=(http, http is None), secret_env=(secret_env, not secret_env),
@@ -453,7 +456,8 @@ class Jobs(metaclass=NoPublicConstructor):
         available preset.
 
         The numbers are how many more jobs of each preset fit on the
-        cluster's free nodes now (an approximation).
+        cluster's free nodes now (an approximation): node by node, the CPUs,
+        memory and GPUs that no job holds, in the preset's partition.
 
         :param cluster_name: cluster for which the request is performed.
             None means the current cluster (default).

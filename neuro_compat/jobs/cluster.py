@@ -27,16 +27,19 @@ from cerulean.scheduler import SchedulerError
 
 from .._cluster.session import ClusterSession
 from .._uri import normalize_storage_uri, storage_relpath
-from ..errors import NotSupportedError
+from ..errors import IllegalArgumentError, NotSupportedError
 from . import telemetry
 from .capacity import (
     DIRECTGNU_COMMAND,
     SLURM_COMMAND,
     TORQUE_COMMAND,
     Need,
+    Nodes,
+    capacity,
     directgnu_capacity,
-    slurm_capacity,
-    torque_capacity,
+    slurm_nodes,
+    torque_nodes,
+    unfit,
 )
 from .record import JobRecord, JobState, parse_events
 from .registry import Entry, Progress, Registry
@@ -51,7 +54,16 @@ log = logging.getLogger(__name__)
 COMMAND_TIMEOUT = 60.0
 """Seconds to wait for a command run beside a job or for the scheduler."""
 
+NODES_TTL = 60.0
+"""Seconds the node list that unfit jobs are refused by is used before it is
+asked for again: nodes are rarely added, and twenty starts at once should not
+ask twenty times."""
+
 _OUTPUT_CHUNK = 1024 * 1024
+
+# Options that send a job to another partition or queue than the preset's:
+# the nodes a job could go to are then unknown, and no job is refused.
+_PARTITION_OPTIONS = {"slurm": ("-p", "--partition"), "torque": ("-q",)}
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,8 @@ class ClusterJobs:
         self._registry: Registry | None = None
         self._login_host: str | None = None
         self._runtime_checked = False
+        self._nodes_lock = threading.Lock()
+        self._nodes: tuple[float, Nodes] | None = None
 
     # --- The cerulean objects -------------------------------------------------
 
@@ -183,6 +197,7 @@ class ClusterJobs:
         if config.runtime == "host" and binds:
             raise _volumes_under_host(config.name, container, binds)
         self.check_runtime()
+        self.check_fits(sub)
         job_id = f"job-{uuid.uuid4()}"
         reg = self.registry
         reg.create_home(job_id)
@@ -226,6 +241,39 @@ class ClusterJobs:
         return Snapshot(record, JobState(JobStatus.PENDING, "Scheduling",
                                          "Waiting in the scheduler's queue",
                                          life_span=sub.life_span))
+
+    def check_fits(self, sub: Submission) -> None:
+        """Refuse a job that no node of the cluster could ever run.
+
+        Such a job would wait in a batch queue forever (or be refused by the
+        scheduler with a message that names neither the preset nor what is
+        missing). The nodes' CPUs, memory and GPUs come from one scheduler
+        query, reused for :data:`NODES_TTL` seconds. DirectGnu runs every
+        job at once, so nothing is refused there.
+
+        :raises IllegalArgumentError: naming the preset and what no node has.
+        """
+        if names_partition(self.config.scheduler.type, sub.scheduler_options):
+            return
+        res = sub.container.resources
+        need = Need(res.cpu, res.memory // 2**20, res.gpu or 0, sub.partition,
+                    res.gpu_model)
+        try:
+            nodes = self.nodes()
+        except (RuntimeError, OSError) as e:
+            # Only a courtesy to the user: the scheduler still decides.
+            log.warning("cluster '%s': could not ask for its nodes, so a preset too large "
+                        "for all of them is not refused here: %s", self.config.name, e)
+            return
+        reason = unfit(nodes, need) if nodes is not None else None
+        if reason is None:
+            return
+        what = f"Preset '{sub.preset_name}'" if sub.preset_name is not None else \
+            (f"A job with resources cpu={res.cpu:g}, memory={need.memory_mb} MiB, "
+             f"gpu={need.gpu}")
+        raise IllegalArgumentError(
+            f"{what} cannot run on cluster '{self.config.name}': {reason}; choose a "
+            f"preset that fits (client.presets lists them)")
 
     def _workdir(self, job_id: str, container: Container) -> str:
         """Where the job's command starts on the node.
@@ -466,20 +514,51 @@ class ClusterJobs:
 
     # --- Capacity ---------------------------------------------------------------------
 
+    def nodes(self, fresh: bool = False) -> Nodes | None:
+        """The batch scheduler's nodes; None for DirectGnu.
+
+        Asked again when ``fresh``, or once :data:`NODES_TTL` seconds old;
+        while one thread asks, the others wait for its answer.
+        """
+        kind = self.config.scheduler.type
+        if kind not in ("slurm", "torque"):
+            return None
+        with self._nodes_lock:
+            if not fresh and self._nodes is not None and \
+                    time.monotonic() - self._nodes[0] < NODES_TTL:
+                return self._nodes[1]
+            prefix = self.config.scheduler.prefix
+            if kind == "slurm":
+                nodes = slurm_nodes(self.run(prefix + SLURM_COMMAND,
+                                             "ask Slurm about its nodes"))
+            else:
+                nodes = torque_nodes(self.run(prefix + TORQUE_COMMAND,
+                                              "ask PBS about its nodes"))
+            self._nodes = (time.monotonic(), nodes)
+            return nodes
+
     def capacity(self) -> dict[str, int]:
         """How many more jobs of each preset fit now."""
-        needs = {name: Need(p.cpu, p.memory_mb, p.gpu or 0, p.partition)
+        needs = {name: Need(p.cpu, p.memory_mb, p.gpu or 0, p.partition, p.gpu_model)
                  for name, p in self.config.presets.items()}
-        kind = self.config.scheduler.type
-        prefix = self.config.scheduler.prefix
-        if kind == "slurm":
-            out = self.run(prefix + SLURM_COMMAND, "ask Slurm about its nodes")
-            return slurm_capacity(out, needs)
-        if kind == "torque":
-            out = self.run(prefix + TORQUE_COMMAND, "ask PBS about its nodes")
-            return torque_capacity(out, needs)
-        out = self.run(prefix + DIRECTGNU_COMMAND, "count CPUs and memory")
+        nodes = self.nodes(fresh=True)
+        if nodes is not None:
+            return capacity(nodes, needs)
+        out = self.run(self.config.scheduler.prefix + DIRECTGNU_COMMAND,
+                       "count CPUs and memory")
         return directgnu_capacity(out, needs)
+
+
+def names_partition(scheduler: str, options: Sequence[str]) -> bool:
+    """Whether extra scheduler options send a job to a partition or queue.
+
+    The nodes a job can go to are then not the preset's partition's, so
+    :meth:`ClusterJobs.check_fits` refuses nothing.
+    """
+    names = _PARTITION_OPTIONS.get(scheduler, ())
+    return any(word.split("=", 1)[0] in names or
+               any(word.startswith(n) and not n.startswith("--") for n in names)
+               for line in options for word in line.split())
 
 
 def _volumes_under_host(cluster: str, container: Container,
