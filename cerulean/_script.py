@@ -287,8 +287,15 @@ def batch_script(jd: JobDescription, kind: str, job_id_word: str,
         'rm -f "$cerulean_exit"',
     ]
     if jd.working_directory is not None:
-        lines.append("cd -- " + quote(jd.working_directory, "working_directory")
-                     + " || exit 1")
+        where = quote(jd.working_directory, "working_directory")
+        if not jd.working_directory.startswith("/"):
+            # Relative to where the submission ran, which is the working
+            # directory itself (the submit command runs there): the job
+            # starts there on Slurm, the PBS wrappers and Grid Engine, and
+            # real Torque names it PBS_O_WORKDIR. Entering it again would
+            # look for it inside itself.
+            where = '"${PBS_O_WORKDIR:-.}"'
+        lines.append(f"cd -- {where} || exit 1")
     lines += setup
     lines += environment_lines(jd.environment)
     # A subshell, so that an `exit` in the user's command line still lets

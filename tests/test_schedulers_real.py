@@ -208,6 +208,18 @@ def test_environment_values_with_spaces_and_quotes(env: Env) -> None:
     assert read(env.term, f"{env.workdir}/env.txt") == "|".join(values.values()) + "\n"
 
 
+def test_a_relative_working_directory_is_relative_to_the_home_directory(
+        env: Env) -> None:
+    home = sh(env.term, 'printf %s "$HOME"')
+    if env.kind == "directgnu" and not env.workdir.startswith(home + "/"):
+        pytest.skip("the local scratch directory is not below the home directory")
+    relative = env.workdir[len(home) + 1:]
+    job_id = env.sched.submit(job("pwd", working_directory=relative,
+                                  stdout_file="pwd.txt"))
+    assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
+    assert read(env.term, f"{env.workdir}/pwd.txt") == env.workdir + "\n"
+
+
 def test_working_directory_with_a_space(env: Env) -> None:
     wd = f"{env.workdir}/a dir"
     sh(env.term, f"mkdir {shlex.quote(wd)}")
