@@ -14,9 +14,44 @@ without one, the embedded ``local`` cluster runs everything on this machine.
 Underneath, everything is done by :mod:`cerulean`: terminals, file systems
 (local, SFTP, WebDAV) and schedulers (DirectGnu, Slurm, Torque).
 """
+from ._admin import admin_types as _admin_types
+from ._file_filter import AsyncFilterFunc, FileFilter
 from ._images import LocalImage, RemoteImage, TagOption
+from ._platform import (
+    SCHEMES,
+    AbstractDockerImageProgress,
+    Bucket,
+    BucketCredentials,
+    BucketEntry,
+    Disk,
+    ImageCommitFinished,
+    ImageCommitStarted,
+    ImageProgressPull,
+    ImageProgressPush,
+    ImageProgressSave,
+    ImageProgressStep,
+    Permission,
+    PersistentBucketCredentials,
+    Quota,
+    Secret,
+    ServiceAccount,
+    Share,
+    Tag,
+)
+from ._plugins import ConfigBuilder, ConfigScope, PluginManager, VersionChecker
+from ._tracing import gen_trace_id
 from ._volumes import DiskVolume, EnvParseResult, SecretFile, Volume, VolumeParseResult
-from .client import DEFAULT_TIMEOUT, Client, ClientTimeout, Factory, get
+from .client import (
+    DEFAULT_API_URL,
+    DEFAULT_CONFIG_PATH,
+    DEFAULT_TIMEOUT,
+    PASS_CONFIG_ENV_NAME,
+    Client,
+    ClientTimeout,
+    Factory,
+    get,
+)
+from .config import CONFIG_ENV_NAME
 from .config.api import Cluster, Config
 from .config.preset import Preset
 from .errors import (
@@ -68,30 +103,55 @@ from .storage.types import Action, DiskUsageInfo, FileStatus, FileStatusType
 __version__ = "22.7.1"
 """The neuro_sdk release whose API this package offers."""
 
+# The platform-administration types (_Cluster, _Balance, ...), where their
+# packages are installed (the cli extra); not in __all__, since they may be
+# absent, and neuro_sdk's star-import users do not expect underscore names.
+globals().update(_admin_types())
+
 __all__ = [
+    "CONFIG_ENV_NAME",
+    "DEFAULT_API_URL",
+    "DEFAULT_CONFIG_PATH",
     "DEFAULT_TIMEOUT",
+    "PASS_CONFIG_ENV_NAME",
+    "SCHEMES",
     "AbstractDeleteProgress",
+    "AbstractDockerImageProgress",
     "AbstractFileProgress",
     "AbstractRecursiveFileProgress",
     "Action",
+    "AsyncFilterFunc",
     "AuthError",
     "AuthenticationError",
     "AuthorizationError",
+    "Bucket",
+    "BucketCredentials",
+    "BucketEntry",
     "Client",
     "ClientError",
     "ClientTimeout",
     "Cluster",
     "Config",
+    "ConfigBuilder",
     "ConfigError",
+    "ConfigScope",
     "Container",
+    "Disk",
     "DiskUsageInfo",
     "DiskVolume",
     "EnvParseResult",
     "Factory",
+    "FileFilter",
     "FileStatus",
     "FileStatusType",
     "HTTPPort",
     "IllegalArgumentError",
+    "ImageCommitFinished",
+    "ImageCommitStarted",
+    "ImageProgressPull",
+    "ImageProgressPush",
+    "ImageProgressSave",
+    "ImageProgressStep",
     "JobDescription",
     "JobDescriptionInternal",
     "JobPriority",
@@ -105,12 +165,19 @@ __all__ = [
     "Message",
     "NotSupportedError",
     "Parser",
+    "Permission",
+    "PersistentBucketCredentials",
+    "PluginManager",
     "Preset",
+    "Quota",
     "RemoteImage",
     "ResourceNotFound",
     "Resources",
+    "Secret",
     "SecretFile",
     "ServerNotAvailable",
+    "ServiceAccount",
+    "Share",
     "StdStream",
     "StdStreamError",
     "Storage",
@@ -123,8 +190,11 @@ __all__ = [
     "StorageProgressLeaveDir",
     "StorageProgressStart",
     "StorageProgressStep",
+    "Tag",
     "TagOption",
+    "VersionChecker",
     "Volume",
     "VolumeParseResult",
+    "gen_trace_id",
     "get",
 ]

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NoReturn, overload
 
 from typing_extensions import Self
+from yarl import URL
 
 from ._cluster.session import Sessions
+from ._plugins import ClientVersionChecker, PluginManager, load_plugins, load_user_config
 from ._utils import AwaitableContextManager, NoPublicConstructor
 from .config import (
     CONFIG_ENV_NAME,
@@ -45,6 +47,18 @@ class ClientTimeout:
 
 DEFAULT_TIMEOUT = ClientTimeout()
 """The default of the ``timeout`` parameters."""
+
+DEFAULT_CONFIG_PATH = DEFAULT_CONFIG_DIR
+"""The configuration directory used when neither ``path`` nor
+``NEUROMATION_CONFIG`` names one, ``"~/.neuro"`` (not expanded)."""
+
+PASS_CONFIG_ENV_NAME = "NEURO_PASSED_CONFIG"
+"""The environment variable neuro_sdk passes a logged-in configuration to a
+job in (see :meth:`Factory.login_with_passed_config`; not used here)."""
+
+DEFAULT_API_URL = URL("https://staging.neu.ro/api/v1")
+"""The platform API neuro_sdk logs in to by default (never contacted here)."""
+
 
 class _OutOfScope:
     """A neuro_sdk subsystem with no counterpart on HPC clusters: reading it
@@ -85,6 +99,7 @@ class Client(metaclass=NoPublicConstructor):
 
     def __init__(self, config: Config) -> None:
         self._config = config
+        self._version_checker = ClientVersionChecker()
         self._parse = Parser._create(config)
         self._sessions = Sessions(config)
         self._storage = Storage._create(self._sessions)
@@ -138,6 +153,13 @@ class Client(metaclass=NoPublicConstructor):
         return self._config
 
     @property
+    def version_checker(self) -> ClientVersionChecker:
+        """Announces new releases of the packages plugins registered:
+        ``await client.version_checker.get_outdated()`` is always empty here
+        (no network requests are made for it)."""
+        return self._version_checker
+
+    @property
     def parse(self) -> Parser:
         """A set of helpers used for parsing string forms of URIs, images,
         volumes and environment variables, see :class:`Parser`."""
@@ -181,6 +203,10 @@ class Factory:
         no HTTP traffic to trace).
     :param trace_id: accepted for compatibility and ignored.
     :param trace_sampled: accepted for compatibility and ignored.
+
+    The plugins of the ``neuro_api`` entry-point group are loaded here, as
+    neuro_sdk does: they define what the user configuration may hold (see
+    :meth:`load_user_config`).
     """
 
     def __init__(self, path: Path | None = None, trace_configs: Any = None,
@@ -194,6 +220,7 @@ class Factory:
                 named, self._named_by = DEFAULT_CONFIG_DIR, None
             path = Path(named)
         self._path = Path(path).expanduser()
+        self._plugin_manager: PluginManager = load_plugins()
 
     @property
     def path(self) -> Path:
@@ -230,7 +257,70 @@ class Factory:
                 "and the embedded local default when that has no configuration)")
         clusters = load_clusters(self._path)
         state_dir = clusters.source.parent if clusters.source is not None else None
-        return Client._create(Config._create(clusters, state_dir))
+        config = Config._create(clusters, state_dir)
+        # Config lives in config/api.py, which knows nothing of plugins: it is
+        # handed how to read the user configuration.
+        config._user_config = self._read_user_config
+        return Client._create(config)
+
+    def _user_config_dir(self) -> Path:
+        # user.toml sits next to clusters.toml, also when a file is named.
+        return self._path.parent if self._path.suffix == ".toml" else self._path
+
+    def _read_user_config(self) -> Mapping[str, Any]:
+        return load_user_config(self._plugin_manager, self._user_config_dir())
+
+    async def load_user_config(self) -> Mapping[str, Any]:
+        """Read the user configuration without making a client: ``user.toml``
+        in the configuration directory (beside ``clusters.toml``) merged with
+        ``.neuro.toml`` of the current project (the nearest directory from
+        the current one up that has it), which wins. The neuro command line
+        keeps its settings and aliases there.
+
+        :returns: the merged TOML tables, ``{}`` if neither file exists.
+        :raises ConfigError: if a file is invalid TOML, or sets something no
+            plugin defined or a value of the wrong type, or ``user.toml`` sets
+            ``job.cluster-name`` (use ``Config.switch_cluster``).
+        """
+        return self._read_user_config()
+
+    async def login(self, show_browser_cb: Callable[[URL], Awaitable[None]], *,
+                    url: URL = DEFAULT_API_URL, timeout: Any = DEFAULT_TIMEOUT) -> None:
+        """Not supported: see :meth:`logout`."""
+        _no_login("Factory.login")
+
+    async def login_headless(self, get_auth_code_cb: Callable[[URL], Awaitable[str]], *,
+                             url: URL = DEFAULT_API_URL,
+                             timeout: Any = DEFAULT_TIMEOUT) -> None:
+        """Not supported: see :meth:`logout`."""
+        _no_login("Factory.login_headless")
+
+    async def login_with_token(self, token: str, *, url: URL = DEFAULT_API_URL,
+                               timeout: Any = DEFAULT_TIMEOUT) -> None:
+        """Not supported: see :meth:`logout`."""
+        _no_login("Factory.login_with_token")
+
+    async def login_with_passed_config(self, config_data: str | None = None, *,
+                                       timeout: Any = DEFAULT_TIMEOUT) -> None:
+        """Not supported: see :meth:`logout`."""
+        _no_login("Factory.login_with_passed_config")
+
+    async def logout(self, show_browser_cb: Callable[[URL], Awaitable[None]] | None = None
+                     ) -> None:
+        """Not supported, like the ``login*`` methods: there is no platform to
+        log in to. Clusters are reached with SSH credentials named in the
+        cluster configuration file (see :mod:`neuro_compat.config`).
+
+        :raises NotSupportedError: always.
+        """
+        _no_login("Factory.logout")
+
+
+def _no_login(what: str) -> NoReturn:
+    raise NotSupportedError(
+        f"{what} is not supported: there is no platform to log in to; clusters are "
+        f"reached with the SSH credentials of the cluster configuration file "
+        f"({CONFIG_FILE_NAME} in {DEFAULT_CONFIG_DIR} or ${CONFIG_ENV_NAME})")
 
 
 def get(*, path: Path | None = None, timeout: Any = DEFAULT_TIMEOUT,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -73,6 +73,8 @@ class Config(metaclass=NoPublicConstructor):
         self._clusters = MappingProxyType(
             {name: _cluster(c) for name, c in clusters_file.clusters.items()})
         self._cluster_name = self._remembered_cluster() or clusters_file.default_cluster
+        # Set by Factory.get, which loads the plugins that define it.
+        self._user_config: Callable[[], Mapping[str, Any]] = lambda: MappingProxyType({})
 
     def _remembered_cluster(self) -> str | None:
         if self._state_dir is None:
@@ -169,8 +171,10 @@ class Config(metaclass=NoPublicConstructor):
                                     f"HPC clusters (asked for org '{name}')")
 
     async def get_user_config(self) -> Mapping[str, Any]:
-        """Return user-provided config dictionary: always empty here."""
-        return MappingProxyType({})
+        """Return user-provided config dictionary: ``user.toml`` merged with
+        the project's ``.neuro.toml``, as :meth:`Factory.load_user_config`
+        reads them (re-read on each call)."""
+        return self._user_config()
 
     async def token(self) -> str:
         """Not supported: clusters are reached with SSH credentials, not
