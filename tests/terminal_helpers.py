@@ -5,6 +5,7 @@ import re
 import subprocess
 import time
 import uuid
+from datetime import datetime
 from typing import Any
 
 import paramiko
@@ -71,3 +72,25 @@ def failed_logins() -> int:
         return 0
     return sum("Failed password for" in line
                for line in log.read_text(errors="replace").splitlines())
+
+
+OTP_USERS_FILE = S.STATE / "otp" / "users.oath"  # pam_oath's record of the last code used
+
+
+def wait_for_an_unused_period() -> None:
+    """Wait until the 30 s period after the last code the server took.
+
+    TotpResponder knows the codes this process used, not those of another
+    (an earlier test run a few seconds ago); pam_oath records the time of
+    the last one, as local time with an "L".
+    """
+    try:
+        fields = OTP_USERS_FILE.read_text().split()
+    except OSError:
+        return  # not readable (pam_oath keeps it 0600): the responder must do
+    if len(fields) < 7:
+        return  # no code used yet
+    last = datetime.strptime(fields[6].rstrip("L"), "%Y-%m-%dT%H:%M:%S").timestamp()
+    next_period = (int(last) // 30 + 1) * 30
+    if time.time() < next_period:
+        time.sleep(next_period - time.time())

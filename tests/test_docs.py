@@ -29,16 +29,19 @@ Its working directory is a fresh temporary directory; ``HOME`` is another
 one, whose ``~/.ssh/known_hosts`` holds the test sshd's host keys; the
 variables ``XDG_DATA_HOME``, ``NEUROMATION_CONFIG`` and ``SSH_AUTH_SOCK`` are
 unset, so neuro_compat's embedded local default keeps its storage and jobs
-in that ``HOME``. ``DAV_PASSWORD`` is the test WebDAV password.
+in that ``HOME``. ``DAV_PASSWORD`` is the test WebDAV password,
+``CLUSTER_TOTP_SECRET`` the one-time-code sshd's TOTP secret.
 
 An rST comment right before a code block tunes it (it is not rendered)::
 
     .. test: servers=ssh,slurm uses=hpc-config setup=client name=x file=PATH
 
 ``servers``
-    the real test servers the example needs (``ssh``, ``slurm``,
-    ``torque``, ``sge``, ``webdav``); the test carries ``real_server(...)`` for them,
-    and the example is rewritten with :data:`SUBSTITUTIONS`.
+    the real test servers the example needs (``ssh``, ``ssh-otp``,
+    ``slurm``, ``torque``, ``sge``, ``webdav``); the test carries
+    ``real_server(...)`` for them, and the example is rewritten with
+    :data:`SUBSTITUTIONS`. An ``ssh-otp`` example first waits for a
+    one-time code that no login has used yet.
 ``setup``
     run the example inside the named set-up, so that a fragment can use
     ``await client...``: the Python block of the same file marked
@@ -92,16 +95,19 @@ import neuro_compat
 from neuro_compat.config import parse_clusters
 from tests.conftest import ssh_scratch
 from tests.servers import settings as S
+from tests.terminal_helpers import wait_for_an_unused_period
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
 README = REPO / "README.md"
 RST_FILES = sorted(p for p in DOCS.rglob("*.rst") if "_build" not in p.parts)
 
-SERVERS = ("ssh", "slurm", "torque", "sge", "webdav")
+SERVERS = ("ssh", "ssh-otp", "slurm", "torque", "sge", "webdav")
 """Values of the ``servers`` option."""
 
 SUBSTITUTIONS = (
+    # The made-up cluster's two-factor login node: the one-time-code sshd.
+    ("'2fa.cluster.example.org', 22", f"'{S.HOST}', {S.OTP_SSH_PORT}"),
     ("~/.ssh/id_ed25519", str(S.RSA_KEY)),
     ("/home/alice/.ssh/id_ed25519", str(S.RSA_KEY)),
     ("cluster.example.org:22", f"{S.HOST}:{S.SSH_PORT}"),
@@ -286,6 +292,7 @@ def example_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     for name in ("XDG_DATA_HOME", "NEUROMATION_CONFIG", "SSH_AUTH_SOCK"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DAV_PASSWORD", S.PASSWORD)
+    monkeypatch.setenv("CLUSTER_TOTP_SECRET", S.OTP_SECRET_BASE32)
     monkeypatch.chdir(work)
     # Examples may configure logging; leave it as it was.
     level, handlers = cerulean.logger.level, list(logging.root.handlers)
@@ -417,6 +424,8 @@ def run_python(block: Block, home: Path, capsys: pytest.CaptureFixture[str]) -> 
     """Execute a Python example as a script; check what it says it prints."""
     _check_made_up_names(block)
     code, line = _with_setup(block)
+    if "ssh-otp" in block.servers:
+        wait_for_an_unused_period()
     with server_values(block) as values:
         _save_used_blocks(block, home, values)
         if values is not None:

@@ -13,7 +13,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ import pytest
 import cerulean
 from cerulean import credential as credential_module
 from tests.servers import settings as S
-from tests.terminal_helpers import sshd_session_pids
+from tests.terminal_helpers import sshd_session_pids, wait_for_an_unused_period
 
 
 class Counting:
@@ -44,25 +43,6 @@ def key_then(responder: Any) -> cerulean.InteractiveCredential:
 def otp_terminal(credential: cerulean.Credential) -> cerulean.SshTerminal:
     return cerulean.SshTerminal(S.HOST, S.OTP_SSH_PORT, credential,
                                 known_hosts=str(S.KNOWN_HOSTS))
-
-
-USERS_FILE = S.STATE / "otp" / "users.oath"  # pam_oath's record of the last code used
-
-
-def wait_for_an_unused_period() -> None:
-    """Wait until the 30 s period after the last code the server took.
-
-    TotpResponder knows the codes this process used, not those of another
-    (an earlier test run a few seconds ago); pam_oath records the time of
-    the last one, as local time with an "L".
-    """
-    fields = USERS_FILE.read_text().split()
-    if len(fields) < 7:
-        return  # no code used yet
-    last = datetime.strptime(fields[6].rstrip("L"), "%Y-%m-%dT%H:%M:%S").timestamp()
-    next_period = (int(last) // 30 + 1) * 30
-    if time.time() < next_period:
-        time.sleep(next_period - time.time())
 
 
 @pytest.fixture(scope="module")
