@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import time
 
-from bench.framework import Context, OpenSSH, case
+from bench.framework import Context, NotApplicable, OpenSSH, case
 
 _JOBS = 20
 _POLL = 0.5
@@ -63,6 +63,55 @@ def slurm_jobs(ctx: Context) -> float:
         for job_id in ids:
             sched.wait(job_id, interval=_POLL)
             codes[job_id] = sched.get_exit_code(job_id)
+    took = time.perf_counter() - started
+    if sorted(codes) != sorted(ids) or set(codes.values()) != {0}:
+        raise RuntimeError(f"jobs did not all succeed: {codes}")
+    return _JOBS / took
+
+
+# --- Grid Engine --------------------------------------------------------------------
+# The same 20 jobs through the test Son of Grid Engine, whose commands are
+# reached through the prefix (they share their names with the PBS wrappers).
+# Cerulean 1.0 has no Grid Engine scheduler, so that column stays empty.
+# OpenSSH: `qsub -terse` per job, a `qstat` every poll until none is left,
+# and one `qacct` for all of them, each an `ssh` on one ControlMaster.
+
+def _sge_plain() -> str:
+    import shlex
+
+    from tests.servers import settings
+    env = shlex.quote(settings.SGE_PREFIX)  # sourced in each remote command
+    return (
+        f"ids=$(for i in $(seq {_JOBS}); do"
+        " {ssh} -S {control} {target} " + env + "'cd {remote_scratch} &&"
+        " qsub -terse -b y -o /dev/null -e /dev/null true'; done); "
+        "while {ssh} -S {control} {target} " + env + "'qstat' | grep -q .; do"
+        f" sleep {_POLL}; done; "
+        "{ssh} -S {control} {target} " + env
+        + "\"for i in $(echo $ids); do qacct -j \\$i; done\" >/dev/null"
+    )
+
+
+@case(f"sge: submit {_JOBS} jobs, wait, read exit codes", unit="jobs/s",
+      better="higher", repeats=3,
+      openssh=OpenSSH(
+          setup="{ssh} -fNM -S {control} {target}",
+          command=_sge_plain(),
+          teardown="{ssh} -S {control} -O exit {target}",
+          value=lambda seconds: _JOBS / seconds))
+def sge_jobs(ctx: Context) -> float:
+    """Jobs per second through submit, wait and exit codes on Grid Engine."""
+    import cerulean
+    from tests.servers import settings
+    if not ctx.ours:
+        raise NotApplicable("Cerulean 1.0 has no Grid Engine scheduler")
+    sched = cerulean.GridEngineScheduler(ctx.ssh_terminal(), settings.SGE_PREFIX)
+    jd = cerulean.JobDescription()
+    jd.command = "true"
+    jd.working_directory = ctx.remote_scratch
+    started = time.perf_counter()
+    ids = [sched.submit(jd) for _ in range(_JOBS)]
+    codes = sched.wait_all(ids, interval=_POLL)
     took = time.perf_counter() - started
     if sorted(codes) != sorted(ids) or set(codes.values()) != {0}:
         raise RuntimeError(f"jobs did not all succeed: {codes}")
