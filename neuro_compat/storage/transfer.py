@@ -5,10 +5,12 @@ The walk over directories runs on the event loop, as in neuro_sdk (so the
 async ``filter`` and the progress callbacks run there); the data moves in
 worker threads:
 
-* files up to :data:`SMALL_FILE` bytes in a directory go in batches through
-  cerulean's batched primitives (``_write_files``/``_read_files``), which
-  keep many requests in flight on one connection, and land whole or not at
-  all;
+* files up to cerulean's :data:`cerulean.copy_files.SMALL_FILE` bytes in a
+  directory go in batches through cerulean's batched primitives
+  (``_read_files`` and ``_write_files``, on the storage and on a local
+  file system), which keep many requests in flight on one connection, and
+  land whole or not at all, under cerulean's temporary names (as
+  :func:`cerulean.copy` does);
 * other files stream in chunks of 1 MiB, front to back, in place, up to
   :data:`MAX_CONCURRENT` at once (neuro_sdk's limit), so an interrupted
   transfer leaves a prefix of the file that ``continue_=True`` completes by
@@ -22,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import os
-import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from collections.abc import Set as AbstractSet
@@ -33,7 +34,9 @@ from typing import Any, TypeVar
 from typing_extensions import ParamSpec
 from yarl import URL
 
+from cerulean.copy_files import SMALL_FILE
 from cerulean.file_system_impl import WriteItem
+from cerulean.local_file_system import LocalFileSystem
 from cerulean.path import FileStat
 
 from .._bridge import Bridge, CancelToken, OperationCancelled, ProgressRelay
@@ -53,9 +56,6 @@ from .types import FileStatus
 
 CHUNK = 1024 * 1024
 """Bytes per read or write when streaming a file."""
-
-SMALL_FILE = 1024 * 1024
-"""Files up to this size travel in batches in directory transfers."""
 
 BATCH = 64
 """Files per batch; a large directory is split so batches run in parallel."""
@@ -130,8 +130,9 @@ def _scan_local(path: Path) -> list[_LocalEntry]:
     return entries
 
 
-def _temp_beside(path: Path) -> Path:
-    return path.with_name(f".{path.name[:180]}.{secrets.token_hex(6)}.neuro-tmp")
+_LOCAL = LocalFileSystem()
+"""Where downloads land: small files through its batch primitive, so that
+they get cerulean's atomic writes and temporary names."""
 
 
 class Transfer:
@@ -247,47 +248,52 @@ class Transfer:
 
     # --- Batches of small files (blocking) --------------------------------
 
-    def _upload_batch(self, items: list[tuple[Path, str, URL, URL]]) -> None:
+    def _upload_batch(self, items: list[tuple[Path, str, URL, URL, int]]) -> None:
+        # As copy() moves small files: one file system's _read_files feeding
+        # the other's _write_files.
+        contents = _LOCAL._read_files((str(local), size) for local, _, _, _, size in items)
         pending: deque[tuple[URL, URL, int]] = deque()
 
         def produce() -> Iterator[WriteItem]:
-            for local, path, src, dst in items:
+            for (_, path, src, dst, _), data in zip(items, contents):
                 self.token.check()
-                data = local.read_bytes()
                 self.relay.emit("start", StorageProgressStart(src, dst, len(data)))
                 pending.append((src, dst, len(data)))
                 yield WriteItem(path, data)
 
-        with ops.os_errors(items[0][3].parent):
-            for _ in self.root.backend.write_files(produce()):
-                src, dst, size = pending.popleft()
-                if size:
-                    self.relay.emit("step", StorageProgressStep(src, dst, size, size))
-                self.relay.emit("complete", StorageProgressComplete(src, dst, size))
+        landing = self.root.backend.write_files(produce())
+        try:
+            with ops.os_errors(items[0][3].parent):
+                for _ in landing:
+                    src, dst, size = pending.popleft()
+                    if size:
+                        self.relay.emit("step", StorageProgressStep(src, dst, size, size))
+                    self.relay.emit("complete", StorageProgressComplete(src, dst, size))
+        finally:
+            _close(landing)  # unlanded files leave no temporary files behind
 
     def _download_batch(self, items: list[tuple[str, int, Path, URL, URL]]) -> None:
         contents = self.root.backend.read_files((path, size) for path, size, *_ in items)
+        pending: deque[tuple[URL, URL, int]] = deque()
+
+        def produce() -> Iterator[WriteItem]:
+            for (_, _, local, src, dst), data in zip(items, contents):
+                self.token.check()
+                self.relay.emit("start", StorageProgressStart(src, dst, len(data)))
+                pending.append((src, dst, len(data)))
+                yield WriteItem(str(local), data)
+
+        landing = _LOCAL._write_files(produce())
         try:
             with ops.os_errors(items[0][3].parent):
-                for (_, _, local, src, dst), data in zip(items, contents):
-                    self.token.check()
-                    self.relay.emit("start", StorageProgressStart(src, dst, len(data)))
-                    temp = _temp_beside(local)
-                    try:
-                        temp.write_bytes(data)
-                        os.replace(temp, local)
-                    except BaseException:
-                        temp.unlink(missing_ok=True)
-                        raise
-                    if data:
-                        self.relay.emit("step", StorageProgressStep(src, dst, len(data),
-                                                                    len(data)))
-                    self.relay.emit("complete",
-                                    StorageProgressComplete(src, dst, len(data)))
+                for _ in landing:
+                    src, dst, size = pending.popleft()
+                    if size:
+                        self.relay.emit("step", StorageProgressStep(src, dst, size, size))
+                    self.relay.emit("complete", StorageProgressComplete(src, dst, size))
         finally:
-            close = getattr(contents, "close", None)
-            if close is not None:
-                close()
+            _close(landing)
+            _close(contents)  # the remote reads stop too
 
     # --- Directories (async) ------------------------------------------------
 
@@ -306,7 +312,7 @@ class Transfer:
                 if entry.kind == "file" and entry.name in ignore_file_names:
                     keep = await self.call(with_ignore_file, keep, local / entry.name,
                                            rel_path)
-        small: list[tuple[Path, str, URL, URL]] = []
+        small: list[tuple[Path, str, URL, URL, int]] = []
         tasks: list[Awaitable[None]] = []
         for entry in entries:
             child_rel = rel_path + entry.name + ("/" if entry.kind == "dir" else "")
@@ -323,7 +329,7 @@ class Transfer:
                     continue
                 if offset == 0 and entry.stat.st_size <= SMALL_FILE:
                     small.append((local / entry.name, f"{real_dir}/{entry.name}",
-                                  child_src, child_dst))
+                                  child_src, child_dst, entry.stat.st_size))
                 else:
                     tasks.append(self.upload_file(local / entry.name, rel / entry.name,
                                                   child_src, child_dst, offset))
@@ -396,6 +402,14 @@ class Transfer:
 
 
 # --- Blocking helpers of the directory walk -----------------------------------
+
+def _close(stream: object) -> None:
+    """Close a batch generator now (not when it is collected), so that the
+    backend's clean-up runs while the error that stopped it propagates."""
+    close = getattr(stream, "close", None)
+    if close is not None:
+        close()
+
 
 def _prepare_remote_dir(root: StorageRoot, rel: PurePosixPath, uri: URL,
                         compare: bool) -> tuple[str, dict[str, FileStatus]]:
