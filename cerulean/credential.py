@@ -45,6 +45,10 @@ class PasswordCredential(Credential):
 class PubKeyCredential(Credential):
     """A credential using a public/private key pair.
 
+    An OpenSSH user certificate beside the key, ``<key>-cert.pub``, is
+    offered with it, as ``ssh`` does; one that has expired or is not yet
+    valid is not offered, and the error of a refused login says so.
+
     :param username: The name of the user to connect as.
     :param public_key: The (local) path to a key file. Despite the name,
         this is the *private* key file (as with ``ssh -i``).
@@ -68,7 +72,9 @@ class AgentCredential(Credential):
 
     The agent is found through the ``SSH_AUTH_SOCK`` environment variable,
     as OpenSSH does. Each key the agent offers is tried in turn; the private
-    keys never leave the agent. (Not in Cerulean 1.0.)
+    keys never leave the agent. Certificates that ``ssh-add`` added with
+    their keys are offered too, unless they have expired. (Not in
+    Cerulean 1.0.)
 
     :param username: The name of the user to connect as.
     """

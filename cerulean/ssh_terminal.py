@@ -71,7 +71,10 @@ class SshTerminal(Terminal):
     did not check it at all. To log in with ``~/.ssh/config`` settings,
     ssh-agent or default keys, see :meth:`from_ssh_config`,
     :class:`~cerulean.credential.AgentCredential` and
-    :class:`~cerulean.credential.DefaultKeysCredential`.
+    :class:`~cerulean.credential.DefaultKeysCredential`; for a one-time
+    code after the key (two-factor logins), see
+    :class:`~cerulean.credential.InteractiveCredential`. Reconnecting logs
+    in again, and so asks for a new code.
 
     After :meth:`close`, using the terminal again reconnects (as Cerulean
     1.0 did); close it again when done.

@@ -1,10 +1,13 @@
 """Helpers for the terminal tests: find and kill processes, server facts."""
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import re
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -75,6 +78,29 @@ def failed_logins() -> int:
 
 
 OTP_USERS_FILE = S.STATE / "otp" / "users.oath"  # pam_oath's record of the last code used
+OTP_LOCK_FILE = S.STATE / "otp" / "tests.lock"
+
+
+@contextlib.contextmanager
+def otp_login_turn() -> Iterator[None]:
+    """Log in to the one-time-code sshd while no other test process does,
+    with a code that no login has used yet.
+
+    Every test process on this machine (another file's run, the docs
+    tests) uses the same secret, and a code is good for one login only:
+    without taking turns, two processes logging in within one 30 s period
+    would both send its code, and the second would be refused.
+    """
+    try:
+        lock = open(OTP_LOCK_FILE, "a")  # noqa: SIM115 - held across the yield
+    except OSError:
+        wait_for_an_unused_period()
+        yield
+        return
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        wait_for_an_unused_period()
+        yield
 
 
 def wait_for_an_unused_period() -> None:

@@ -40,8 +40,8 @@ An rST comment right before a code block tunes it (it is not rendered)::
     the real test servers the example needs (``ssh``, ``ssh-otp``,
     ``slurm``, ``torque``, ``sge``, ``webdav``); the test carries
     ``real_server(...)`` for them, and the example is rewritten with
-    :data:`SUBSTITUTIONS`. An ``ssh-otp`` example first waits for a
-    one-time code that no login has used yet.
+    :data:`SUBSTITUTIONS`. An ``ssh-otp`` example waits for its turn and
+    for a one-time code that no login has used yet.
 ``setup``
     run the example inside the named set-up, so that a fragment can use
     ``await client...``: the Python block of the same file marked
@@ -83,7 +83,7 @@ import uuid
 import warnings
 import zlib
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +95,7 @@ import neuro_compat
 from neuro_compat.config import parse_clusters
 from tests.conftest import ssh_scratch
 from tests.servers import settings as S
-from tests.terminal_helpers import wait_for_an_unused_period
+from tests.terminal_helpers import otp_login_turn
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
@@ -424,9 +424,8 @@ def run_python(block: Block, home: Path, capsys: pytest.CaptureFixture[str]) -> 
     """Execute a Python example as a script; check what it says it prints."""
     _check_made_up_names(block)
     code, line = _with_setup(block)
-    if "ssh-otp" in block.servers:
-        wait_for_an_unused_period()
-    with server_values(block) as values:
+    otp_turn = otp_login_turn() if "ssh-otp" in block.servers else nullcontext()
+    with otp_turn, server_values(block) as values:
         _save_used_blocks(block, home, values)
         if values is not None:
             code = substitute(code, values)

@@ -168,3 +168,47 @@ def test_a_missing_certificate_file_is_named(tmp_path: Path) -> None:
 def test_certificate_files_must_be_a_list() -> None:
     with pytest.raises(TypeError, match="list of paths"):
         cerulean.DefaultKeysCredential(S.USER, certificate_files="cert.pub")
+
+
+# --- what is checked before offering, on certificates made here -------------------------
+
+def signed(tmp_path: Path, *options: str) -> bytes:
+    """A certificate for a fresh key, signed by a fresh CA with ``options``."""
+    for name in ("ca", "key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                        str(tmp_path / name)], check=True)
+    subprocess.run(["ssh-keygen", "-q", "-s", str(tmp_path / "ca"), "-I", "test",
+                    "-n", S.USER, *options, str(tmp_path / "key.pub")], check=True)
+    return (tmp_path / "key-cert.pub").read_bytes()
+
+
+def test_a_certificate_not_yet_valid_is_named(tmp_path: Path) -> None:
+    problem = certificate_problem(signed(tmp_path, "-V", "20990101:20990201"), "later")
+    # ssh-keygen reads the dates as local time; the message says UTC.
+    assert problem is not None
+    assert problem.startswith("certificate later is not valid before 209")
+    assert problem.endswith(" UTC")
+
+
+def test_a_host_certificate_is_not_a_user_certificate(tmp_path: Path) -> None:
+    problem = certificate_problem(signed(tmp_path, "-h"), "host")
+    assert problem is not None and "host certificate" in problem
+
+
+def test_a_certificate_valid_forever_is_valid(tmp_path: Path) -> None:
+    assert certificate_problem(signed(tmp_path), "forever") is None
+
+
+def test_a_login_that_needs_no_second_factor_asks_nothing() -> None:
+    # The main sshd takes the key alone: the responder is never called.
+    asked: list[str] = []
+
+    def responder(prompt: str) -> str:
+        asked.append(prompt)
+        return ""
+    credential = cerulean.InteractiveCredential(
+        S.USER, responder,
+        first=cerulean.PubKeyCredential(S.USER, str(S.CERT_KEY)))
+    with connect(credential) as term:
+        assert whoami(term) == S.USER
+    assert asked == []

@@ -20,7 +20,7 @@ import pytest
 import cerulean
 from cerulean import credential as credential_module
 from tests.servers import settings as S
-from tests.terminal_helpers import sshd_session_pids, wait_for_an_unused_period
+from tests.terminal_helpers import otp_login_turn, sshd_session_pids
 
 
 class Counting:
@@ -51,9 +51,9 @@ def otp_login() -> Iterator[tuple[cerulean.SshTerminal, Counting]]:
     spends a code, and the next one waits for the next 30 s period."""
     from tests.conftest import require_servers
     require_servers("ssh-otp")
-    wait_for_an_unused_period()
     responder = Counting(cerulean.TotpResponder(S.OTP_SECRET_BASE32))
-    term = otp_terminal(key_then(responder))
+    with otp_login_turn():
+        term = otp_terminal(key_then(responder))
     try:
         yield term, responder
     finally:
@@ -287,6 +287,7 @@ def test_a_reconnect_asks_the_responder_again(
     give_up = time.monotonic() + 10.0
     while transport.is_active() and time.monotonic() < give_up:
         time.sleep(0.02)  # until the client has seen the drop
-    assert term.run(30.0, "whoami", [])[1] == f"{S.USER}\n"
+    with otp_login_turn():
+        assert term.run(30.0, "whoami", [])[1] == f"{S.USER}\n"
     assert term.connection_generation == generation + 1
     assert responder.prompts[asked:] == [S.OTP_PROMPT]
