@@ -12,6 +12,8 @@ from abc import ABC
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
+from cerulean._ssh.errors import AuthenticationError
+
 
 class Credential(ABC):
     """A credential for connecting to remote machines.
@@ -297,10 +299,10 @@ class TotpResponder:
         if any(word in text for word in self.PASSWORD_WORDS):
             if self.password is not None:
                 return self.password
-            raise _authentication_error(
+            raise AuthenticationError(
                 f"The server asks {prompt!r}, which is not a one-time code"
                 " prompt; give TotpResponder the password too")
-        raise _authentication_error(
+        raise AuthenticationError(
             f"The server asks {prompt!r}, which TotpResponder does not"
             " recognise as asking for a one-time code or a password; write a"
             " responder that answers it (TotpResponder.code() gives codes)")
@@ -333,9 +335,3 @@ class TotpResponder:
         password = "None" if self.password is None else "'***'"
         return (f"TotpResponder('***', digits={self.digits}, period={self.period},"
                 f" password={password}, algorithm={self.algorithm!r})")
-
-
-def _authentication_error(message: str) -> Exception:
-    # Imported here: cerulean._ssh.auth imports this module.
-    from cerulean._ssh.auth import AuthenticationError
-    return AuthenticationError(message)

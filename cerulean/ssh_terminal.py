@@ -26,8 +26,8 @@ from cerulean._shell import command_line
 from cerulean._ssh import config as ssh_config
 from cerulean._ssh import run as ssh_run
 from cerulean._ssh import shells as ssh_shells
-from cerulean._ssh.auth import AuthenticationError
 from cerulean._ssh.connect import open_transport
+from cerulean._ssh.errors import AuthenticationError
 from cerulean._ssh.host_keys import (
     HostKeyChangedError,
     HostKeyError,

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.serialization import (
     SSHCertificateType,
 )
 
+from cerulean._ssh.errors import AuthenticationError
 from cerulean.credential import (
     AgentCredential,
     Credential,
@@ -33,15 +34,6 @@ from cerulean.credential import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-class AuthenticationError(paramiko.AuthenticationException, ConnectionError):
-    """The server did not accept the credential.
-
-    It is a ``paramiko.AuthenticationException`` (what paramiko raises) and a
-    ``ConnectionError`` (what Cerulean 1.0 raised), so existing handlers of
-    either keep working.
-    """
 
 
 def authenticate(transport: paramiko.Transport, credential: Credential,
