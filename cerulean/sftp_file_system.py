@@ -12,8 +12,10 @@ from typing import TypeVar
 
 from cerulean._sftp import batches, protocol, streams
 from cerulean._sftp.channel import (
+    POSIX_RENAME,
     WRITE_FLAGS,
     SftpChannel,
+    check_extension_status,
     check_status,
     close_handle,
     disk_usage_reply,
@@ -24,6 +26,7 @@ from cerulean._sftp.channel import (
     rename_payload,
     stat_reply,
     statvfs_payload,
+    sync_file,
 )
 from cerulean.file_system import UnsupportedOperationError
 from cerulean.file_system_impl import (
@@ -87,6 +90,7 @@ class SftpFileSystem(FileSystemImpl):
         self._idle: list[SftpChannel] = []
         self._closed = False
         self._statvfs: bool | None = None  # see _has_statvfs
+        self._lacks: set[bytes] = set()  # see SftpChannel.has
         # Open the first session now, so that a connection problem shows up
         # here rather than at the first use.
         self._release(self._acquire())
@@ -158,7 +162,8 @@ class SftpFileSystem(FileSystemImpl):
                 channel.close()
         # open_sftp() reconnects first if the connection is down.
         client = self._terminal.open_sftp()
-        return SftpChannel(client, self._terminal.connection_generation)
+        return SftpChannel(client, self._terminal.connection_generation,
+                           self._lacks)
 
     def _release(self, channel: SftpChannel) -> None:
         """Give a session back; broken ones are closed instead."""
@@ -447,16 +452,19 @@ class SftpFileSystem(FileSystemImpl):
     def _write_and_close(self, ch: SftpChannel, handle: bytes, path: str,
                          data: Iterable[bytes],
                          exact_mode: int | None = None,
-                         file_offset: int = 0) -> int:
+                         file_offset: int = 0, sync: bool = False) -> int:
         """Write data to the open handle from file_offset, set exact_mode
-        on it if given, and close it; return the byte count. If anything
-        fails, the handle is closed without waiting (the file is left as far
-        as it got)."""
+        on it if given, fsync it on the server if sync (and the server
+        can), and close it; return the byte count. If anything fails, the
+        handle is closed without waiting (the file is left as far as it
+        got)."""
         try:
             count = streams.write_stream(ch, handle, path, data, file_offset)
             if exact_mode is not None:
                 check_status(*ch.call(
                     protocol.FSETSTAT, protocol.string(handle) + protocol.attrs(exact_mode)), path)
+            if sync:
+                sync_file(ch, handle, path)
         except BaseException:
             if ch.healthy:
                 close_handle(ch, handle, wait=False)
@@ -469,22 +477,32 @@ class SftpFileSystem(FileSystemImpl):
                       mode: int | None = None,
                       exact_mode: int | None = None) -> int:
         # As the generic version, but on one session, and the mode is set
-        # on the open handle before it is closed.
+        # on the open handle before it is closed. The data is fsynced
+        # before the rename, so that the renamed file is never one the
+        # server's disk has not got yet.
         temp = self._temp_name(path)
         try:
             ch, handle = self._opened(temp, WRITE_FLAGS | protocol.FLAG_EXCL, mode)
             try:
                 count = self._write_and_close(ch, handle, temp, data,
-                                              exact_mode)
-                check_status(*ch.call(
-                    protocol.EXTENDED, rename_payload(temp, path)), path)
+                                              exact_mode, sync=True)
+                landed = self._land(ch, temp, path)
             finally:
                 self._release(ch)
+            if not landed:
+                self._plain_rename(temp, path)
         except BaseException as error:
             self._discard_all([temp])
             name_target(error, temp, path)
             raise
         return count
+
+    @staticmethod
+    def _land(ch: SftpChannel, temp: str, path: str) -> bool:
+        """posix-rename temp onto path; False if the server lacks it (the
+        caller then renames the plain way, after releasing ch)."""
+        return check_extension_status(ch, POSIX_RENAME, *ch.call(
+            protocol.EXTENDED, rename_payload(temp, path)), path)
 
     def _discard_all(self, temps: list[str]) -> None:
         """Remove temporary files, reconnecting if needed; never raises."""

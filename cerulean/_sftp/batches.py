@@ -12,11 +12,14 @@ from collections.abc import Callable, Iterable, Iterator
 
 from cerulean._sftp import protocol
 from cerulean._sftp.channel import (
+    FSYNC,
     WRITE_FLAGS,
     SftpChannel,
+    check_extension_status,
     check_status,
     close_handle,
     expect,
+    fsync_payload,
     open_file,
     rename_payload,
 )
@@ -183,7 +186,8 @@ def write_files(ch: SftpChannel, items: Iterable[WriteItem],
 
     Per file: OPEN a temporary name exclusively (with the creation mode);
     when the handle arrives, WRITE everything, FSETSTAT the exact mode if
-    asked, CLOSE; when all of that succeeded, posix-rename onto the target.
+    asked, fsync (where the server offers fsync@openssh.com, so that no
+    file lands before its data is on the server's disk), CLOSE; when all of that succeeded, posix-rename onto the target.
     The rename only follows success, so a failed write never lands.
 
     The caller must look at each yielded upload's ``error`` and, if it
@@ -215,14 +219,29 @@ def write_files(ch: SftpChannel, items: Iterable[WriteItem],
                 upload.replies_left += 1
                 ch.send(protocol.FSETSTAT, protocol.string(upload.handle)
                         + protocol.attrs(item.exact_mode), on_status)
+            if ch.has(FSYNC):
+                upload.replies_left += 1
+                ch.send(protocol.EXTENDED, fsync_payload(upload.handle),
+                        on_synced)
             upload.replies_left += 1
             ch.send(protocol.CLOSE, protocol.string(upload.handle), on_status)
+
+        def on_synced(kind: int, reader: protocol.Reader) -> None:
+            # A server without fsync answers "unsupported": no error.
+            try:
+                check_extension_status(ch, FSYNC, kind, reader, item.path)
+            except OSError as error:
+                upload.error = upload.error or error
+            replied()
 
         def on_status(kind: int, reader: protocol.Reader) -> None:
             try:
                 check_status(kind, reader, item.path)
             except OSError as error:
                 upload.error = upload.error or error
+            replied()
+
+        def replied() -> None:
             upload.replies_left -= 1
             if upload.replies_left:
                 return

@@ -59,9 +59,13 @@ class SftpChannel:
     :param client: A paramiko SFTPClient whose version exchange is done;
         only its channel is used from then on.
     :param generation: The terminal's connection generation it belongs to.
+    :param lacks: The names of the optional extensions the server has
+        answered "unsupported" to, shared by the sessions of one file
+        system so that each is asked about once.
     """
 
-    def __init__(self, client: paramiko.SFTPClient, generation: int) -> None:
+    def __init__(self, client: paramiko.SFTPClient, generation: int,
+                 lacks: set[bytes] | None = None) -> None:
         channel = client.get_channel()
         if channel is None:
             raise ConnectionError("SFTP client has no channel")
@@ -74,6 +78,8 @@ class SftpChannel:
         self._buffer = bytearray()
         self._out = bytearray()
         self._broken = False
+        self.lacks: set[bytes] = set() if lacks is None else lacks
+        """Optional extensions the server turned down (see has())."""
         self.flushes = 0
         """Successful sends so far: if a failed operation sent nothing, the
         server never saw it, and it is safe to run it again elsewhere."""
@@ -87,6 +93,16 @@ class SftpChannel:
             return False
         transport = self._chan.get_transport()
         return transport is not None and transport.is_active()
+
+    def has(self, extension: bytes) -> bool:
+        """Whether to use an optional extension: yes until the server has
+        answered "unsupported" to it once.
+
+        paramiko does the version exchange and drops the extension list
+        the server announced, so asking is how we find out; a server
+        without the extension answers OP_UNSUPPORTED and nothing happens.
+        """
+        return extension not in self.lacks
 
     @property
     def idle(self) -> bool:
@@ -292,6 +308,8 @@ POSIX_RENAME = b"posix-rename@openssh.com"
 """The OpenSSH extension that renames atomically, replacing the target."""
 STATVFS = b"statvfs@openssh.com"
 """The OpenSSH extension that answers statvfs(3) for a path."""
+FSYNC = b"fsync@openssh.com"
+"""The OpenSSH extension that fsync(2)s an open file on the server."""
 
 
 def open_file(ch: SftpChannel, path: str, flags: int,
@@ -320,6 +338,39 @@ def rename_payload(source: str, target: str) -> bytes:
     """The EXTENDED posix-rename request body: atomic, replaces target."""
     return protocol.string(POSIX_RENAME) + protocol.path_string(source) + protocol.path_string(
         target)
+
+
+def fsync_payload(handle: bytes) -> bytes:
+    """The EXTENDED fsync request body for an open handle."""
+    return protocol.string(FSYNC) + protocol.string(handle)
+
+
+def check_extension_status(ch: SftpChannel, extension: bytes, kind: int,
+                           reader: protocol.Reader, path: str | None) -> bool:
+    """check_status for an optional extension; False if the server lacks it.
+
+    "Unsupported" is remembered on the channel (see SftpChannel.has), so
+    it is not asked again, and is no error: the caller goes without.
+    """
+    try:
+        check_status(kind, reader, path)
+    except OSError as error:
+        if protocol.sftp_status(error) != protocol.OP_UNSUPPORTED:
+            raise
+        ch.lacks.add(extension)
+        return False
+    return True
+
+
+def sync_file(ch: SftpChannel, handle: bytes, path: str) -> None:
+    """fsync the open file on the server, if it offers fsync@openssh.com.
+
+    Before a rename lands a file: a crash of the server host after the
+    rename then cannot leave the new name on an empty file.
+    """
+    if ch.has(FSYNC):
+        check_extension_status(ch, FSYNC, *ch.call(
+            protocol.EXTENDED, fsync_payload(handle)), path)
 
 
 def statvfs_payload(path: str) -> bytes:
