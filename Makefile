@@ -12,7 +12,7 @@ COMPAT := tests/compat/compat.sh
 COMPAT_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: all venv demo test compat lint typecheck docs bench servers-up servers-down servers-status clean
+.PHONY: all venv cli-deps demo test compat lint typecheck docs bench servers-up servers-down servers-status clean
 
 all: test
 
@@ -20,9 +20,25 @@ $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,docs]'
+	if [ "$$CI" = true ]; then $(MAKE) cli-deps; fi
 	touch $@
 
 venv: $(STAMP)
+
+# The neuro command line for neuro-hpc's end-to-end test (installed with the
+# virtualenv under CI=true): the 'cli' extra without the real neuro-sdk it
+# would bring, so that nothing in .venv can import neuro_sdk but neuro-hpc.
+CLI_DEPS := 'python-jose>=3.0.0' 'python-dateutil>=2.7.0' 'click>=8.0' 'humanize>=3.3' \
+	certifi 'wcwidth>=0.1.7' 'prompt-toolkit>=3.0.13' 'rich>=11.0.0' 'jedi>=0.16' \
+	'aiohttp>=3.8.1' 'aiodocker>=0.21.0' 'pyyaml>=5.0' async-timeout \
+	'neuro-admin-client==22.7.2' 'neuro-config-client==22.7.11'
+
+## cli-deps: neuro-cli 22.7.1 for neuro-hpc, without neuro-sdk
+cli-deps:
+	test -x $(BIN)/python || $(MAKE) venv
+	$(BIN)/python -m pip install -q --no-deps 'neuro-cli==22.7.1' \
+		'neuro-admin-client==22.7.2' 'neuro-config-client==22.7.11'
+	$(BIN)/python -m pip install -q $(CLI_DEPS)
 
 $(OLD_STAMP):
 	test -x $(OLD_VENV)/bin/python || $(PYTHON) -m venv $(OLD_VENV)

@@ -11,6 +11,7 @@ with neuro_sdk's rules (:func:`load_user_config`).
 from __future__ import annotations
 
 import enum
+import logging
 import numbers
 import re
 import sys
@@ -26,6 +27,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python < 3.11
     import tomli as tomllib
+
+log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "neuro_api"
 """The entry-point group of plugins (neuro_sdk's)."""
@@ -161,10 +164,20 @@ class PluginManager:
 
 
 def load_plugins() -> PluginManager:
-    """A :class:`PluginManager` after calling every installed plugin."""
+    """A :class:`PluginManager` after calling every installed plugin.
+
+    A plugin that cannot be imported is skipped with a warning: neuro-cli's
+    imports ``neuro_sdk``, which outside ``neuro-hpc`` may not be installed,
+    and that must not stop a script that never uses the CLI.
+    """
     manager = PluginManager()
     for entry_point in entry_points(group=ENTRY_POINT_GROUP):
-        entry_point.load()(manager)
+        try:
+            setup = entry_point.load()
+        except ImportError as e:
+            log.warning("plugin %s (%s) skipped: %s", entry_point.name, entry_point.value, e)
+            continue
+        setup(manager)
     return manager
 
 

@@ -71,7 +71,8 @@ class NotSupportedError(NotImplementedError):
 
 
 class StdStreamError(Exception):
-    """A stream of a running job ended with a non-zero exit code.
+    """A stream of a running job ended: an ``exec`` session with any exit
+    code, 0 included, an ``attach`` with a non-zero one (as in neuro_sdk).
 
     :param exit_code: the exit code the stream ended with.
     """

@@ -288,9 +288,13 @@ def test_exec_beside_the_job(kind: str, tmp_path: Path) -> None:
                     await s.write_in(b"typed in\n")
                     await s.write_in(b"")  # end of input
                     out: dict[int, bytes] = {1: b"", 2: b""}
-                    while (message := await s.read_out()) is not None:
-                        out[message.fileno] += message.data
+                    # The end is StdStreamError with the exit code, 0 too.
+                    with pytest.raises(StdStreamError) as ended:
+                        while (message := await s.read_out()) is not None:
+                            out[message.fileno] += message.data
+                    assert await s.read_out() is None  # after the end
                 assert out == {1: b"typed in\nfrom the job\n", 2: b"e\n"}
+                assert ended.value.exit_code == 0
                 with pytest.raises(StdStreamError) as failed:
                     async with client.jobs.exec(job.id, "exit 4", stdout=True) as s:
                         while await s.read_out() is not None:
@@ -318,8 +322,9 @@ def test_exec_with_a_terminal(kind: str, tmp_path: Path) -> None:
                         for data in typed:
                             await s.write_in(data)
                         out = b""
-                        while (message := await s.read_out()) is not None:
-                            out += message.data
+                        with pytest.raises(StdStreamError, match="exit code 0$"):
+                            while (message := await s.read_out()) is not None:
+                                out += message.data
                         return out
 
                 async with client.jobs.exec(job.id, "read line; stty size; echo \"<$line>\"",
@@ -327,8 +332,9 @@ def test_exec_with_a_terminal(kind: str, tmp_path: Path) -> None:
                     await s.resize(30, 100)
                     await s.write_in(b"typed\r")
                     out = b""
-                    while (message := await s.read_out()) is not None:
-                        out += message.data
+                    with pytest.raises(StdStreamError, match="exit code 0$"):
+                        while (message := await s.read_out()) is not None:
+                            out += message.data
                 assert b"30 100" in out and b"<typed>" in out
                 # Exactly what a terminal shows, on Slurm too (srun --pty
                 # relays the terminal): each byte echoed once, and end of
@@ -519,7 +525,8 @@ def test_attach_follows_the_output(tmp_path: Path) -> None:
                             assert message.fileno == 1
                             data += message.data
                 assert data == b"one\ntwo\n" and failed.value.exit_code == 2
-                with pytest.raises(NotSupportedError, match="stdin"):
+                # As in neuro_sdk: a finished job has no container left.
+                with pytest.raises(ResourceNotFound, match="not running"):
                     async with client.jobs.attach(job.id, stdin=True):
                         pass
     run(main())

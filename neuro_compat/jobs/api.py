@@ -26,7 +26,7 @@ from .._cluster.session import Sessions
 from .._images import RemoteImage
 from .._utils import UNSET, NoPublicConstructor, async_iterator_context
 from .._volumes import DiskVolume, SecretFile, Volume
-from ..errors import IllegalArgumentError, NotSupportedError, ResourceNotFound
+from ..errors import IllegalArgumentError, ResourceNotFound
 from . import telemetry
 from .cluster import ClusterJobs, Snapshot, Submission
 from .output import follow
@@ -490,7 +490,10 @@ class Jobs(metaclass=NoPublicConstructor):
         :param stderr: True to attach ``stderr``, default is False.
         :param cluster_name: cluster on which the job is running.
         :returns: asynchronous context manager which can be used to access
-            stdin/stdout/stderr, see :class:`StdStream` for details.
+            stdin/stdout/stderr, see :class:`StdStream` for details. When the
+            command has ended, :meth:`StdStream.read_out` raises
+            :class:`StdStreamError` with its exit code, 0 included (as
+            neuro_sdk does), then returns None.
         :raises ValueError: if the job is not running.
         """
         jobs, entry = await self._find(id, cluster_name)
@@ -520,20 +523,22 @@ class Jobs(metaclass=NoPublicConstructor):
 
         :param id: job *id*.
         :param tty: not supported (batch jobs have no terminal).
-        :param stdin: not supported (batch jobs have no stdin).
+        :param stdin: accepted, but the job's input is closed: batch jobs have
+            no standard input, so :meth:`StdStream.write_in` raises
+            ValueError. (The neuro command line attaches with
+            ``stdin=True``.)
         :param stdout: True to attach ``stdout``.
         :param stderr: True to attach ``stderr``.
         :param cluster_name: cluster on which the job is running.
-        :raises ValueError: if the job has already finished.
+        :raises ResourceNotFound: if the job has already finished (as
+            neuro_sdk: its container is gone).
         """
         refuse("Jobs.attach", tty=(tty, not tty))
-        if stdin:
-            raise NotSupportedError("Jobs.attach: stdin=True is not supported: batch jobs "
-                                    "have no standard input")
         jobs, entry = await self._find(id, cluster_name)
         snap = await self._snapshot(jobs, entry)
         if snap.state.status.is_finished:
-            raise ValueError(f"Job {id} is not running (status: {snap.state.status})")
+            raise ResourceNotFound(
+                f"Job {id} is not running (status: {snap.state.status}): nothing to attach to")
 
         async def exit_code() -> int | None:
             current = await self._snapshot(jobs, entry)

@@ -315,7 +315,8 @@ class ProcessSource:
             log.debug("exec stream %d ended: %s", fileno, e)
 
     async def read(self) -> Message | None:
-        """The next chunk; None at the end (StdStreamError for a failure)."""
+        """The next chunk; at the end, StdStreamError with the exit code
+        (0 included, as neuro_sdk's server reports every exit), then None."""
         while not self._closed:
             item = await self._feed.get()
             if item is not None:
@@ -323,9 +324,7 @@ class ProcessSource:
             self._open_streams -= 1
             if self._open_streams == 0:
                 self._closed = True
-                code = await self._bridge.run(self._process.wait)
-                if code != 0:
-                    raise StdStreamError(code)
+                raise StdStreamError(await self._bridge.run(self._process.wait))
         return None
 
     async def write(self, data: bytes) -> None:

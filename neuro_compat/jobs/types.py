@@ -437,8 +437,10 @@ class StdStream:
 
         :returns: :class:`Message` instance for read data chunk or None if
             EOF is reached or *StdStream* was closed.
-        :raises StdStreamError: at the end of the stream, if the command (or
-            job) ended with a non-zero exit code.
+        :raises StdStreamError: at the end of the stream: for
+            :meth:`Jobs.exec`, always, with the command's exit code (0
+            included, as in neuro_sdk); for :meth:`Jobs.attach`, if the job
+            ended with a non-zero exit code.
         """
         message: Message | None = await self._ws.read()
         return message
