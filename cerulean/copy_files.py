@@ -4,7 +4,8 @@ Written once, on the primitives of :mod:`cerulean.file_system_impl`: a
 planning pass (see :mod:`cerulean._copy_plan`) decides everything, then the
 plan is carried out with every file landing atomically. Small files go
 through the file systems' batch helpers, so backends can keep many of them
-in flight; large ones are streamed with bounded memory.
+in flight; large ones are streamed with bounded memory, or, between two
+paths of one SFTP server that offers copy-data, copied on the server.
 """
 from __future__ import annotations
 
@@ -234,7 +235,15 @@ def _carry_out(plan: Plan, source_fs: FileSystemImpl,
     small = [job for job in plan.files if job.size <= SMALL_FILE]
     large = [job for job in plan.files if job.size > SMALL_FILE]
     _copy_small(small, source_fs, target_fs, progress)
+    # Within one server (an equal file system is the same account on the
+    # same host), large files are copied there, without the round trip
+    # through here, where the file system can.
+    within = source_fs is target_fs or source_fs == target_fs
     for file_job in large:
+        if within and target_fs._copy_within(
+                file_job.source, file_job.target, file_job.size,
+                file_job.mode, file_job.exact_mode, progress.add) is not None:
+            continue
         _copy_large(file_job, source_fs, target_fs, progress)
     for target, text in plan.links:
         target_fs._symlink(target, text)

@@ -29,7 +29,9 @@ Helpers with generic defaults, which a backend may override to be faster:
 ``_read_files`` and ``_write_files`` (many small files, used by copy()),
 ``_listdirs`` (used by walk), ``_unlink_many`` (used when removing trees),
 ``_remove_tree`` (rmdir(recursive=True), remove() and copy()), ``_as_uri``,
-``_real_path`` (copy()), ``_temp_name`` and ``_discard``.
+``_real_path`` (copy()), ``_temp_name`` and ``_discard``; and
+``_copy_within`` (copy() between two paths of one file system, on the
+server: by default not possible, so copy() streams).
 
 Optional primitives, additions to Cerulean 1.0 for what neuro_compat's
 Storage needs (reading part of a file, writing into one, disk usage):
@@ -812,6 +814,27 @@ class FileSystemImpl(FileSystem):
             name_target(error, temp, path)
             raise
         return count
+
+    def _copy_within(self, source: str, target: str, size: int,
+                     mode: int | None = None, exact_mode: int | None = None,
+                     progress: Callable[[int], None] | None = None
+                     ) -> int | None:
+        """Copy a file to target without its bytes coming through here.
+
+        For copy() between two paths of this file system (or of an equal
+        one: the same account on the same server). The copy lands
+        atomically, as with :meth:`_write_atomic`, with the same mode
+        arguments. None means this file system cannot (the default, or the
+        server lacks what it takes), and nothing was changed: the caller
+        streams the file instead. An addition to Cerulean 1.0.
+
+        :param size: The size of the source, as listed: the progress
+            counts up to it.
+        :param progress: Called with the number of bytes of each piece
+            copied, as they are; it may raise to abort the copy.
+        :returns: The number of bytes copied, or None.
+        """
+        return None
 
     def _unlink_many(self, paths: list[str]) -> list[OSError | None]:
         """Unlink many files, links or special files; return each error.

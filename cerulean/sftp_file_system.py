@@ -6,18 +6,21 @@ import logging
 import posixpath
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
 from cerulean._sftp import batches, protocol, streams
 from cerulean._sftp.channel import (
+    COPY_DATA,
     POSIX_RENAME,
     WRITE_FLAGS,
     SftpChannel,
     check_extension_status,
     check_status,
     close_handle,
+    copy_data_payload,
     disk_usage_reply,
     expect,
     ignore_reply,
@@ -43,6 +46,12 @@ from cerulean.ssh_terminal import SshTerminal
 logger = logging.getLogger(__name__)
 
 _R = TypeVar("_R")
+
+COPY_PIECE = 8 * 1024 * 1024
+"""Bytes per copy-data request: the server answers each when it is done,
+so this is how often a copy on the server reports progress."""
+COPY_WINDOW = 2
+"""copy-data requests in flight, so the server never waits for the next."""
 
 
 class SftpFileSystem(FileSystemImpl):
@@ -504,6 +513,104 @@ class SftpFileSystem(FileSystemImpl):
         return check_extension_status(ch, POSIX_RENAME, *ch.call(
             protocol.EXTENDED, rename_payload(temp, path)), path)
 
+    def _copy_within(self, source: str, target: str, size: int,
+                     mode: int | None = None, exact_mode: int | None = None,
+                     progress: Callable[[int], None] | None = None
+                     ) -> int | None:
+        # copy-data between two handles of one session: the bytes move on
+        # the server. The new file lands as in _write_atomic: temporary
+        # name, mode on the handle, fsync, rename.
+        temp = self._temp_name(target)
+        ch = self._acquire()
+        landed = True
+        try:
+            if not ch.has(COPY_DATA):
+                return None
+            count = self._copy_data(ch, source, temp, size, mode,
+                                    exact_mode, progress)
+            if count is None:
+                self._discard_all([temp])
+                return None
+            landed = self._land(ch, temp, target)
+        except BaseException as error:
+            self._discard_all([temp])
+            name_target(error, temp, target)
+            raise
+        finally:
+            self._release(ch)
+        if not landed:
+            try:
+                self._plain_rename(temp, target)
+            except BaseException as error:
+                self._discard_all([temp])
+                name_target(error, temp, target)
+                raise
+        return count
+
+    def _copy_data(self, ch: SftpChannel, source: str, temp: str, size: int,
+                   mode: int | None, exact_mode: int | None,
+                   progress: Callable[[int], None] | None) -> int | None:
+        """Copy source to a new file temp on the server, closed and
+        fsynced; None (temp left to remove) if the server lacks copy-data."""
+        try:
+            src = open_file(ch, source, protocol.FLAG_READ)
+        except OSError as error:
+            raise self._diagnose_read(error, source) from None
+        try:
+            dst = self._open_for_write(ch, temp, WRITE_FLAGS | protocol.FLAG_EXCL, mode)
+            try:
+                count = self._copy_pieces(ch, src, dst, source, size, progress)
+                if count is not None:
+                    if exact_mode is not None:
+                        check_status(*ch.call(protocol.FSETSTAT, protocol.string(dst)
+                                              + protocol.attrs(exact_mode)), temp)
+                    sync_file(ch, dst, temp)
+            except BaseException:
+                if ch.healthy:
+                    close_handle(ch, dst, wait=False)
+                raise
+            # A failed CLOSE can mean lost data: land only after it.
+            close_handle(ch, dst, temp)
+            return count
+        finally:
+            if ch.healthy:
+                close_handle(ch, src, wait=False)
+
+    @staticmethod
+    def _copy_pieces(ch: SftpChannel, src: bytes, dst: bytes, path: str,
+                     size: int, progress: Callable[[int], None] | None
+                     ) -> int | None:
+        """copy-data in pieces of COPY_PIECE, COPY_WINDOW in flight, the
+        last one to the end of the file (should it have grown); None if
+        the server lacks copy-data."""
+        pending: deque[tuple[int, list[tuple[int, protocol.Reader]]]] = deque()
+        offset: int | None = 0
+        copied = 0
+        try:
+            while offset is not None or pending:
+                while offset is not None and len(pending) < COPY_WINDOW:
+                    last = size - offset <= COPY_PIECE
+                    box: list[tuple[int, protocol.Reader]] = []
+                    ch.send(protocol.EXTENDED, copy_data_payload(
+                        src, offset, 0 if last else COPY_PIECE, dst), _collect(box))
+                    pending.append((min(COPY_PIECE, max(size - offset, 0)), box))
+                    offset = None if last else offset + COPY_PIECE
+                counted, reply = pending[0]
+                while not reply:
+                    ch.pump()
+                pending.popleft()
+                if not check_extension_status(ch, COPY_DATA, *reply[0], path):
+                    ch.drain()
+                    return None
+                copied += counted
+                if progress is not None:
+                    progress(counted)
+        except BaseException:
+            if pending and ch.healthy:
+                ch.drain()  # the replies still to come, before reuse
+            raise
+        return copied
+
     def _discard_all(self, temps: list[str]) -> None:
         """Remove temporary files, reconnecting if needed; never raises."""
         if not temps:
@@ -612,3 +719,8 @@ class SftpFileSystem(FileSystemImpl):
                 pass
         self._release(channel)
 
+
+def _collect(box: list[tuple[int, protocol.Reader]]
+             ) -> Callable[[int, protocol.Reader], None]:
+    """A reply handler that puts the reply into box."""
+    return lambda kind, reader: box.append((kind, reader))

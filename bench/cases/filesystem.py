@@ -157,6 +157,23 @@ def download_256m(ctx: Context) -> float:
     return _BIG_MIB / _timed_copy(source, _local(ctx, ctx.scratch))
 
 
+@case(f"copy {_BIG_MIB} MiB SFTP -> same SFTP (vs ssh cp)", unit="MiB/s",
+      better="higher", prepare=_prepare_big_remote,
+      openssh=_master(f"{_SSH} cp {_REMOTE_DATA}/{_BIG} {{remote_scratch}}/cp-{_BIG}",
+                      lambda seconds: _BIG_MIB / seconds))
+def copy_within_sftp(ctx: Context) -> float:
+    """Throughput of copy() from one path to another on the same SFTP
+    server (ours: on the server, with copy-data), against ``cp`` run there
+    over ssh."""
+    import cerulean
+    fs = ctx.sftp_fs()
+    source = _remote(fs, f"{_remote_data(ctx)}/{_BIG}")
+    target = _remote(fs, f"{ctx.remote_scratch}/copy-{_BIG}")
+    started = time.perf_counter()
+    cerulean.copy(source, target, overwrite="always")  # the same name each repeat
+    return _BIG_MIB / (time.perf_counter() - started)
+
+
 # --- Trees of small files -----------------------------------------------------
 
 _TREE_NAME = "tree 2,000 x 4 KiB"  # the report shows 48 characters of a name

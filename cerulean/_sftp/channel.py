@@ -310,6 +310,9 @@ STATVFS = b"statvfs@openssh.com"
 """The OpenSSH extension that answers statvfs(3) for a path."""
 FSYNC = b"fsync@openssh.com"
 """The OpenSSH extension that fsync(2)s an open file on the server."""
+COPY_DATA = b"copy-data"
+"""The extension (draft-ietf-secsh-filexfer-extensions, in OpenSSH since
+9.0) that copies bytes from one open handle to another on the server."""
 
 
 def open_file(ch: SftpChannel, path: str, flags: int,
@@ -343,6 +346,15 @@ def rename_payload(source: str, target: str) -> bytes:
 def fsync_payload(handle: bytes) -> bytes:
     """The EXTENDED fsync request body for an open handle."""
     return protocol.string(FSYNC) + protocol.string(handle)
+
+
+def copy_data_payload(source: bytes, offset: int, length: int,
+                      target: bytes) -> bytes:
+    """The EXTENDED copy-data request body: length bytes (0: to the end of
+    the file) from offset of source to the same offset of target."""
+    return (protocol.string(COPY_DATA) + protocol.string(source)
+            + protocol.uint64(offset) + protocol.uint64(length)
+            + protocol.string(target) + protocol.uint64(offset))
 
 
 def check_extension_status(ch: SftpChannel, extension: bytes, kind: int,
