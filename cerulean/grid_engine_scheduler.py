@@ -435,10 +435,5 @@ class GridEngineScheduler(CommandScheduler):
     def _cancel_command(self, job_id: str) -> Command:
         return Command("qdel", [job_id])
 
-    def _check_cancel(self, result: Result, job_id: str) -> None:
-        # qdel on a finished job says it does not exist; the job is not
-        # running either way, so that is not an error for cancel().
-        text = result.stdout + result.stderr
-        if result.exit_code != 0 and "does not exist" not in text:
-            super()._check_cancel(result, job_id)
+    _ended_job_messages = ("does not exist",)  # qdel on a finished job
 

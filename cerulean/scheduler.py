@@ -481,9 +481,16 @@ class CommandScheduler(Scheduler):
     def _cancel_command(self, job_id: str) -> Command:
         """The command that cancels the job."""
 
+    _ended_job_messages: tuple[str, ...] = ()
+    """What the cancel command says, failing, about a job that has already
+    ended or been forgotten: not an error for :meth:`cancel`, since the job
+    is not running either way."""
+
     def _check_cancel(self, result: Result, job_id: str) -> None:
-        """Raise SchedulerError if the cancel command failed."""
-        if result.exit_code != 0:
+        """Raise SchedulerError if the cancel command failed for a live job."""
+        text = result.stdout + result.stderr
+        if result.exit_code != 0 and not any(
+                message in text for message in self._ended_job_messages):
             raise SchedulerError(
                 f"Could not cancel job {job_id}: {_output(result)}")
 

@@ -391,12 +391,5 @@ class SlurmScheduler(CommandScheduler):
     def _cancel_command(self, job_id: str) -> Command:
         return Command("scancel", [job_id])
 
-    def _check_cancel(self, result: Result, job_id: str) -> None:
-        # Cancelling a job that has just finished, or has been forgotten,
-        # is not a failure: the job is not running either way.
-        if result.exit_code != 0 and not any(
-                text in result.stderr for text in _ALREADY_DONE):
-            super()._check_cancel(result, job_id)
-
-
-_ALREADY_DONE = ("already completing or completed", "Invalid job id")
+    # scancel on a job that has just finished, or has been forgotten.
+    _ended_job_messages = ("already completing or completed", "Invalid job id")

@@ -567,13 +567,12 @@ class TorqueScheduler(CommandScheduler):
     def _cancel_command(self, job_id: str) -> Command:
         return Command("qdel", [job_id])
 
+    # qdel on a finished or purged job.
+    _ended_job_messages = ("Unknown Job Id", "invalid state", "Invalid job id",
+                           "already completing")
+
     def _check_cancel(self, result: Result, job_id: str) -> None:
-        # qdel on a finished or purged job fails; the job is not running
-        # either way, so that is not an error for cancel().
-        text = result.stdout + result.stderr
         # The wrapper's qdel says nothing at all for such jobs.
-        if result.exit_code != 0 and text.strip() and not any(
-                t in text for t in ("Unknown Job Id", "invalid state",
-                                    "Invalid job id", "already completing")):
+        if (result.stdout + result.stderr).strip():
             super()._check_cancel(result, job_id)
 
