@@ -146,6 +146,9 @@ class Capability(Enum):
     DISK_USAGE = "disk_usage"
     """``_disk_usage`` tells the size and free space of the file system
     holding a path. An addition to Cerulean 1.0."""
+    HARD_LINKS = "hard_links"
+    """``_hard_link`` makes a second name for a file
+    (:meth:`cerulean.Path.hardlink_to`). An addition to Cerulean 1.0."""
 
 
 # The documented homes (see the module docstring).

@@ -36,9 +36,10 @@ server: by default not possible, so copy() streams).
 Optional primitives, additions to Cerulean 1.0 for what neuro_compat's
 Storage needs (reading part of a file, writing into one, disk usage):
 ``_read_range`` (a generic default reads and skips; backends seek, or ask
-for a byte range), and ``_write_at`` and ``_disk_usage``, which raise
+for a byte range), and ``_write_at``, ``_disk_usage`` and ``_hard_link``, which raise
 :class:`cerulean.UnsupportedOperationError` unless ``_can`` reports
-:attr:`Capability.WRITE_AT` or :attr:`Capability.DISK_USAGE`.
+:attr:`Capability.WRITE_AT`, :attr:`Capability.DISK_USAGE` or
+:attr:`Capability.HARD_LINKS`.
 """
 from __future__ import annotations
 
@@ -762,6 +763,21 @@ class FileSystemImpl(FileSystem):
         """
         raise UnsupportedOperationError(
             f"{type(self).__name__} cannot tell disk usage")
+
+    def _hard_link(self, path: str, target: str) -> None:
+        """Make path a new name (a hard link) for the existing file target.
+
+        An addition to Cerulean 1.0, for file systems that report
+        :attr:`Capability.HARD_LINKS` (local: link(2); SFTP: OpenSSH's
+        ``hardlink@openssh.com`` extension).
+
+        :raises FileExistsError: If something is at path already.
+        :raises FileNotFoundError: If nothing is at target.
+        :raises cerulean.UnsupportedOperationError: Without HARD_LINKS (the
+            default).
+        """
+        raise UnsupportedOperationError(
+            f"{type(self).__name__} cannot make hard links")
 
     def _temp_name(self, path: str) -> str:
         """A fresh, hidden name beside path, for landing a file atomically.

@@ -96,6 +96,10 @@ class LocalFileSystem(FileSystemImpl):
     def _symlink(self, path: str, target: str) -> None:
         os.symlink(target, path)
 
+    def _hard_link(self, path: str, target: str) -> None:
+        # Of the link itself, should target be one, as ln does.
+        os.link(target, path, follow_symlinks=False)
+
     def _set_mode(self, path: str, mode: int) -> None:
         os.chmod(path, mode)
 

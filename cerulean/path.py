@@ -82,6 +82,8 @@ class Primitives(Protocol):
 
     def _symlink(self, path: str, target: str) -> None: ...
 
+    def _hard_link(self, path: str, target: str) -> None: ...
+
     def _set_mode(self, path: str, mode: int) -> None: ...
 
     def _touch_entry(self, path: str) -> None: ...
@@ -709,6 +711,30 @@ class Path:
         else:
             text = str(target)
         self.filesystem._symlink(str(self), text)
+
+    def hardlink_to(self, target: Path | str) -> None:
+        """Makes this path a hard link to the same file as target.
+
+        An addition to Cerulean 1.0, with pathlib's name and argument
+        order: ``p.hardlink_to(target)`` makes ``p`` a second name for the
+        file ``target`` names (a relative string is taken relative to the
+        current directory of the file system, as link(2) does). Local file
+        systems and SFTP servers with OpenSSH's ``hardlink@openssh.com``
+        can; see :attr:`Capability.HARD_LINKS
+        <cerulean.file_system_impl.Capability.HARD_LINKS>`.
+
+        :param target: The existing file to link to.
+        :raises FileExistsError: If something is at this path already.
+        :raises FileNotFoundError: If target does not exist.
+        :raises ValueError: If target is on a different file system.
+        :raises cerulean.UnsupportedOperationError: If the file system
+            cannot make hard links (WebDAV, an SFTP server without the
+            extension).
+        """
+        if isinstance(target, Path) and target.filesystem != self.filesystem:
+            raise ValueError(
+                f"cannot link {self} to {target}: different file systems")
+        self.filesystem._hard_link(str(self), str(target))
 
     def readlink(self, recursive: bool = False) -> Path:
         """Reads the target of a symbolic link.

@@ -9,11 +9,12 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 from cerulean._sftp import batches, protocol, streams
 from cerulean._sftp.channel import (
     COPY_DATA,
+    HARDLINK,
     POSIX_RENAME,
     WRITE_FLAGS,
     SftpChannel,
@@ -138,7 +139,22 @@ class SftpFileSystem(FileSystemImpl):
     def _can(self, capability: Capability) -> bool:
         if capability == Capability.DISK_USAGE:
             return self._has_statvfs()
+        if capability == Capability.HARD_LINKS:
+            return self._has_hardlink()
         return True
+
+    def _has_hardlink(self) -> bool:
+        """Whether the server has OpenSSH's hardlink extension: asked once,
+        with a link from a name that does not exist (which makes nothing)."""
+        if HARDLINK not in self._lacks:
+            missing = f"/nonexistent-{self._temp_name('probe').lstrip('./')}"
+            try:
+                self._hard_link(missing + ".link", missing)
+            except UnsupportedOperationError:
+                pass
+            except OSError:
+                pass  # it answered: it has the extension
+        return HARDLINK not in self._lacks
 
     def _has_statvfs(self) -> bool:
         """Whether the server has OpenSSH's statvfs extension: asked once.
@@ -365,6 +381,29 @@ class SftpFileSystem(FileSystemImpl):
         # OpenSSH takes (target, link path), the reverse of the draft.
         self._create(protocol.SYMLINK, protocol.path_string(target) + protocol.path_string(path),
                      path)
+
+    def _hard_link(self, path: str, target: str) -> None:
+        payload = (protocol.string(HARDLINK) + protocol.path_string(target)
+                   + protocol.path_string(path))
+        if HARDLINK in self._lacks:
+            self._no_hardlink()
+        try:
+            check_status(*self._call(protocol.EXTENDED, payload), path)
+        except OSError as error:
+            if protocol.sftp_status(error) == protocol.OP_UNSUPPORTED:
+                self._lacks.add(HARDLINK)  # see SftpChannel.has
+                self._no_hardlink()
+            # OpenSSH reports EEXIST as the generic failure.
+            if self._lstat_on_failure(error, path) is not None:
+                raise FileExistsError(errno.EEXIST, "File exists",
+                                      path) from None
+            raise
+
+    @staticmethod
+    def _no_hardlink() -> NoReturn:
+        raise UnsupportedOperationError(
+            "this SFTP server cannot make hard links (it lacks OpenSSH's"
+            " hardlink@openssh.com)")
 
     def _set_mode(self, path: str, mode: int) -> None:
         check_status(*self._call(

@@ -16,6 +16,7 @@ import cerulean
 from cerulean import copy_files
 from cerulean._sftp import protocol
 from cerulean._sftp.channel import COPY_DATA, FSYNC, SftpChannel
+from cerulean.file_system_impl import Capability
 from tests.conftest import ssh_scratch
 from tests.fs_helpers import run_on
 
@@ -207,3 +208,38 @@ def test_without_copy_data_copy_streams(mock_sftp: Any,
     assert (base / "again").read_bytes() == data
     assert extended.count(COPY_DATA) == 1  # asked once, then streamed
     assert sorted(p.name for p in base.iterdir()) == ["again", "big", "copy"]
+
+
+# --- hardlink: Path.hardlink_to ----------------------------------------------
+
+def test_hardlink_to_makes_a_second_name_for_a_file(filesystem: Any) -> None:
+    fs, base = filesystem
+    if not fs._can(Capability.HARD_LINKS):
+        assert isinstance(fs, cerulean.WebdavFileSystem)
+        (base / "f").write_text("data")
+        with pytest.raises(cerulean.UnsupportedOperationError):
+            (base / "g").hardlink_to(base / "f")
+        return
+    (base / "f").write_text("data")
+    (base / "g").hardlink_to(base / "f")
+    assert (base / "g").read_text() == "data"
+    fs._write_at(str(base / "g"), 0, [b"DA"])  # one file, two names
+    assert (base / "f").read_text() == "DAta"
+    assert not (base / "g").is_symlink()
+    with pytest.raises(FileExistsError):
+        (base / "g").hardlink_to(base / "f")
+    with pytest.raises(FileNotFoundError):
+        (base / "h").hardlink_to(base / "missing")
+    with cerulean.LocalFileSystem() as other:
+        if other != fs:
+            with pytest.raises(ValueError):
+                (base / "h").hardlink_to(other / "etc/passwd")
+
+
+def test_without_hardlink_an_sftp_server_refuses_clearly(mock_sftp: Any) -> None:
+    fs, base = mock_sftp
+    assert not fs._can(Capability.HARD_LINKS)
+    fs._write_atomic(str(base / "f"), [b"x"])
+    with pytest.raises(cerulean.UnsupportedOperationError, match="hardlink"):
+        (base / "g").hardlink_to(base / "f")
+    assert [p.name for p in base.iterdir()] == ["f"]

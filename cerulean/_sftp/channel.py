@@ -310,6 +310,8 @@ STATVFS = b"statvfs@openssh.com"
 """The OpenSSH extension that answers statvfs(3) for a path."""
 FSYNC = b"fsync@openssh.com"
 """The OpenSSH extension that fsync(2)s an open file on the server."""
+HARDLINK = b"hardlink@openssh.com"
+"""The OpenSSH extension that makes a hard link (link(2))."""
 COPY_DATA = b"copy-data"
 """The extension (draft-ietf-secsh-filexfer-extensions, in OpenSSH since
 9.0) that copies bytes from one open handle to another on the server."""
