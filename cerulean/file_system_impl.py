@@ -728,8 +728,19 @@ class FileSystemImpl(FileSystem):
         :raises IsADirectoryError: If path is a directory.
         :raises ValueError: If offset or size is negative.
         """
-        _check_range(offset, size)
+        check_range(offset, size)
         return slice_stream(self._read_stream(path), offset, size)
+
+    def _nothing_of(self, path: str) -> Iterator[bytes]:
+        """No bytes of the file at path, after checking that it is one.
+
+        For a range of no bytes, which backends answer without reading (an
+        SFTP server opens a directory for reading, and a WebDAV Range of no
+        bytes cannot be asked for), so a directory is still refused.
+        """
+        if self._stat(path).is_dir():
+            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
+        yield from ()
 
     def _write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
         """Write data into the existing file at path, starting at offset.
@@ -959,8 +970,8 @@ def _remove_listed(fs: FileSystemImpl, path: str,
     fs._remove_dir(path)
 
 
-def _check_range(offset: int, size: int | None) -> None:
-    """Refuse a negative offset or size (see _read_range)."""
+def check_range(offset: int, size: int | None) -> None:
+    """Refuse a negative offset or size (see FileSystemImpl._read_range)."""
     if offset < 0 or (size is not None and size < 0):
         raise ValueError(f"invalid byte range: offset {offset}, size {size}")
 

@@ -11,6 +11,7 @@ from cerulean.file_system_impl import (
     DirEntry,
     DiskUsage,
     FileSystemImpl,
+    check_range,
     stat_from_mode,
 )
 from cerulean.path import FileStat
@@ -145,8 +146,7 @@ class LocalFileSystem(FileSystemImpl):
 
     def _read_range(self, path: str, offset: int,
                     size: int | None = None) -> Iterator[bytes]:
-        if offset < 0 or (size is not None and size < 0):
-            raise ValueError(f"invalid byte range: offset {offset}, size {size}")
+        check_range(offset, size)
         return self._read_from(path, offset, size)
 
     def _read_from(self, path: str, offset: int,

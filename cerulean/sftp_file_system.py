@@ -39,6 +39,7 @@ from cerulean.file_system_impl import (
     DiskUsage,
     FileSystemImpl,
     WriteItem,
+    check_range,
     name_target,
 )
 from cerulean.path import FileStat
@@ -278,24 +279,14 @@ class SftpFileSystem(FileSystemImpl):
                                        batches.list_dirs(ch, paths)])
 
     def _read_link(self, path: str) -> str:
-        def readlink(ch: SftpChannel) -> str:
-            kind, reader = ch.call(protocol.READLINK, protocol.path_string(path))
-            names = expect(kind, reader, protocol.NAME, path)
-            names.uint32()
-            return names.text()
-        return self._query(readlink)
+        return self._query(lambda ch: _one_name(ch, protocol.READLINK, path))
 
     def _real_path(self, path: str) -> str:
         # One REALPATH: the server resolves the links (OpenSSH accepts a
         # missing last component, and answers "no such file" for a missing
         # directory on the way, whose part is then resolved on its own).
-        def realpath(ch: SftpChannel) -> str:
-            kind, reader = ch.call(protocol.REALPATH, protocol.path_string(path))
-            names = expect(kind, reader, protocol.NAME, path)
-            names.uint32()
-            return names.text()
         try:
-            return self._query(realpath)
+            return self._query(lambda ch: _one_name(ch, protocol.REALPATH, path))
         except FileNotFoundError:
             head, name = posixpath.split(path.rstrip("/"))
             if not name:
@@ -667,18 +658,10 @@ class SftpFileSystem(FileSystemImpl):
 
     def _read_range(self, path: str, offset: int,
                     size: int | None = None) -> Iterator[bytes]:
-        if offset < 0 or (size is not None and size < 0):
-            raise ValueError(f"invalid byte range: offset {offset}, size {size}")
+        check_range(offset, size)
         if size == 0:
             return self._nothing_of(path)
         return self._read_part(path, offset, size)
-
-    def _nothing_of(self, path: str) -> Iterator[bytes]:
-        """No bytes of the file at path, after checking that it is one
-        (OpenSSH opens a directory for reading, and no READ would fail)."""
-        if self._stat(path).is_dir():
-            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
-        yield from ()
 
     def _read_part(self, path: str, offset: int,
                    size: int | None) -> Iterator[bytes]:
@@ -763,3 +746,11 @@ def _collect(box: list[tuple[int, protocol.Reader]]
              ) -> Callable[[int, protocol.Reader], None]:
     """A reply handler that puts the reply into box."""
     return lambda kind, reader: box.append((kind, reader))
+
+
+def _one_name(ch: SftpChannel, request: int, path: str) -> str:
+    """The name in the one-name reply to a READLINK or REALPATH of path."""
+    kind, reader = ch.call(request, protocol.path_string(path))
+    names = expect(kind, reader, protocol.NAME, path)
+    names.uint32()  # the count, always 1 here
+    return names.text()

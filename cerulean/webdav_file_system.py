@@ -65,6 +65,7 @@ from cerulean.file_system_impl import (
     DirEntry,
     FileSystemImpl,
     WriteItem,
+    check_range,
     name_target,
     slice_stream,
 )
@@ -520,18 +521,10 @@ class WebdavFileSystem(FileSystemImpl):
 
     def _read_range(self, path: str, offset: int,
                     size: int | None = None) -> Iterator[bytes]:
-        if offset < 0 or (size is not None and size < 0):
-            raise ValueError(f"invalid byte range: offset {offset}, size {size}")
+        check_range(offset, size)
         if size == 0:
             return self._nothing_of(path)
         return self._get(path, offset, size)
-
-    def _nothing_of(self, path: str) -> Iterator[bytes]:
-        """No bytes of the file at path, after checking that it is one (a
-        Range of no bytes cannot be asked for)."""
-        if self._stat(path).is_dir():
-            raise IsADirectoryError(errno.EISDIR, "Is a directory", path)
-        yield from ()
 
     def _write_stream(self, path: str, data: Iterable[bytes],
                       mode: int | None = None,
