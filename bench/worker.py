@@ -7,6 +7,7 @@ our ``cerulean``) is appended to sys.path after site-packages: under the
 1.0.0 virtualenv, ``import cerulean`` then finds PyPI's.
 """
 import importlib
+import importlib.util
 import json
 import sys
 import traceback
@@ -16,6 +17,16 @@ REPO = str(Path(__file__).resolve().parents[1])
 if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
     del sys.path[0]
 sys.path.append(REPO)
+
+# neuro-cli's wheel (installed for neuro-hpc's tests) puts a top-level ``tests``
+# package into site-packages, which would shadow ours; the cases need this
+# repository's ``tests.servers``, so that name is bound to ours first.
+_TESTS = Path(REPO, "tests")
+_spec = importlib.util.spec_from_file_location(
+    "tests", _TESTS / "__init__.py", submodule_search_locations=[str(_TESTS)])
+assert _spec is not None and _spec.loader is not None
+sys.modules["tests"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(sys.modules["tests"])
 
 from bench.framework import REGISTRY, Context, NotApplicable
 

@@ -93,9 +93,9 @@ import pytest
 import cerulean
 import neuro_compat
 from neuro_compat.config import parse_clusters
+from tests.cerulean.terminal_helpers import otp_login_turn
 from tests.conftest import ssh_scratch
 from tests.servers import settings as S
-from tests.terminal_helpers import otp_login_turn
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"

@@ -1,0 +1,1 @@
+"""Tests of the neuro_compat package."""
