@@ -3,9 +3,10 @@
 cerulean is blocking (paramiko, requests, the local file system); the
 neuro_sdk API is asyncio. Every crossing between the two goes through this
 module: no other module of neuro_compat hands work to a thread from the
-event loop or calls back into the loop from a thread. Every blocking call
-runs in a bounded pool of worker threads owned by one :class:`Bridge` per
-cluster session:
+event loop or calls back into the loop from a thread (``test_neuro_bridge``
+checks the source for it). Every blocking call runs in a bounded pool of
+worker threads (:class:`~neuro_compat._workers.WorkerPool`) owned by one
+:class:`Bridge` per cluster session:
 
 - :meth:`Bridge.run` awaits one blocking call;
 - :meth:`Bridge.run_cancellable` awaits a long blocking call that checks a
@@ -24,15 +25,16 @@ cluster session:
 - :class:`ThreadFeed` runs producers that may wait indefinitely (an ``exec``
   session's output) on threads of their own, outside the bounded pool.
 
-Below this seam, blocking code may still know about threads, but never about
-the loop: objects the worker threads share guard their state with locks (the
-sessions, the storage backends, ``ClusterJobs``), and the port forwarder
-relays connections on threads of its own.
+This is not the only module that knows threads, but the only one that knows
+both threads and the loop. Below this seam, blocking code may know about
+threads, never about the loop: the worker pool itself (``_workers``),
+objects the worker threads share, which guard their state with locks (the
+sessions, ``ClusterJobs``), and the port forwarder (``jobs.ports``), which
+a worker starts and which relays connections on threads of its own.
 """
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import contextlib
 import functools
@@ -41,6 +43,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, S
 from typing import Any, Generic, TypeVar
 
 from typing_extensions import ParamSpec
+
+from ._workers import WorkerPool
 
 _T = TypeVar("_T")
 _R = TypeVar("_R")
@@ -256,127 +260,6 @@ class Bridge:
     def closed(self) -> bool:
         """True once :meth:`aclose` was called."""
         return self._closed
-
-
-class WorkerPool(concurrent.futures.Executor):
-    """A bounded pool of worker threads that reuses the most recently idle one.
-
-    Like ``ThreadPoolExecutor``, but work goes straight to the worker that
-    went idle last (still hot in the CPU caches and not yet descheduled),
-    instead of to whichever of the waiting threads the OS wakes: a short call
-    then costs one thread switch there and one back. Threads start on demand,
-    up to ``workers``; extra work waits in a FIFO. Workers are daemon threads,
-    so a client that is never closed cannot keep the interpreter from
-    exiting; :meth:`shutdown` stops them.
-
-    :param workers: the maximum number of threads.
-    """
-
-    def __init__(self, workers: int) -> None:
-        self._max = workers
-        self._lock = threading.Lock()
-        self._idle: list[_Worker] = []  # a stack: the last idle is used first
-        self._threads: list[threading.Thread] = []
-        self._backlog: collections.deque[_WorkItem] = collections.deque()
-        self._shutdown = False
-
-    def submit(self, fn: Callable[..., _R], /, *args: Any,
-               **kwargs: Any) -> concurrent.futures.Future[_R]:
-        """Schedule ``fn(*args, **kwargs)``; see ``Executor.submit``."""
-        future: concurrent.futures.Future[_R] = concurrent.futures.Future()
-        item = _WorkItem(future, functools.partial(fn, *args, **kwargs))
-        with self._lock:
-            if self._shutdown:
-                raise RuntimeError("cannot schedule new futures after shutdown")
-            if self._idle:
-                self._idle.pop().give(item)
-            elif len(self._threads) < self._max:
-                worker = _Worker(self, item)
-                thread = threading.Thread(target=worker.run, daemon=True,
-                                          name=f"neuro-compat-{len(self._threads)}")
-                self._threads.append(thread)
-                thread.start()
-            else:
-                self._backlog.append(item)
-        return future
-
-    def _next(self, worker: _Worker) -> _WorkItem | None | bool:
-        """Called by a worker that finished: more work, None to sleep until
-        given some, or False to stop (after shutdown)."""
-        with self._lock:
-            if self._backlog:
-                return self._backlog.popleft()
-            if self._shutdown:
-                return False
-            self._idle.append(worker)
-            return None
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Stop the workers once their current work is done.
-
-        :param wait: wait until every worker thread has ended.
-        :param cancel_futures: cancel work that has not started.
-        """
-        with self._lock:
-            self._shutdown = True
-            if cancel_futures:
-                while self._backlog:
-                    self._backlog.popleft().future.cancel()
-            idle, self._idle = self._idle, []
-            threads = list(self._threads)
-        for worker in idle:
-            worker.give(None)
-        if wait:
-            for thread in threads:
-                thread.join()
-
-
-class _WorkItem:
-    __slots__ = ("fn", "future")
-
-    def __init__(self, future: concurrent.futures.Future[Any], fn: Callable[[], Any]) -> None:
-        self.future = future
-        self.fn = fn
-
-    def run(self) -> None:
-        if not self.future.set_running_or_notify_cancel():
-            return
-        try:
-            result = self.fn()
-        except BaseException as e:  # noqa: BLE001 - handed to the awaiting side
-            self.future.set_exception(e)
-        else:
-            self.future.set_result(result)
-
-
-class _Worker:
-    """One worker thread; it sleeps on its own lock between work items."""
-
-    __slots__ = ("_item", "_pool", "_wake")
-
-    def __init__(self, pool: WorkerPool, first: _WorkItem) -> None:
-        self._pool = pool
-        self._item: _WorkItem | None = first
-        self._wake = threading.Lock()
-        self._wake.acquire()  # held: acquiring again sleeps until give()
-
-    def give(self, item: _WorkItem | None) -> None:
-        self._item = item
-        self._wake.release()
-
-    def run(self) -> None:
-        item = self._item
-        while item is not None:
-            item.run()
-            del item  # drop the work (and its result) before sleeping
-            following = self._pool._next(self)
-            if following is False:
-                return
-            if following is None:
-                self._wake.acquire()  # until give(): work, or None to stop
-                following = self._item
-            item = following if isinstance(following, _WorkItem) else None
-            self._item = None
 
 
 def _set_done(fut: asyncio.Future[None]) -> None:

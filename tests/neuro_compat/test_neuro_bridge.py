@@ -3,13 +3,16 @@ cleanly on break, aclose() and cancellation; cancellable blocking calls;
 progress events delivered on the loop thread in order; no threads left."""
 from __future__ import annotations
 
+import ast
 import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+import neuro_compat
 from neuro_compat._bridge import (
     Bridge,
     CancelToken,
@@ -246,3 +249,24 @@ def test_an_abandoned_iterator_does_not_hang_loop_shutdown() -> None:
     assert source.closed
     bridge_box[0]._pool.shutdown(wait=True)
     assert wait_no_workers() == []
+
+
+# What crosses between the event loop and threads: handing work to a thread
+# from the loop, or calling back into the loop from a thread.
+_CROSSINGS = ("run_in_executor", "to_thread", "call_soon_threadsafe",
+              "run_coroutine_threadsafe", "ThreadPoolExecutor")
+
+
+def test_only_the_bridge_crosses_between_loop_and_threads() -> None:
+    # _bridge's docstring claims it; a crossing elsewhere would bypass its
+    # bounded pool and its cancellation.
+    package = Path(neuro_compat.__file__).parent
+    crossing = {}
+    for path in sorted(package.rglob("*.py")):
+        names = {node.attr if isinstance(node, ast.Attribute) else node.id
+                 for node in ast.walk(ast.parse(path.read_text()))
+                 if isinstance(node, (ast.Attribute, ast.Name))}
+        if names & set(_CROSSINGS):
+            crossing[path.relative_to(package).as_posix()] = sorted(names & set(_CROSSINGS))
+    assert crossing == {"_bridge.py": ["call_soon_threadsafe", "run_coroutine_threadsafe",
+                                       "run_in_executor"]}
