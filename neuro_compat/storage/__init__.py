@@ -26,6 +26,8 @@ Where things are
     ``upload_file``, ``download_file``, ``upload_dir``, ``download_dir``.
 ``filters``
     ``glob`` patterns, ignore files and the ``filter`` chain.
+``glob``
+    The walk of a ``glob`` pattern over the remote tree.
 ``progress``, ``types``
     neuro_sdk's progress events and classes; :class:`FileStatus` and the
     other dataclasses of storage entries.

@@ -5,7 +5,8 @@ Each call resolves its ``storage:`` URI to a cluster and a path below that
 cluster's storage root, then runs the blocking operations of
 :mod:`~neuro_compat.storage.ops` (single paths) or
 :mod:`~neuro_compat.storage.transfer` (uploads and downloads) in the
-cluster's worker threads; see :mod:`neuro_compat.storage`.
+cluster's worker threads; ``glob`` walks with
+:mod:`~neuro_compat.storage.glob`. See :mod:`neuro_compat.storage`.
 """
 from __future__ import annotations
 
@@ -38,14 +39,8 @@ from .._utils import (
 )
 from ..errors import IllegalArgumentError, StorageNotFoundError
 from . import ops
-from .filters import (
-    has_magic,
-    is_hidden,
-    is_recursive,
-    keep_all,
-    name_matcher,
-    with_ancestor_ignore_files,
-)
+from .filters import keep_all, with_ancestor_ignore_files
+from .glob import expand
 from .progress import (
     AbstractDeleteProgress,
     AbstractFileProgress,
@@ -161,28 +156,7 @@ class Storage(metaclass=NoPublicConstructor):
         :param dironly: search in directory names only, False by default.
         :returns: asynchronous iterator of the matching URIs.
         """
-        return AsyncIteratorContext(self._glob(uri, dironly))
-
-    async def _glob(self, uri: URL, dironly: bool) -> AsyncGenerator[URL, None]:
-        if not has_magic(uri.path):
-            yield uri
-            return
-        basename = uri.name
-        async with self.glob(uri.parent, dironly=True) as parents:
-            async for parent in parents:
-                if not has_magic(basename):
-                    candidate = parent / basename
-                    if await self._exists(candidate):
-                        yield candidate
-                elif not is_recursive(basename):
-                    matches = name_matcher(basename)
-                    for status in await self._entries(parent, dironly):
-                        if matches(status.name):
-                            yield parent / status.name
-                else:
-                    yield parent
-                    async for x in self._descendants(parent, dironly):
-                        yield x
+        return AsyncIteratorContext(expand(uri, dironly, self._exists, self._entries))
 
     async def _exists(self, uri: URL) -> bool:
         try:
@@ -197,15 +171,6 @@ class Storage(metaclass=NoPublicConstructor):
         except (StorageNotFoundError, NotADirectoryError):
             return []
         return [e for e in entries if e.is_dir() or not dironly]
-
-    async def _descendants(self, uri: URL, dironly: bool) -> AsyncIterator[URL]:
-        for status in await self._entries(uri, dironly):
-            if not is_hidden(status.name):
-                child = uri / status.name
-                yield child
-                if status.is_dir():
-                    async for x in self._descendants(child, dironly):
-                        yield x
 
     async def mkdir(self, uri: URL, *, parents: bool = False,
                     exist_ok: bool = False) -> None:
@@ -443,13 +408,9 @@ class Storage(metaclass=NoPublicConstructor):
             ``yarl.URL("storage:folder/file.bin")``.
         :param dst: local path to save downloaded file, e.g.
             ``yarl.URL("file:///home/andrew/folder/file.bin")``.
-        :param update: if true, download only when the source file is newer
-            than the destination file or when the destination file is
-            missing.
-        :param continue_: if true, download only the part of the source file
-            past the end of the destination file and append it to the
-            destination file if the destination file is newer and not longer
-            than the source file. Otherwise download and overwrite the whole
+        :param update: as in :meth:`upload_file`, with the local file as the
+            destination.
+        :param continue_: as in :meth:`upload_file`, appending to the local
             file.
         :param progress: a callback interface for reporting downloading
             progress, None for no progress report (default).
