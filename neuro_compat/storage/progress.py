@@ -20,85 +20,63 @@ from yarl import URL
 
 
 @dataclass(frozen=True)
-class StorageProgressStart:
-    """Transmission of a file starts.
-
-    :ivar src: ``yarl.URL`` of source file, e.g. ``URL("file:/home/user/upload.txt")``.
-    :ivar dst: ``yarl.URL`` of destination file, e.g.
-        ``URL("storage://cluster/user/upload_to.txt")``.
-    :ivar size: size of the transmitted file, in bytes, ``int``.
-    """
+class _TransferEvent:
+    """What every transfer event names: ``src`` and ``dst``, the ``yarl.URL``
+    of the source and destination (file or directory), e.g.
+    ``URL("file:/home/user/upload.txt")`` and
+    ``URL("storage://cluster/user/upload_to.txt")``."""
 
     src: URL
     dst: URL
+
+
+@dataclass(frozen=True)
+class _FileEvent(_TransferEvent):
+    """A transfer event of a whole file: ``size`` is its size in bytes."""
+
     size: int
 
 
 @dataclass(frozen=True)
-class StorageProgressStep:
-    """Transmission of a file progresses.
+class StorageProgressStart(_FileEvent):
+    """Transmission of a file of ``size`` bytes from ``src`` to ``dst``
+    starts."""
 
-    :ivar src: ``yarl.URL`` of source file.
-    :ivar dst: ``yarl.URL`` of destination file.
-    :ivar current: count of the transmitted bytes, ``int``.
-    :ivar size: size of the transmitted file, in bytes, ``int``.
-    """
 
-    src: URL
-    dst: URL
+@dataclass(frozen=True)
+class StorageProgressStep(_TransferEvent):
+    """Transmission of a file from ``src`` to ``dst`` progresses: ``current``
+    of its ``size`` bytes are transmitted."""
+
     current: int
     size: int
 
 
 @dataclass(frozen=True)
-class StorageProgressComplete:
-    """Transmission of a file completed.
-
-    :ivar src: ``yarl.URL`` of source file.
-    :ivar dst: ``yarl.URL`` of destination file.
-    :ivar size: size of the transmitted file, in bytes, ``int``.
-    """
-
-    src: URL
-    dst: URL
-    size: int
+class StorageProgressComplete(_FileEvent):
+    """Transmission of a file of ``size`` bytes from ``src`` to ``dst``
+    completed."""
 
 
 @dataclass(frozen=True)
-class StorageProgressEnterDir:
-    """A recursive transfer enters a directory.
-
-    :ivar src: ``yarl.URL`` of source directory.
-    :ivar dst: ``yarl.URL`` of destination directory.
-    """
-
-    src: URL
-    dst: URL
+class StorageProgressEnterDir(_TransferEvent):
+    """A recursive transfer enters the directory ``src`` (to ``dst``)."""
 
 
 @dataclass(frozen=True)
-class StorageProgressLeaveDir:
-    """A recursive transfer leaves a directory; all files in it are done.
-
-    :ivar src: ``yarl.URL`` of source directory.
-    :ivar dst: ``yarl.URL`` of destination directory.
-    """
-
-    src: URL
-    dst: URL
+class StorageProgressLeaveDir(_TransferEvent):
+    """A recursive transfer leaves the directory ``src`` (to ``dst``); all
+    files in it are done."""
 
 
 @dataclass(frozen=True)
-class StorageProgressFail:
-    """An entry could not be transferred (for example a special file).
+class StorageProgressFail(_TransferEvent):
+    """An entry ``src`` could not be transferred to ``dst`` (for example a
+    special file).
 
-    :ivar src: ``yarl.URL`` of source file that triggered error.
-    :ivar dst: ``yarl.URL`` of destination file.
     :ivar message: explanation message for the error, ``str``.
     """
 
-    src: URL
-    dst: URL
     message: str
 
 
@@ -119,29 +97,21 @@ class AbstractFileProgress(abc.ABC):
 
     Inherit from it and override the abstract methods to get progress info
     from :meth:`Storage.upload_file` and :meth:`Storage.download_file`.
+    Each method receives the event's data.
     """
 
     @abc.abstractmethod
     def start(self, data: StorageProgressStart) -> None:
-        """Called when transmission of the file starts.
-
-        :param data: data for this event.
-        """
+        """Called when transmission of the file starts."""
 
     @abc.abstractmethod
     def step(self, data: StorageProgressStep) -> None:
         """Called when transmission of the file progresses (more bytes are
-        transmitted).
-
-        :param data: data for this event.
-        """
+        transmitted)."""
 
     @abc.abstractmethod
     def complete(self, data: StorageProgressComplete) -> None:
-        """Called when transmission of the file completes.
-
-        :param data: data for this event.
-        """
+        """Called when transmission of the file completes."""
 
 
 class AbstractRecursiveFileProgress(AbstractFileProgress):
@@ -149,31 +119,23 @@ class AbstractRecursiveFileProgress(AbstractFileProgress):
 
     Inherit from it and override the abstract methods to get progress info
     from :meth:`Storage.upload_dir` and :meth:`Storage.download_dir`.
+    Each method receives the event's data.
     """
 
     @abc.abstractmethod
     def enter(self, data: StorageProgressEnterDir) -> None:
-        """Called when recursive process enters directory.
-
-        :param data: data for this event.
-        """
+        """Called when recursive process enters directory."""
 
     @abc.abstractmethod
     def leave(self, data: StorageProgressLeaveDir) -> None:
         """Called when recursive process leaves directory. All files in that
-        directory are now transmitted.
-
-        :param data: data for this event.
-        """
+        directory are now transmitted."""
 
     @abc.abstractmethod
     def fail(self, data: StorageProgressFail) -> None:
         """Called when recursive process fails for an entry, for example a
         special file (like block device file). Check ``data.message`` to get
-        error details.
-
-        :param data: data for this event.
-        """
+        error details."""
 
 
 class AbstractDeleteProgress(abc.ABC):
@@ -187,7 +149,4 @@ class AbstractDeleteProgress(abc.ABC):
     def delete(self, data: StorageProgressDelete) -> None:
         """Called when single item (either file or directory) was deleted.
         Directory removal happens after removal of all files and
-        subdirectories it contains.
-
-        :param data: data for this event.
-        """
+        subdirectories it contains."""
