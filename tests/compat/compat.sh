@@ -18,13 +18,11 @@ set -euo pipefail
 set +m
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-STATE=${CERULEAN_TEST_STATE:-$REPO/.servers}
+# shellcheck source=tests/servers/lib.sh
+source "$HERE/../servers/lib.sh"  # REPO, STATE, TEST_USER and the helpers
 SERVER_VENV=${VENV:-$REPO/.venv}
 COMPAT=$STATE/compat
-CONF=$COMPAT/conf
-LOGS=$COMPAT/logs
-PIDS=$COMPAT/pids
+use_state_dirs "$COMPAT"
 # The suite runs as the test user, who cannot enter /root where this
 # machine's own Python lives: its virtualenv is made from Debian's python3,
 # outside the work tree.
@@ -36,7 +34,6 @@ WHEEL_VERSION=1.0.0
 # side on two cores; conftest.py keeps tests that share files apart.
 WORKERS=${CERULEAN_COMPAT_WORKERS:-3}
 
-TEST_USER=cerulean
 TEST_HOME=/home/$TEST_USER
 SSH_ADDRESS=127.0.10.1
 FLAKY_ADDRESS=127.0.10.2
@@ -49,9 +46,6 @@ HOSTS_BEGIN="# >>> cerulean compat test hosts"
 HOSTS_END="# <<< cerulean compat test hosts"
 # The flaky sshd's session killer stops by itself after this long.
 FLAKY_MAX_SECONDS=3600
-
-# shellcheck source=tests/servers/lib.sh
-source "$REPO/tests/servers/lib.sh"
 
 # --- host names ----------------------------------------------------------------
 
@@ -284,9 +278,8 @@ EOF
 # --- commands ---------------------------------------------------------------------
 
 up() {
-    [[ $(id -u) == 0 ]] || die "must run as root"
-    [[ -f $STATE/sshd/ssh_host_ed25519_key ]] || die "run tests/servers/servers.sh up first"
-    mkdir -p "$CONF" "$LOGS" "$PIDS"
+    begin_up
+    need_sshd_keys "run tests/servers/servers.sh up first"
     add_hosts
     make_test_files
     make_keys

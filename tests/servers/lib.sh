@@ -1,6 +1,27 @@
-# Shell helpers shared by servers.sh and compat.sh: logging, and starting,
-# probing and stopping daemons by PID file. The sourcing script sets PIDS and
-# LOGS (directories) before calling them.
+# Shell helpers shared by servers.sh, logins.sh, sge.sh and compat.sh: where
+# their state lives, logging, and starting, probing and stopping daemons by
+# PID file. The sourcing script calls use_state_dirs before the rest.
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+STATE=${CERULEAN_TEST_STATE:-$REPO/.servers}
+TEST_USER=cerulean
+
+# use_state_dirs DIR: a set of servers keeps its configuration, logs and
+# PID files in these folders of DIR.
+use_state_dirs() { CONF=$1/conf; LOGS=$1/logs; PIDS=$1/pids; }
+
+# begin_up [WHY]: what every `up` does first: as root (WHY: what for), with
+# its folders made.
+begin_up() {
+    [[ $(id -u) == 0 ]] || die "must run as root${1:+ ($1)}"
+    mkdir -p "$CONF" "$LOGS" "$PIDS"
+}
+
+# need_sshd_keys HOW: stop unless servers.sh has set up the sshd whose host
+# keys this set of servers shares (HOW: what to run first).
+need_sshd_keys() {
+    [[ -f $STATE/sshd/ssh_host_ed25519_key ]] || die "$1"
+}
 
 log() { printf '[servers] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }

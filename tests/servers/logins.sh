@@ -15,24 +15,18 @@ set -euo pipefail
 set +m
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-STATE=${CERULEAN_TEST_STATE:-$REPO/.servers}
-CONF=$STATE/conf
-LOGS=$STATE/logs
-PIDS=$STATE/pids
+# shellcheck source=tests/servers/lib.sh
+source "$HERE/lib.sh"  # REPO, STATE, TEST_USER and the helpers
+use_state_dirs "$STATE"
 OTP=$STATE/otp
 CA=$STATE/ca
 
-TEST_USER=cerulean
 OTP_SSH_PORT=10023
 # RFC 6238's test secret (hex); settings.py has it in base32 as well.
 OTP_SECRET_HEX=3132333435363738393031323334353637383930
 # sshd names its PAM service after the program: run through this link, it
 # uses /etc/pam.d/$PAM_SERVICE and leaves Debian's own "sshd" service alone.
 PAM_SERVICE=cerulean-test-sshd-otp
-
-# shellcheck source=tests/servers/lib.sh
-source "$HERE/lib.sh"
 
 install_packages() {
     local missing=() p
@@ -125,9 +119,8 @@ start_otp_sshd() {
 # --- commands ---------------------------------------------------------------------
 
 up() {
-    [[ $(id -u) == 0 ]] || die "must run as root"
-    [[ -f $STATE/sshd/ssh_host_ed25519_key ]] || die "run servers.sh's sshd setup first"
-    mkdir -p "$CONF" "$LOGS" "$PIDS"
+    begin_up
+    need_sshd_keys "run servers.sh's sshd setup first"
     install_packages
     setup_certificates
     setup_otp_sshd

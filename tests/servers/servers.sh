@@ -18,14 +18,11 @@ set -euo pipefail
 set +m
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-STATE=${CERULEAN_TEST_STATE:-$REPO/.servers}
+# shellcheck source=tests/servers/lib.sh
+source "$HERE/lib.sh"  # REPO, STATE, TEST_USER and the helpers
 VENV=${VENV:-$REPO/.venv}
-CONF=$STATE/conf
-LOGS=$STATE/logs
-PIDS=$STATE/pids
+use_state_dirs "$STATE"
 
-TEST_USER=cerulean
 TEST_UID=997
 TEST_PASSWORD=kingfisher
 KEY_PASSPHRASE=heron
@@ -44,9 +41,6 @@ SLURMD_BASE_PORT=16820
 DEBIAN_PACKAGES=(openssh-server openssh-client munge mariadb-server slurmdbd
                  slurmctld slurmd slurm-client slurm-wlm-torque openssl
                  iproute2 procps)
-
-# shellcheck source=tests/servers/lib.sh
-source "$HERE/lib.sh"
 
 # --- installation --------------------------------------------------------
 
@@ -408,8 +402,7 @@ start_webdav() {
 # --- commands ------------------------------------------------------------------
 
 up() {
-    [[ $(id -u) == 0 ]] || die "must run as root (installs packages, adds user $TEST_USER)"
-    mkdir -p "$CONF" "$LOGS" "$PIDS"
+    begin_up "installs packages, adds user $TEST_USER"
     install_packages
     setup_sshd
     # The user CA and the one-time-code sshd; without them only their tests

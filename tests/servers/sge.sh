@@ -19,25 +19,20 @@ set -euo pipefail
 set +m
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-STATE=${CERULEAN_TEST_STATE:-$REPO/.servers}
-LOGS=$STATE/logs
-PIDS=$STATE/pids
+# shellcheck source=tests/servers/lib.sh
+source "$HERE/lib.sh"  # REPO, STATE, TEST_USER and the helpers
+use_state_dirs "$STATE"
 SGE=$STATE/sge
 PKG=$SGE/pkg                 # the unpacked .debs
 export SGE_ROOT=$SGE/root    # our cell's root: links into $PKG, plus the cell
 export SGE_CELL=default
 export SGE_QMASTER_PORT=16444
 export SGE_EXECD_PORT=16445
-TEST_USER=cerulean
 PE=smp
 SLOTS=4
 PACKAGES=(gridengine-common gridengine-client gridengine-master gridengine-exec)
 # The binaries look for their helpers and spooling libraries here.
 COMPILED_IN=/usr/lib/gridengine
-
-# shellcheck source=tests/servers/lib.sh
-source "$HERE/lib.sh"
 
 ARCH=lx-amd64
 BIN=$SGE_ROOT/bin/$ARCH
