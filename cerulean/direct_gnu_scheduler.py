@@ -265,16 +265,14 @@ class DirectGnuScheduler(CommandScheduler):
     :param prefix: A string to prefix the shell commands with.
     """
 
-    def _check_job_id(self, job_id: str) -> None:
-        if not isinstance(job_id, str) or not _PID.match(job_id):
-            raise ValueError(f"{job_id!r} is not a DirectGnu job id (a pid)")
+    _job_id_pattern = _PID
+    _job_id_what = "a DirectGnu job id (a pid)"
 
     def _submit_command(self, job_description: JobDescription) -> Command:
         return Command("sh", ["-c", launch_script(job_description)],
                        workdir=job_description.working_directory)
 
-    def _parse_submit(self, result: Result) -> str:
-        return parse_launch(result.stdout)
+    _parse_submit = staticmethod(parse_launch)
 
     def _status_command(self, job_ids: Sequence[str]) -> Command:
         return Command("sh", ["-c", status_script(job_ids)])
@@ -285,8 +283,7 @@ class DirectGnuScheduler(CommandScheduler):
             raise SchedulerError(f"Could not check on jobs: {result.stderr}")
         return parse_statuses(result.stdout, job_ids)
 
-    def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
-        return Command("sh", ["-c", exit_code_script(job_ids)])
+    _exit_code_script = staticmethod(exit_code_script)
 
     def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
                           ) -> ExitCodes:

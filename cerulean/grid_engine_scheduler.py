@@ -24,6 +24,7 @@ from cerulean.scheduler import (
     ExitCodes,
     Result,
     SchedulerError,
+    last_line_job_id,
     recorded_exits,
 )
 from cerulean.terminal import Terminal
@@ -220,11 +221,7 @@ def parse_qsub(stdout: str) -> str:
     :returns: The job id.
     :raises SchedulerError: If there is no job id in it.
     """
-    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
-    job_id = lines[-1].split(".")[0] if lines else ""
-    if not _JOB_ID.match(job_id):
-        raise SchedulerError(f"qsub printed no job id: {stdout!r}")
-    return job_id
+    return last_line_job_id(stdout, ".", _JOB_ID, "qsub")
 
 
 def parse_qstat_xml(text: str) -> dict[str, str]:
@@ -389,6 +386,8 @@ class GridEngineScheduler(CommandScheduler):
     """
 
     _queue_kind = _KIND
+    _job_id_pattern = _JOB_ID
+    _job_id_what = "a Grid Engine job id"
 
     def __init__(self, terminal: Terminal, prefix: str = "",
                  parallel_environment: str | None = None) -> None:
@@ -403,10 +402,6 @@ class GridEngineScheduler(CommandScheduler):
         """The parallel environment for jobs with more than one slot."""
         return self._parallel_environment
 
-    def _check_job_id(self, job_id: str) -> None:
-        if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
-            raise ValueError(f"{job_id!r} is not a Grid Engine job id")
-
     def _submit_command(self, job_description: JobDescription) -> Command:
         script = job_script(job_description)
         # Run in the working directory: -cwd starts the job there, and
@@ -415,18 +410,13 @@ class GridEngineScheduler(CommandScheduler):
                                          self._parallel_environment),
                        stdin=script, workdir=job_description.working_directory)
 
-    def _parse_submit(self, result: Result) -> str:
-        return parse_qsub(result.stdout)
+    _parse_submit = staticmethod(parse_qsub)
 
     def _status_command(self, job_ids: Sequence[str]) -> Command:
         return Command("qstat", ["-xml"])
 
-    def _parse_statuses(self, result: Result, job_ids: Sequence[str]
-                        ) -> dict[str, JobStatus]:
-        return parse_qstat(result, job_ids)
-
-    def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
-        return Command("sh", ["-c", exit_code_script(job_ids)])
+    _parse_statuses = staticmethod(parse_qstat)
+    _exit_code_script = staticmethod(exit_code_script)
 
     def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
                           ) -> ExitCodes:

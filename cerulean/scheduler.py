@@ -13,6 +13,7 @@ and how to read its output.
 from __future__ import annotations
 
 import logging
+import re
 import shlex
 import threading
 import time
@@ -219,7 +220,9 @@ class CommandScheduler(Scheduler):
     This is the one place where scheduler commands are run: subclasses
     only build commands and parse their output. Every command is run as
     ``prefix + command``, so that something like ``'module load slurm;'``
-    can make the scheduler's commands available.
+    can make the scheduler's commands available. This is a plain string
+    concatenation, so the prefix needs its own semicolon (or ``&&``) to
+    separate it from the command.
 
     Exit codes, once read, are kept in this object, so asking again gives
     the same answer even where the scheduler has forgotten the job. The
@@ -284,7 +287,7 @@ class CommandScheduler(Scheduler):
         """
         command = self._submit_command(job_description)
         result = self._run(command, "submit the job", submission=True)
-        job_id = self._parse_submit(result)
+        job_id = self._parse_submit(result.stdout)
         if self._queue_kind is not None:
             self._forget_stale_exit_files(self._queue_kind, job_id)
         return job_id
@@ -447,17 +450,32 @@ class CommandScheduler(Scheduler):
 
     # --- pure parts, supplied by each scheduler ------------------------------
 
-    @abstractmethod
+    _job_id_pattern: re.Pattern[str]
+    """What this scheduler's job ids look like (matched from the start)."""
+
+    _job_id_what = "a job id"
+    """What a job id is, for the error message: ``'a Slurm job id'``."""
+
     def _check_job_id(self, job_id: str) -> None:
-        """Raise ValueError unless ``job_id`` looks like one of ours."""
+        """Raise ValueError unless ``job_id`` looks like one of ours.
+
+        Job ids go into shell commands, so only those matching
+        :attr:`_job_id_pattern` are let through.
+        """
+        if not isinstance(job_id, str) or not self._job_id_pattern.match(job_id):
+            raise ValueError(f"{job_id!r} is not {self._job_id_what}")
 
     @abstractmethod
     def _submit_command(self, job_description: JobDescription) -> Command:
         """The command that submits the described job."""
 
     @abstractmethod
-    def _parse_submit(self, result: Result) -> str:
-        """The job id from the submission command's output."""
+    def _parse_submit(self, stdout: str) -> str:
+        """The job id from what the submission command printed.
+
+        Only its output counts: a failed submission has been refused by
+        :meth:`_run` already.
+        """
 
     @abstractmethod
     def _status_command(self, job_ids: Sequence[str]) -> Command:
@@ -468,9 +486,18 @@ class CommandScheduler(Scheduler):
                         ) -> dict[str, JobStatus]:
         """The status of every job in ``job_ids`` from the command's output."""
 
-    @abstractmethod
     def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
-        """One command reading the exit codes of all the given jobs."""
+        """One command reading the exit codes of all the given jobs.
+
+        Every scheduler's job scripts leave exit files, which only shell
+        code can read (:func:`cerulean._script.read_exit_files`), so the
+        command is always ``sh -c`` with :meth:`_exit_code_script`.
+        """
+        return Command("sh", ["-c", self._exit_code_script(job_ids)])
+
+    @abstractmethod
+    def _exit_code_script(self, job_ids: Sequence[str]) -> str:
+        """Shell code printing the exit codes of all the given jobs."""
 
     @abstractmethod
     def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
@@ -524,6 +551,27 @@ def recorded_exits(stdout: str) -> tuple[dict[str, int | None], set[str]]:
     except ValueError as e:
         raise SchedulerError(str(e)) from None
     return recorded, _script.parse_active(stdout)
+
+
+def last_line_job_id(stdout: str, separator: str, pattern: re.Pattern[str],
+                     command: str) -> str:
+    """The job id on the last line a submission command printed.
+
+    For ``sbatch --parsable`` (``id;cluster``) and ``qsub -terse``
+    (``id.tasks``): the id is what comes before ``separator``.
+
+    :param stdout: The command's standard output.
+    :param separator: What ends the id on that line.
+    :param pattern: What a job id looks like.
+    :param command: The command's name, for the error message.
+    :returns: The job id.
+    :raises SchedulerError: If there is no job id in it.
+    """
+    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
+    job_id = lines[-1].split(separator)[0] if lines else ""
+    if not pattern.match(job_id):
+        raise SchedulerError(f"{command} printed no job id: {stdout!r}")
+    return job_id
 
 
 _WORKDIR_MARK = "cerulean-workdir:"

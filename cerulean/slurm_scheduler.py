@@ -18,6 +18,7 @@ from cerulean.scheduler import (
     ExitCodes,
     Result,
     SchedulerError,
+    last_line_job_id,
     recorded_exits,
 )
 
@@ -178,11 +179,7 @@ def parse_sbatch(stdout: str) -> str:
     :returns: The job id.
     :raises SchedulerError: If there is no job id in it.
     """
-    lines = [line.strip() for line in stdout.splitlines() if line.strip()]
-    job_id = lines[-1].split(";")[0] if lines else ""
-    if not _JOB_ID.match(job_id):
-        raise SchedulerError(f"sbatch printed no job id: {stdout!r}")
-    return job_id
+    return last_line_job_id(stdout, ";", _JOB_ID, "sbatch")
 
 
 def squeue_args(job_ids: Sequence[str]) -> list[str]:
@@ -337,15 +334,9 @@ def _seconds_to_time(seconds: int) -> str:
 class SlurmScheduler(CommandScheduler):
     """Represents a Slurm scheduler.
 
-    This class represents a Slurm scheduler, to which it talks through a
-    :class:`Terminal`.
-
-    On some machines, an additional command is needed to make Slurm
-    available to the user, e.g. 'module load slurm'. If you specify a
-    prefix, it will be prepended to any Slurm command run by this class.
-    Note that this is a plain string concatenation, so you'll probably need
-    something like 'module load slurm;', with a semicolon to separate the
-    commands.
+    Its commands are run through a :class:`Terminal`, each after the
+    prefix (``'module load slurm;'`` where that is needed first, see
+    :class:`~cerulean.scheduler.CommandScheduler`).
 
     Jobs are submitted with all options on the sbatch command line, each
     value quoted. The job script records the command's exit status in
@@ -361,28 +352,21 @@ class SlurmScheduler(CommandScheduler):
     """
 
     _queue_kind = _KIND
-
-    def _check_job_id(self, job_id: str) -> None:
-        if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
-            raise ValueError(f"{job_id!r} is not a Slurm job id")
+    _job_id_pattern = _JOB_ID
+    _job_id_what = "a Slurm job id"
 
     def _submit_command(self, job_description: JobDescription) -> Command:
         script = job_script(job_description)
         return Command("sbatch", submit_args(job_description), stdin=script,
                        workdir=job_description.working_directory)
 
-    def _parse_submit(self, result: Result) -> str:
-        return parse_sbatch(result.stdout)
+    _parse_submit = staticmethod(parse_sbatch)
 
     def _status_command(self, job_ids: Sequence[str]) -> Command:
         return Command("squeue", squeue_args(job_ids))
 
-    def _parse_statuses(self, result: Result, job_ids: Sequence[str]
-                        ) -> dict[str, JobStatus]:
-        return parse_squeue(result, job_ids)
-
-    def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
-        return Command("sh", ["-c", exit_code_script(job_ids)])
+    _parse_statuses = staticmethod(parse_squeue)
+    _exit_code_script = staticmethod(exit_code_script)
 
     def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
                           ) -> ExitCodes:

@@ -492,15 +492,9 @@ def _seconds_to_time(seconds: int) -> str:
 class TorqueScheduler(CommandScheduler):
     """Represents a Torque scheduler.
 
-    This class represents a Torque scheduler, to which it talks through a
-    :class:`Terminal`.
-
-    On some machines, an additional command is needed to make Torque
-    available to the user, e.g. 'module load torque'. If you specify a
-    prefix, it will be prepended to any Torque command run by this class.
-    Note that this is a plain string concatenation, so you'll probably need
-    something like 'module load torque;', with a semicolon to separate the
-    commands.
+    Its commands are run through a :class:`Terminal`, each after the
+    prefix (``'module load torque;'`` where that is needed first, see
+    :class:`~cerulean.scheduler.CommandScheduler`).
 
     Works with real Torque and with the PBS-compatible wrappers on Slurm
     (``slurm-wlm-torque``); which one is found is detected once, on first
@@ -516,6 +510,8 @@ class TorqueScheduler(CommandScheduler):
     """
 
     _queue_kind = _KIND
+    _job_id_pattern = _JOB_ID
+    _job_id_what = "a Torque job id"
 
     def __init__(self, terminal: Terminal, prefix: str = "") -> None:
         """Create a TorqueScheduler talking through ``terminal``."""
@@ -534,10 +530,6 @@ class TorqueScheduler(CommandScheduler):
             self._flavor = parse_flavor(result.stdout)
         return self._flavor
 
-    def _check_job_id(self, job_id: str) -> None:
-        if not isinstance(job_id, str) or not _JOB_ID.match(job_id):
-            raise ValueError(f"{job_id!r} is not a Torque job id")
-
     def _submit_command(self, job_description: JobDescription) -> Command:
         script = job_script(job_description)
         code = submit_script(job_description, self.flavor)
@@ -546,8 +538,7 @@ class TorqueScheduler(CommandScheduler):
         return Command("sh", ["-c", code], stdin=script,
                        workdir=job_description.working_directory)
 
-    def _parse_submit(self, result: Result) -> str:
-        return parse_qsub(result.stdout)
+    _parse_submit = staticmethod(parse_qsub)
 
     def _status_command(self, job_ids: Sequence[str]) -> Command:
         command, option = qstat_command(self.flavor).split()
@@ -557,8 +548,8 @@ class TorqueScheduler(CommandScheduler):
                         ) -> dict[str, JobStatus]:
         return parse_statuses(result, job_ids, self.flavor)
 
-    def _exit_code_command(self, job_ids: Sequence[str]) -> Command:
-        return Command("sh", ["-c", exit_code_script(job_ids, self.flavor)])
+    def _exit_code_script(self, job_ids: Sequence[str]) -> str:
+        return exit_code_script(job_ids, self.flavor)
 
     def _parse_exit_codes(self, result: Result, job_ids: Sequence[str]
                           ) -> ExitCodes:
