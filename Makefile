@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+CLI_STAMP := $(VENV)/.cli-installed
 # PyPI cerulean 1.0.0 lives in its own virtualenv for side-by-side benchmarks.
 OLD_VENV := .venv-cerulean-1.0.0
 OLD_STAMP := $(OLD_VENV)/.installed
@@ -20,25 +21,26 @@ $(STAMP): setup.cfg setup.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test,docs]'
-	if [ "$$CI" = true ]; then $(MAKE) cli-deps; fi
 	touch $@
 
 venv: $(STAMP)
 
-# The neuro command line for neuro-hpc's end-to-end test (installed with the
-# virtualenv under CI=true): the 'cli' extra without the real neuro-sdk it
-# would bring, so that nothing in .venv can import neuro_sdk but neuro-hpc.
+# The neuro command line for neuro-hpc's end-to-end tests (make test installs
+# it): the 'cli' extra without the real neuro-sdk it would bring, so that
+# nothing in .venv can import neuro_sdk but neuro-hpc.
 CLI_DEPS := 'python-jose>=3.0.0' 'python-dateutil>=2.7.0' 'click>=8.0' 'humanize>=3.3' \
 	certifi 'wcwidth>=0.1.7' 'prompt-toolkit>=3.0.13' 'rich>=11.0.0' 'jedi>=0.16' \
 	'aiohttp>=3.8.1' 'aiodocker>=0.21.0' 'pyyaml>=5.0' async-timeout \
 	'neuro-admin-client==22.7.2' 'neuro-config-client==22.7.11'
 
 ## cli-deps: neuro-cli 22.7.1 for neuro-hpc, without neuro-sdk
-cli-deps:
-	test -x $(BIN)/python || $(MAKE) venv
+cli-deps: $(CLI_STAMP)
+
+$(CLI_STAMP): $(STAMP)
 	$(BIN)/python -m pip install -q --no-deps 'neuro-cli==22.7.1' \
 		'neuro-admin-client==22.7.2' 'neuro-config-client==22.7.11'
 	$(BIN)/python -m pip install -q $(CLI_DEPS)
+	touch $@
 
 $(OLD_STAMP):
 	test -x $(OLD_VENV)/bin/python || $(PYTHON) -m venv $(OLD_VENV)
@@ -62,7 +64,7 @@ docs: venv
 
 ## test: lint, docs, real servers up, Cerulean 1.0's suite (as make compat),
 ## every test of ours, servers down (even on failure)
-test: venv
+test: venv cli-deps
 	$(MAKE) lint
 	$(MAKE) docs
 	-$(MAKE) servers-up
