@@ -252,18 +252,36 @@ class Transfer:
         # As copy() moves small files: one file system's _read_files feeding
         # the other's _write_files.
         contents = _LOCAL._read_files((str(local), size) for local, _, _, _, size in items)
+        self._land_batch(contents, [(path, src, dst) for _, path, src, dst, _ in items],
+                         self.root.backend.write_files, items[0][3].parent)
+
+    def _download_batch(self, items: list[tuple[str, int, Path, URL, URL]]) -> None:
+        contents = self.root.backend.read_files((path, size) for path, size, *_ in items)
+        try:
+            self._land_batch(contents,
+                             [(str(local), src, dst) for _, _, local, src, dst in items],
+                             _LOCAL._write_files, items[0][3].parent)
+        finally:
+            _close(contents)  # the remote reads stop too
+
+    def _land_batch(self, contents: Iterator[bytes], names: list[tuple[str, URL, URL]],
+                    write_files: Callable[[Iterator[WriteItem]], Iterator[int]],
+                    errors_of: URL) -> None:
+        """Write ``contents`` (in the order of ``names``: destination path,
+        source and destination URIs) with ``write_files``, reporting each
+        file as it starts and as it lands; OS errors name ``errors_of``."""
         pending: deque[tuple[URL, URL, int]] = deque()
 
         def produce() -> Iterator[WriteItem]:
-            for (_, path, src, dst, _), data in zip(items, contents):
+            for (path, src, dst), data in zip(names, contents):
                 self.token.check()
                 self.relay.emit("start", StorageProgressStart(src, dst, len(data)))
                 pending.append((src, dst, len(data)))
                 yield WriteItem(path, data)
 
-        landing = self.root.backend.write_files(produce())
+        landing = write_files(produce())
         try:
-            with ops.os_errors(items[0][3].parent):
+            with ops.os_errors(errors_of):
                 for _ in landing:
                     src, dst, size = pending.popleft()
                     if size:
@@ -271,29 +289,6 @@ class Transfer:
                     self.relay.emit("complete", StorageProgressComplete(src, dst, size))
         finally:
             _close(landing)  # unlanded files leave no temporary files behind
-
-    def _download_batch(self, items: list[tuple[str, int, Path, URL, URL]]) -> None:
-        contents = self.root.backend.read_files((path, size) for path, size, *_ in items)
-        pending: deque[tuple[URL, URL, int]] = deque()
-
-        def produce() -> Iterator[WriteItem]:
-            for (_, _, local, src, dst), data in zip(items, contents):
-                self.token.check()
-                self.relay.emit("start", StorageProgressStart(src, dst, len(data)))
-                pending.append((src, dst, len(data)))
-                yield WriteItem(str(local), data)
-
-        landing = _LOCAL._write_files(produce())
-        try:
-            with ops.os_errors(items[0][3].parent):
-                for _ in landing:
-                    src, dst, size = pending.popleft()
-                    if size:
-                        self.relay.emit("step", StorageProgressStep(src, dst, size, size))
-                    self.relay.emit("complete", StorageProgressComplete(src, dst, size))
-        finally:
-            _close(landing)
-            _close(contents)  # the remote reads stop too
 
     # --- Directories (async) ------------------------------------------------
 
@@ -341,16 +336,17 @@ class Transfer:
                 self.relay.call("fail", StorageProgressFail(
                     child_src, child_dst,
                     f"Cannot upload {local / entry.name}, not regular file/directory"))
-        await self._run_with_batches(self._upload_batch, small, tasks)
-        self.relay.call("leave", StorageProgressLeaveDir(src, dst))
+        await self._finish_dir(src, dst, self._upload_batch, small, tasks)
 
-    async def _run_with_batches(self, fn: Callable[[list[Any]], None], small: list[Any],
-                                tasks: list[Awaitable[None]]) -> None:
+    async def _finish_dir(self, src: URL, dst: URL, fn: Callable[[list[Any]], None],
+                          small: list[Any], tasks: list[Awaitable[None]]) -> None:
         """Run a directory's tasks, and ``fn`` on its small files in batches
-        of :data:`BATCH`, all at once."""
+        of :data:`BATCH`, all at once; then report leaving the directory,
+        whose files are all done."""
         batches = [self._run_batch(fn, small[i:i + BATCH])
                    for i in range(0, len(small), BATCH)]
         await run_concurrently(batches + tasks)
+        self.relay.call("leave", StorageProgressLeaveDir(src, dst))
 
     async def _run_batch(self, fn: Callable[[list[Any]], None], items: list[Any]) -> None:
         async with self._slots:
@@ -397,8 +393,7 @@ class Transfer:
                 self.relay.call("fail", StorageProgressFail(
                     child_src, child_dst,
                     f"Cannot download {child_src}, not regular file/directory"))
-        await self._run_with_batches(self._download_batch, small, tasks)
-        self.relay.call("leave", StorageProgressLeaveDir(src, dst))
+        await self._finish_dir(src, dst, self._download_batch, small, tasks)
 
 
 # --- Blocking helpers of the directory walk -----------------------------------
