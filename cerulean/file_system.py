@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 from abc import ABC
-from types import TracebackType
 
-from typing_extensions import Self
-
+from cerulean._closing import Closing
 from cerulean.path import Path
 
 
@@ -16,7 +14,7 @@ class UnsupportedOperationError(RuntimeError):
     """
 
 
-class FileSystem(ABC):
+class FileSystem(Closing, ABC):
     """Represents a file system.
 
     This is a generic interface class that all file systems inherit from,
@@ -37,14 +35,6 @@ class FileSystem(ABC):
 
     which produces a Path, through which you can do things with files.
     """
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None,
-                 exc_value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        self.close()
 
     def close(self) -> None:
         """Close connections and free resources, if any.

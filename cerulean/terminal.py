@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from types import TracebackType
 
-from typing_extensions import Self
+from cerulean._closing import Closing
 
 
-class Terminal(ABC):
+class Terminal(Closing, ABC):
     """Interface for Terminals.
 
     This is a generic interface class that all terminals inherit from, so you
@@ -20,16 +19,6 @@ class Terminal(ABC):
     Terminals may hold resources, so you should either use them with a with
     statement, or call close() on them when you are done with them.
     """
-
-    def __enter__(self) -> Self:
-        """Enter a with block; returns the terminal itself."""
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None,
-                 exc_value: BaseException | None,
-                 traceback: TracebackType | None) -> None:
-        """Leave a with block, closing the terminal."""
-        self.close()
 
     def __eq__(self, other: object) -> bool:
         """Whether two terminals run commands in the same place.
