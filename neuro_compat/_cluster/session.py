@@ -37,6 +37,7 @@ from ..errors import (
     ServerNotAvailable,
 )
 from .backend import Backend, make_backend
+from .otp import CommandResponder
 from .storage_root import StorageRoot
 
 log = logging.getLogger(__name__)
@@ -94,8 +95,7 @@ class ClusterSession:
 
     def scheduler(self) -> cerulean.Scheduler:
         """The cluster's scheduler, with the configured prefix."""
-        return self._once("_scheduler", lambda: cerulean.make_scheduler(
-            self.config.scheduler.type, self.terminal(), self.config.scheduler.prefix))
+        return self._once("_scheduler", self._open_scheduler)
 
     def backend(self) -> Backend:
         """Storage operations on :meth:`storage_fs`."""
@@ -165,6 +165,14 @@ class ClusterSession:
             raise ServerNotAvailable(
                 f"cluster '{self.name}': cannot connect to {term.host}:{term.port}: "
                 f"{e}") from e
+
+    def _open_scheduler(self) -> cerulean.Scheduler:
+        config = self.config.scheduler
+        if config.type == "sge":
+            # make_scheduler takes no parallel environment.
+            return cerulean.GridEngineScheduler(self.terminal(), config.prefix,
+                                                config.parallel_environment)
+        return cerulean.make_scheduler(config.type, self.terminal(), config.prefix)
 
     def _open_storage_fs(self) -> FileSystemImpl:
         storage = self.config.storage
@@ -258,6 +266,19 @@ def _env(name: str, origin: str, key: str) -> str:
 
 
 def _credential(term: TerminalConfig, origin: str, cluster: str) -> cerulean.Credential:
+    first = _first_credential(term, origin, cluster)
+    if not term.one_time_codes:
+        assert first is not None
+        return first
+    assert term.user is not None
+    return cerulean.InteractiveCredential(term.user, _responder(term, origin, cluster),
+                                          first=first)
+
+
+def _first_credential(term: TerminalConfig, origin: str, cluster: str
+                      ) -> cerulean.Credential | None:
+    """The key, agent or password credential; None where one-time codes are
+    the whole login."""
     assert term.user is not None
     prefix = f"clusters.{cluster}.terminal"
     if term.password_env is not None:
@@ -265,8 +286,27 @@ def _credential(term: TerminalConfig, origin: str, cluster: str) -> cerulean.Cre
             term.user, _env(term.password_env, origin, f"{prefix}.password_env"))
     if term.agent:
         return cerulean.credential.AgentCredential(term.user)
-    assert term.key_file is not None
+    if term.key_file is None:
+        return None
     passphrase = None
     if term.key_passphrase_env is not None:
         passphrase = _env(term.key_passphrase_env, origin, f"{prefix}.key_passphrase_env")
     return cerulean.PubKeyCredential(term.user, term.key_file, passphrase)
+
+
+def _responder(term: TerminalConfig, origin: str, cluster: str
+               ) -> cerulean.credential.Responder:
+    """What answers the one-time code prompts of every login (reconnects
+    too): the command, or TOTP from the secret."""
+    if term.otp_command is not None:
+        return CommandResponder(term.otp_command, f"cluster '{cluster}'")
+    assert term.otp_secret_env is not None
+    key = f"clusters.{cluster}.terminal.otp_secret_env"
+    secret = _env(term.otp_secret_env, origin, key)
+    try:
+        return cerulean.TotpResponder(secret)
+    except ValueError as e:
+        # The message never holds the secret itself.
+        raise ConfigError(f"{origin}: {key}: the environment variable "
+                          f"{term.otp_secret_env} does not hold a TOTP secret: {e}") \
+            from None

@@ -45,6 +45,10 @@ Example (also in ``docs/examples/neuro-cluster.toml``)::
     # agent = true                # ... or with the keys of ssh-agent
     # password_env = "HPC_PASSWORD"  # ... or with the password held in
     #                                # this environment variable
+    # otp_secret_env = "HPC_TOTP_SECRET"  # 2FA: one-time codes from the
+    #                                     # base32 TOTP secret in this variable
+    # otp_command = "oathtool --totp -b ..."  # ... or from this command's
+    #                                         # first line of output
     known_hosts = "~/.ssh/known_hosts"   # default ~/.ssh/known_hosts
     host_key_policy = "strict"   # or "accept-new" (record unknown hosts)
     connect_timeout = 30         # seconds (default 30)
@@ -60,26 +64,28 @@ Example (also in ``docs/examples/neuro-cluster.toml``)::
     # then a path on the WebDAV server (default "/").
 
     [clusters.hpc.scheduler]
-    type = "slurm"          # "directgnu", "slurm" or "torque"
+    type = "slurm"          # "directgnu", "slurm", "torque" or "sge"
+                            # (Grid Engine; "gridengine" is the same)
     prefix = ""             # put in front of every scheduler command,
                             # for example "module load slurm &&"
+    # parallel_environment = "smp"   # sge: for presets of more than 1 CPU
 
     [clusters.hpc.presets.cpu-small]
     cpu = 1                 # CPUs (may be fractional for directgnu)
     memory_mb = 2048        # memory in MiB
     gpu = 0                 # GPUs (default none)
     # gpu_model = "a100"
-    partition = "debug"     # Slurm partition / Torque queue ("queue" is
-                            # accepted as another name for it)
+    partition = "debug"     # Slurm partition / Torque or Grid Engine
+                            # queue ("queue" is another name for it)
     time = "01:00:00"       # time limit: [D-]HH:MM:SS, MM:SS or minutes
     # scheduler_options = ["--account=proj42"]   # extra options, verbatim
 
 Rules
 -----
-* Secrets are never stored in the file: a password, or a key's passphrase,
-  is read from the environment variable the file names (``password_env``,
-  ``key_passphrase_env``) when the connection is made. A ``password`` key is
-  refused.
+* Secrets are never stored in the file: a password, a key's passphrase or
+  a TOTP secret is read from the environment variable the file names
+  (``password_env``, ``key_passphrase_env``, ``otp_secret_env``) when the
+  connection is made. A ``password`` key is refused.
 * Every storage URI resolves to a path under the storage ``root``; a
   relative one (``storage:data``) lands in ``<root>/<username>/``.
 * Paths of local clusters may start with ``~``; paths on remote machines
@@ -102,6 +108,7 @@ from __future__ import annotations
 import getpass
 import os
 import re
+import shlex
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -128,6 +135,7 @@ __all__ = [
     "DEFAULT_CONFIG",
     "DEFAULT_CONFIG_DIR",
     "RUNTIMES",
+    "SCHEDULERS",
     "ClusterConfig",
     "ClustersFile",
     "PresetConfig",
@@ -153,6 +161,9 @@ CURRENT_CLUSTER_FILE_NAME = "current-cluster"
 
 RUNTIMES = ("host", "apptainer", "singularity", "podman", "docker")
 """Values of the ``runtime`` key: how jobs run their images."""
+
+SCHEDULERS = ("directgnu", "slurm", "torque", "sge", "gridengine")
+"""Values of a scheduler's ``type`` key (``gridengine`` is read as ``sge``)."""
 
 DEFAULT_WORKERS = 16
 DEFAULT_CONNECT_TIMEOUT = 30.0
@@ -219,6 +230,10 @@ class TerminalConfig:
     :ivar connect_timeout: seconds to wait for the connection.
     :ivar command_shells: login shells the terminal keeps open to run
         commands in (see :class:`cerulean.SshTerminal`).
+    :ivar otp_command: for two-factor logins, the argv of a local command
+        whose first line of output is a one-time code, or None.
+    :ivar otp_secret_env: for two-factor logins, the environment variable
+        holding the base32 TOTP secret, or None.
     """
 
     type: str
@@ -233,6 +248,13 @@ class TerminalConfig:
     host_key_policy: str = "strict"
     connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
     command_shells: int = 4
+    otp_command: tuple[str, ...] | None = None
+    otp_secret_env: str | None = None
+
+    @property
+    def one_time_codes(self) -> bool:
+        """Whether logins answer keyboard-interactive prompts with codes."""
+        return self.otp_command is not None or self.otp_secret_env is not None
 
 
 @dataclass(frozen=True)
@@ -259,12 +281,16 @@ class StorageConfig:
 class SchedulerConfig:
     """Which batch scheduler runs a cluster's jobs.
 
-    :ivar type: ``"directgnu"``, ``"slurm"`` or ``"torque"``.
+    :ivar type: ``"directgnu"``, ``"slurm"``, ``"torque"`` or ``"sge"``
+        (Grid Engine; ``"gridengine"`` in the file means the same).
     :ivar prefix: text put in front of every scheduler command.
+    :ivar parallel_environment: Grid Engine's parallel environment for
+        jobs of more than one CPU, or None.
     """
 
     type: str
     prefix: str = ""
+    parallel_environment: str | None = None
 
 
 @dataclass(frozen=True)
@@ -276,8 +302,8 @@ class PresetConfig:
     :ivar memory_mb: memory in MiB.
     :ivar gpu: number of GPUs, or None.
     :ivar gpu_model: GPU model name, or None.
-    :ivar partition: Slurm partition or Torque queue, or None for the
-        scheduler's default.
+    :ivar partition: Slurm partition, or Torque or Grid Engine queue, or
+        None for the scheduler's default.
     :ivar time_limit: time limit in seconds, or None for none.
     :ivar scheduler_options: extra scheduler options, passed verbatim.
     """
@@ -433,6 +459,9 @@ def _parse_cluster(reader: TableReader, name: str) -> ClusterConfig:
     presets_reader = reader.table("presets")
     presets = {p: _parse_preset(presets_reader.table(p, required=True), p)
                for p in presets_reader.names()}
+    if scheduler.type == "sge":
+        for p, preset in presets.items():
+            _check_sge_preset(presets_reader.table(p), preset, scheduler)
     return ClusterConfig(name=name, username=username, terminal=terminal,
                          storage=storage, scheduler=scheduler, job_dir=job_dir,
                          workers=workers, runtime=runtime, registry=registry,
@@ -446,15 +475,18 @@ def _parse_terminal(reader: TableReader) -> TerminalConfig:
         return TerminalConfig(type="local")
     reader.only("type", "host", "port", "user", "key_file", "key_passphrase_env", "agent",
                 "password_env", "known_hosts", "host_key_policy", "connect_timeout",
-                "command_shells")
+                "command_shells", "otp_command", "otp_secret_env")
     host = reader.string("host", required=True)
     user = reader.string("user", required=True)
     key_file = reader.string("key_file")
     agent = reader.boolean("agent", False)
     password_env = reader.env_name("password_env")
+    otp_command, otp_secret_env = _one_time_codes(reader)
     methods = [m for m, on in (("key_file", key_file is not None), ("agent", agent),
                                 ("password_env", password_env is not None)) if on]
-    if len(methods) != 1:
+    # With one-time codes, the codes alone may be the whole login (servers
+    # that ask for everything through keyboard-interactive).
+    if len(methods) > 1 or (not methods and otp_command is None and otp_secret_env is None):
         reader.fail("", "give exactly one way to log in: key_file, agent = true or "
                     f"password_env (found {', '.join(methods) or 'none'})")
     known_hosts = reader.string("known_hosts")
@@ -468,7 +500,30 @@ def _parse_terminal(reader: TableReader) -> TerminalConfig:
         host_key_policy=reader.choice("host_key_policy", ("strict", "accept-new"), "strict"),
         connect_timeout=reader.number("connect_timeout", DEFAULT_CONNECT_TIMEOUT,
                                       minimum=0.1),
-        command_shells=reader.integer("command_shells", 4, minimum=0, maximum=64))
+        command_shells=reader.integer("command_shells", 4, minimum=0, maximum=64),
+        otp_command=otp_command, otp_secret_env=otp_secret_env)
+
+
+def _one_time_codes(reader: TableReader) -> tuple[tuple[str, ...] | None, str | None]:
+    """``otp_command`` (split as a shell would, but never run by one) and
+    ``otp_secret_env``: at most one of them."""
+    if "otp_command" in reader.data and "otp_secret_env" in reader.data:
+        reader.fail("otp_command", "give otp_command or otp_secret_env, not both: "
+                    "they are two ways to get the same one-time codes")
+    secret_env = reader.env_name("otp_secret_env")
+    text = reader.string("otp_command")
+    if text is None:
+        return None, secret_env
+    if "\n" in text or "\r" in text or "\0" in text:
+        reader.fail("otp_command", "must be one line (a command and its arguments)")
+    try:
+        argv = shlex.split(text)
+    except ValueError as e:
+        reader.fail("otp_command", f"cannot be split into a command and its "
+                    f"arguments: {e}")
+    if not argv:
+        reader.fail("otp_command", "names no command")
+    return tuple(argv), secret_env
 
 
 def _parse_storage(reader: TableReader, terminal: TerminalConfig) -> StorageConfig:
@@ -503,12 +558,35 @@ def _parse_storage(reader: TableReader, terminal: TerminalConfig) -> StorageConf
 
 
 def _parse_scheduler(reader: TableReader) -> SchedulerConfig:
-    reader.only("type", "prefix")
-    kind = reader.choice("type", ("directgnu", "slurm", "torque"), required=True)
+    kind = reader.choice("type", SCHEDULERS, required=True)
+    # One name in records and branches; "gridengine" as cerulean takes it.
+    kind = "sge" if kind == "gridengine" else kind
+    reader.only("type", "prefix", *(("parallel_environment",) if kind == "sge" else ()))
     prefix = reader.string("prefix", allow_empty=True) or ""
     if "\n" in prefix or "\r" in prefix:
         reader.fail("prefix", "must be one line")
-    return SchedulerConfig(type=kind, prefix=prefix)
+    pe = reader.string("parallel_environment")
+    if pe is not None and not _NAME.fullmatch(pe):
+        reader.fail("parallel_environment", f"'{pe}' is not a parallel environment's "
+                    "name (`qconf -spl` lists them)")
+    return SchedulerConfig(type=kind, prefix=prefix, parallel_environment=pe)
+
+
+def _check_sge_preset(reader: TableReader, preset: PresetConfig,
+                      scheduler: SchedulerConfig) -> None:
+    """Grid Engine gives more than one slot only through a parallel
+    environment, and knows GPUs only as a site's own resource: say so at
+    load time rather than when a job is refused."""
+    if preset.cpu > 1 and scheduler.parallel_environment is None and not any(
+            "-pe" in option.split() for option in preset.scheduler_options):
+        reader.fail("cpu", f"{preset.cpu:g} CPUs on Grid Engine need a parallel "
+                    "environment: set parallel_environment in the cluster's "
+                    "[scheduler] table (`qconf -spl` lists them), or give \"-pe <name> "
+                    "<slots>\" in scheduler_options")
+    if preset.gpu_model is not None:
+        reader.fail("gpu_model", "Grid Engine has no standard way to ask for a GPU "
+                    "model; ask for it with your site's resource in scheduler_options, "
+                    "e.g. [\"-l gpu_model=a100\"]")
 
 
 def _parse_preset(reader: TableReader, name: str) -> PresetConfig:

@@ -8,9 +8,13 @@ One command asks the scheduler about its nodes; the parsers below are pure.
   none).
 * Torque/PBS: ``pbsnodes -a`` (``np``, ``gpus``, the slots in ``jobs``,
   memory in ``status``).
+* Grid Engine: ``qstat -f -xml`` (every queue instance ``queue@host``: its
+  slots, those used and reserved, its state) and ``qhost -F mem_free,gpu
+  -xml`` (each host's memory, and what is free of it and of a ``gpu``
+  consumable, where the site defines one).
 * DirectGnu: ``nproc`` and ``MemAvailable`` of the machine.
 
-:func:`slurm_capacity`, :func:`torque_capacity` and
+:func:`slurm_capacity`, :func:`torque_capacity`, :func:`sge_capacity` and
 :func:`directgnu_capacity` count how many more jobs of each preset fit now:
 what neuro_sdk promises, an approximation, since other jobs start and end
 all the time. :func:`unfit` says why no node, whatever it is running, could
@@ -22,11 +26,16 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from xml.etree.ElementTree import Element, ParseError
+
+import defusedxml.ElementTree as SafeET
+from defusedxml import DefusedXmlException
 
 from .script import whole_cpus
 
 SLURM_COMMAND = "scontrol -d -o show node; echo '--partitions--'; sinfo -h -o %P"
 TORQUE_COMMAND = "pbsnodes -a"
+SGE_COMMAND = "qstat -f -xml; echo '--hosts--'; qhost -F mem_free,gpu -xml"
 DIRECTGNU_COMMAND = "nproc; awk '/^MemAvailable:/ {print $2}' /proc/meminfo"
 
 _UNUSABLE = ("DOWN", "DRAIN", "FAIL", "NOT_RESPONDING", "FUTURE", "MAINT",
@@ -286,6 +295,79 @@ def torque_nodes(output: str) -> Nodes:
 def torque_capacity(output: str, needs: Mapping[str, Need]) -> dict[str, int]:
     """Capacity per preset from ``pbsnodes -a``."""
     return capacity(torque_nodes(output), needs)
+
+
+# --- Grid Engine ------------------------------------------------------------------------
+
+# Queue instance states (`man qstat`) in which Grid Engine starts no job there:
+# a(larm), u(nknown: execd unreachable), d(isabled), D(isabled by a calendar),
+# E(rror), s/S(uspended), C(alendar suspended), o(rphaned), A (suspend alarm).
+_SGE_UNUSABLE = frozenset("audDEsSCoA")
+_SGE_UNITS = {"": 1 / 2**20, "K": 1 / 1024, "M": 1, "G": 1024, "T": 1024**2}
+
+
+def _sge_mb(text: str | None) -> int | None:
+    """MiB in a qhost memory value (``23.5G``, ``512M``, ``-`` for none)."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]?)", (text or "").strip(), re.IGNORECASE)
+    return int(float(m.group(1)) * _SGE_UNITS[m.group(2).upper()]) if m else None
+
+
+def _xml(text: str, what: str) -> Element:
+    try:
+        root: Element = SafeET.fromstring(text)
+    except (ParseError, DefusedXmlException) as e:
+        raise ValueError(f"cannot read the XML of {what}: {e}") from None
+    return root
+
+
+def _int(element: Element, tag: str) -> int:
+    text = (element.findtext(tag) or "0").strip()
+    return int(text) if text.isdigit() else 0
+
+
+def sge_nodes(output: str) -> Nodes:
+    """The nodes from the output of :data:`SGE_COMMAND`: one per queue
+    instance (``all.q@host``), in the partition named as its queue.
+
+    Grid Engine counts slots per queue instance, so a host in two queues
+    has the slots of both (unless the site limits the host's slots too,
+    which qstat does not show). Memory is the host's, as qhost reports it,
+    for each of its instances; what is free of it is ``mem_free``. GPUs are
+    those free of a ``gpu`` consumable, for sites that define one (Grid
+    Engine has no GPUs of its own), each counted as in use or not now.
+    Jobs that name no queue may go to any.
+    """
+    queues_text, _, hosts_text = output.partition("--hosts--")
+    hosts: dict[str, tuple[int | None, int | None, int]] = {}
+    for element in _xml(hosts_text, "qhost -xml").iter("host"):
+        name = element.get("name", "")
+        values = {v.get("name"): v.text for v in element.iter("hostvalue")}
+        resources = {v.get("name"): v.text for v in element.iter("resourcevalue")}
+        gpu_text = (resources.get("gpu") or "").strip()
+        gpus = int(float(gpu_text)) if re.fullmatch(r"\d+(?:\.0+)?", gpu_text) else 0
+        hosts[name] = (_sge_mb(values.get("mem_total")), _sge_mb(resources.get("mem_free")),
+                       gpus)
+    nodes = []
+    for queue in _xml(queues_text, "qstat -f -xml").iter("Queue-List"):
+        name = (queue.findtext("name") or "").strip()
+        queue_name, _, host = name.partition("@")
+        if not queue_name or not host:
+            continue
+        total = _int(queue, "slots_total")
+        free = total - _int(queue, "slots_used") - _int(queue, "slots_resv")
+        state = (queue.findtext("state") or "").strip()
+        memory, free_memory, gpus = hosts.get(host, (None, None, 0))
+        nodes.append(Node(
+            name=name, cpus=total, memory_mb=memory,
+            gpus={None: gpus} if gpus else {}, partitions=(queue_name,),
+            usable=not set(state) & _SGE_UNUSABLE, free_cpus=max(0, free),
+            free_memory_mb=free_memory, free_gpus={None: gpus} if gpus else {}))
+    return Nodes(tuple(nodes))
+
+
+def sge_capacity(output: str, needs: Mapping[str, Need]) -> dict[str, int]:
+    """Capacity per preset from the output of :data:`SGE_COMMAND`."""
+    return capacity(sge_nodes(output), needs)
 
 
 # --- DirectGnu ----------------------------------------------------------------------------

@@ -31,12 +31,14 @@ from ..errors import IllegalArgumentError, NotSupportedError
 from . import telemetry
 from .capacity import (
     DIRECTGNU_COMMAND,
+    SGE_COMMAND,
     SLURM_COMMAND,
     TORQUE_COMMAND,
     Need,
     Nodes,
     capacity,
     directgnu_capacity,
+    sge_nodes,
     slurm_nodes,
     torque_nodes,
     unfit,
@@ -61,9 +63,20 @@ ask twenty times."""
 
 _OUTPUT_CHUNK = 1024 * 1024
 
+# Batch schedulers that cannot enter a job's node, by their names in messages.
+_NO_WAY_BESIDE = {"torque": "Torque/PBS", "sge": "Grid Engine"}
+
 # Options that send a job to another partition or queue than the preset's:
 # the nodes a job could go to are then unknown, and no job is refused.
-_PARTITION_OPTIONS = {"slurm": ("-p", "--partition"), "torque": ("-q",)}
+_PARTITION_OPTIONS = {"slurm": ("-p", "--partition"), "torque": ("-q",), "sge": ("-q",)}
+
+# Per batch scheduler: its name in messages, the command that lists its nodes,
+# and the parser of that command's output.
+_NODE_QUERIES = {
+    "slurm": ("Slurm", SLURM_COMMAND, slurm_nodes),
+    "torque": ("PBS", TORQUE_COMMAND, torque_nodes),
+    "sge": ("Grid Engine", SGE_COMMAND, sge_nodes),
+}
 
 
 @dataclass(frozen=True)
@@ -256,8 +269,10 @@ class ClusterJobs:
         if names_partition(self.config.scheduler.type, sub.scheduler_options):
             return
         res = sub.container.resources
-        need = Need(res.cpu, res.memory // 2**20, res.gpu or 0, sub.partition,
-                    res.gpu_model)
+        # qhost shows the GPUs of a site's gpu consumable that are free now,
+        # not how many a host has: on Grid Engine the scheduler alone judges.
+        gpu = 0 if self.config.scheduler.type == "sge" else res.gpu or 0
+        need = Need(res.cpu, res.memory // 2**20, gpu, sub.partition, res.gpu_model)
         try:
             nodes = self.nodes()
         except (RuntimeError, OSError) as e:
@@ -393,6 +408,12 @@ class ClusterJobs:
             raise NotSupportedError(
                 "bump_life_span: Torque/PBS does not let users extend the walltime of "
                 f"a submitted job (job {record.id})")
+        if kind == "sge":
+            # qalter -l would replace the job's whole resource list, and a
+            # running job's h_rt stays what it started with.
+            raise NotSupportedError(
+                "bump_life_span: Grid Engine does not let users extend the h_rt of "
+                f"a running job (job {record.id})")
         if kind == "slurm":
             minutes = -(-(int(new) + BACKSTOP_SECONDS) // 60)
             prefix = self.config.scheduler.prefix
@@ -435,13 +456,14 @@ class ClusterJobs:
         """A shell line running ``line`` on the job's node, in its directory.
 
         DirectGnu jobs run where the terminal runs; Slurm jobs are entered
-        with ``srun --jobid ... --overlap``; Torque jobs only when they run
-        on the machine the terminal is on.
+        with ``srun --jobid ... --overlap``; Torque and Grid Engine jobs only
+        when they run on the machine the terminal is on.
 
         :param tty: the line will run with a terminal (``srun --pty``,
             which relays it: see :func:`neuro_compat.jobs.streams.relayed`).
         :raises ValueError: if the job is not running.
-        :raises NotSupportedError: for a Torque job on another node.
+        :raises NotSupportedError: for a Torque or Grid Engine job on another
+            node.
         """
         record, state = snap.record, snap.state
         if not state.status.is_running or state.pid is None:
@@ -456,10 +478,12 @@ class ClusterJobs:
                     f"--jobid={shlex.quote(record.scheduler_id)} --overlap --ntasks=1 "
                     f"--nodes=1 --quiet {pty}sh -c {shlex.quote(script)}")
             return relayed(srun) if tty else srun
-        if kind == "torque" and state.host != self.login_host():
+        if kind in _NO_WAY_BESIDE and state.host != self.login_host():
+            # Grid Engine's qrsh -inherit only works from inside the job.
             raise NotSupportedError(
-                f"{what}: job {record.id} runs on node {state.host}, and Torque/PBS "
-                "offers no way to run a command beside a job on another node")
+                f"{what}: job {record.id} runs on node {state.host}, and "
+                f"{_NO_WAY_BESIDE[kind]} offers no way to run a command beside a job "
+                "on another node")
         return f"sh -c {shlex.quote(script)}"
 
     def exec_line(self, snap: Snapshot, cmd: str, tty: bool = False) -> ExecCommand:
@@ -520,20 +544,21 @@ class ClusterJobs:
         Asked again when ``fresh``, or once :data:`NODES_TTL` seconds old;
         while one thread asks, the others wait for its answer.
         """
-        kind = self.config.scheduler.type
-        if kind not in ("slurm", "torque"):
+        query = _NODE_QUERIES.get(self.config.scheduler.type)
+        if query is None:
             return None
+        name, command, parse = query
         with self._nodes_lock:
             if not fresh and self._nodes is not None and \
                     time.monotonic() - self._nodes[0] < NODES_TTL:
                 return self._nodes[1]
-            prefix = self.config.scheduler.prefix
-            if kind == "slurm":
-                nodes = slurm_nodes(self.run(prefix + SLURM_COMMAND,
-                                             "ask Slurm about its nodes"))
-            else:
-                nodes = torque_nodes(self.run(prefix + TORQUE_COMMAND,
-                                              "ask PBS about its nodes"))
+            out = self.run(self.config.scheduler.prefix + command,
+                           f"ask {name} about its nodes")
+            try:
+                nodes = parse(out)
+            except ValueError as e:
+                raise RuntimeError(f"Could not read what {name} says about its nodes "
+                                   f"on cluster '{self.config.name}': {e}") from None
             self._nodes = (time.monotonic(), nodes)
             return nodes
 

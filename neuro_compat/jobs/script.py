@@ -98,7 +98,7 @@ def job_description(*, scheduler: str, name: str, script: str, workdir: str,
                     ) -> cerulean.JobDescription:
     """The cerulean JobDescription that submits a job.
 
-    :param scheduler: ``directgnu``, ``slurm`` or ``torque``.
+    :param scheduler: ``directgnu``, ``slurm``, ``torque`` or ``sge``.
     :param name: the scheduler's name for the job.
     :param script: the wrapper script.
     :param workdir: where the job runs on the node.
@@ -106,7 +106,8 @@ def job_description(*, scheduler: str, name: str, script: str, workdir: str,
     :param output: the file for the command's stdout and stderr.
     :param env: environment variables for the command.
     :param resources: CPUs, memory and GPUs to reserve.
-    :param partition: the Slurm partition or Torque queue, or None.
+    :param partition: the Slurm partition, or the Torque or Grid Engine
+        queue, or None.
     :param options: extra scheduler options from the preset, verbatim.
     :param limit: the life span in seconds, or None.
     """
@@ -130,6 +131,15 @@ def job_description(*, scheduler: str, name: str, script: str, workdir: str,
     elif scheduler == "torque":
         jd.queue_name = partition
         extra.append(torque_resources(resources, limit))
+    elif scheduler == "sge":
+        jd.queue_name = partition
+        cpus = whole_cpus(resources.cpu)
+        if cpus > 1:
+            # Slots of the scheduler's parallel environment (-pe <pe> <cpus>).
+            jd.num_nodes, jd.mpi_processes_per_node = 1, cpus
+        if limit is not None:
+            jd.time_reserved = math.ceil(limit) + BACKSTOP_SECONDS  # h_rt
+        extra += sge_resources(resources)
     # DirectGnu has no resources to reserve, and its time limit would end
     # the job without a reason and could not be extended: the wrapper
     # enforces the life span there.
@@ -166,6 +176,21 @@ def torque_resources(resources: Resources, limit: float | None) -> str:
         hours, minutes = divmod(minutes, 60)
         parts.append(f"walltime={hours:02d}:{minutes:02d}:{secs:02d}")
     return "-l " + ",".join(parts)
+
+
+def sge_resources(resources: Resources) -> list[str]:
+    """qsub ``-l`` options for a job's memory and GPUs on Grid Engine.
+
+    Memory is asked for as ``mem_free``, which every Grid Engine has: the
+    job starts on a host with that much free, and is not killed for using
+    more (sites that enforce limits name theirs, such as ``h_vmem``, in
+    the preset's ``scheduler_options``). GPUs are the ``gpu`` consumable
+    that sites with GPUs define; Grid Engine has none of its own.
+    """
+    options = [f"-l mem_free={max(1, resources.memory_mb)}M"]
+    if resources.gpu:
+        options.append(f"-l gpu={resources.gpu}")
+    return options
 
 
 def whole_cpus(cpu: float) -> int:
