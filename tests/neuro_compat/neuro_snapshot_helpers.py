@@ -1,8 +1,10 @@
 """The introspected neuro_sdk 22.7.1 snapshot that the API tests compare
 neuro_compat against: its items, split into the Jobs names (checked by the
-Jobs tests) and the rest, and the lookup of an item's path in neuro_compat."""
+Jobs tests) and the rest, the lookup of an item's path in neuro_compat, and
+the check of a signature against an item's parameters."""
 from __future__ import annotations
 
+import enum
 import inspect
 import json
 from pathlib import Path
@@ -34,3 +36,47 @@ def resolve(path: list[str]) -> Any:
     for part in path:
         obj = inspect.getattr_static(obj, part) if inspect.isclass(obj) else getattr(obj, part)
     return obj
+
+
+def default_matches(expected: dict[str, Any], actual: Any) -> bool:
+    """Whether a default value is the one the snapshot describes.
+
+    Literals, tuples, frozensets and enum members are compared; a client
+    timeout by its repr; anything else (sentinels, factories,
+    platform-internal values) only needs to be there.
+    """
+    if "literal" in expected:
+        return bool(actual == expected["literal"])
+    if expected.get("container") == "tuple":
+        return bool(actual == tuple(expected["items"]))
+    if expected.get("container") == "frozenset":
+        return bool(actual == frozenset(expected["items"]))
+    if "enum" in expected:
+        return isinstance(actual, enum.Enum) and actual.name == expected["member"]
+    if expected.get("type", "").endswith("ClientTimeout"):
+        return repr(actual) == expected["repr"]
+    return True
+
+
+def check_params(name: str, expected: list[dict[str, Any]], func: Any, *,
+                 underscored: bool = True) -> None:
+    """Assert that ``func`` takes the snapshot's parameters: names, order,
+    kinds and defaults (``self`` and ``cls`` aside).
+
+    :param underscored: check the parameters whose names start with ``_``
+        too; without it they, and neuro_sdk's ``trace_*`` ones, are left out.
+    """
+    left_out: tuple[str, ...] = () if underscored else ("_", "trace_")
+    wanted = [p for p in expected if not p["name"].startswith(left_out)]
+    # neuro_compat has no underscored parameters of its own to leave out.
+    got = [p for p in inspect.signature(func).parameters.values()
+           if p.name not in ("self", "cls") and not (left_out and p.name.startswith("trace_"))]
+    assert [p.name for p in got] == [p["name"] for p in wanted], name
+    for want, have in zip(wanted, got):
+        assert have.kind.name == want["kind"], f"{name}({have.name}): kind"
+        if want["default"] is None:
+            assert have.default is inspect.Parameter.empty, f"{name}({have.name})"
+        else:
+            assert have.default is not inspect.Parameter.empty, f"{name}({have.name})"
+            assert default_matches(want["default"], have.default), \
+                f"{name}({have.name}) = {have.default!r}, not {want['default']}"

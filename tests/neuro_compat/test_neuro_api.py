@@ -14,7 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import neuro_compat
-from tests.neuro_compat.neuro_snapshot_helpers import resolve, snapshot_items
+from tests.neuro_compat.neuro_snapshot_helpers import (
+    check_params,
+    resolve,
+    snapshot_items,
+)
 
 # A copy of /work/shared/reference/snapshot-neuro-sdk-22.7.1.json (the
 # introspected PyPI neuro-sdk 22.7.1), kept in the repository for CI.
@@ -23,37 +27,6 @@ SNAPSHOT = Path(__file__).resolve().parents[1] / "fixtures" / "neuro" / "snapsho
 
 def _items() -> dict[str, Any]:
     return snapshot_items(SNAPSHOT, jobs=False)
-
-
-def _default_matches(expected: Any, actual: Any) -> bool:
-    if "literal" in expected:
-        return bool(actual == expected["literal"])
-    if expected.get("container") == "tuple":
-        return bool(actual == tuple(expected["items"]))
-    if expected.get("container") == "frozenset":
-        return bool(actual == frozenset(expected["items"]))
-    if "enum" in expected:
-        return isinstance(actual, enum.Enum) and actual.name == expected["member"]
-    if expected.get("type", "").endswith("ClientTimeout"):
-        return repr(actual) == expected["repr"]
-    return True  # sentinels (org_name's) and factories: only presence matters
-
-
-def _check_params(name: str, expected: list[dict[str, Any]], func: Any) -> None:
-    params = [p for p in inspect.signature(func).parameters.values()
-              if p.name not in ("self", "cls")]
-    wanted = [p for p in expected if not p["name"].startswith("_")
-              and not p["name"].startswith("trace_")]
-    got = [p for p in params if not p.name.startswith("trace_")]
-    assert [p.name for p in got] == [p["name"] for p in wanted], name
-    for want, have in zip(wanted, got):
-        assert have.kind.name == want["kind"], f"{name}({have.name}): kind"
-        if want["default"] is None:
-            assert have.default is inspect.Parameter.empty, f"{name}({have.name})"
-        else:
-            assert have.default is not inspect.Parameter.empty, f"{name}({have.name})"
-            assert _default_matches(want["default"], have.default), \
-                f"{name}({have.name}) = {have.default!r}, not {want['default']}"
 
 
 def test_every_name_exists_with_its_shape() -> None:
@@ -82,11 +55,11 @@ def test_every_name_exists_with_its_shape() -> None:
                 assert obj.__dataclass_params__.frozen, f"{key} must be frozen"  # type: ignore[attr-defined]
                 assert [f.name for f in params] == [
                     p["name"] for p in item["constructor"]["params"]], key
-                _check_params(key, item["constructor"]["params"], obj)
+                check_params(key, item["constructor"]["params"], obj, underscored=False)
             if item["abstract_methods"]:
                 assert sorted(obj.__abstractmethods__) == sorted(item["abstract_methods"])
         elif item["type"] == "callable":
-            _check_params(key, item["signature"]["params"], obj)
+            check_params(key, item["signature"]["params"], obj, underscored=False)
         elif item["type"] == "member":
             binding = item.get("binding")
             if binding == "property":
@@ -95,7 +68,7 @@ def test_every_name_exists_with_its_shape() -> None:
             if "signature" not in item or item.get("defined_in_stdlib"):
                 continue
             func = obj.__func__ if isinstance(obj, (classmethod, staticmethod)) else obj
-            _check_params(key, item["signature"]["params"], func)
+            check_params(key, item["signature"]["params"], func, underscored=False)
             kind = item["call"]["kind"]
             if kind == "coroutine":
                 assert inspect.iscoroutinefunction(func), f"{key} must be a coroutine"

@@ -18,7 +18,11 @@ from yarl import URL
 
 import neuro_compat
 from neuro_compat import JobStatus
-from tests.neuro_compat.neuro_snapshot_helpers import resolve, snapshot_items
+from tests.neuro_compat.neuro_snapshot_helpers import (
+    check_params,
+    resolve,
+    snapshot_items,
+)
 
 SNAPSHOT = Path("/work/shared/reference/snapshot-neuro-sdk-22.7.1.json")
 if not SNAPSHOT.exists():
@@ -27,29 +31,6 @@ if not SNAPSHOT.exists():
 
 def _items() -> dict[str, Any]:
     return snapshot_items(SNAPSHOT, jobs=True)
-
-
-def _default_matches(expected: Any, actual: Any) -> bool:
-    if "literal" in expected:
-        return bool(actual == expected["literal"])
-    if expected.get("container") == "tuple":
-        return bool(actual == tuple(expected["items"]))
-    if "enum" in expected:
-        return isinstance(actual, enum.Enum) and actual.name == expected["member"]
-    return True  # sentinels, factories and platform-internal values: presence only
-
-
-def _check_params(name: str, expected: list[dict[str, Any]], func: Any) -> None:
-    got = [p for p in inspect.signature(func).parameters.values()
-           if p.name not in ("self", "cls")]
-    assert [p.name for p in got] == [p["name"] for p in expected], name
-    for want, have in zip(expected, got):
-        assert have.kind.name == want["kind"], f"{name}({have.name}): kind"
-        if want["default"] is None:
-            assert have.default is inspect.Parameter.empty, f"{name}({have.name})"
-        else:
-            assert _default_matches(want["default"], have.default), \
-                f"{name}({have.name}) = {have.default!r}, not {want['default']}"
 
 
 def test_every_jobs_name_has_its_shape() -> None:
@@ -66,7 +47,7 @@ def test_every_jobs_name_has_its_shape() -> None:
                 assert obj.__dataclass_params__.frozen, key  # type: ignore[attr-defined]
                 assert [f.name for f in dataclasses.fields(obj)] == [
                     p["name"] for p in item["constructor"]["params"]], key
-                _check_params(key, item["constructor"]["params"], obj)
+                check_params(key, item["constructor"]["params"], obj)
             for base in item["bases"]:
                 module, _, cls_name = base.rpartition(".")
                 if module in ("builtins", "enum"):
@@ -79,7 +60,7 @@ def test_every_jobs_name_has_its_shape() -> None:
             elif item.get("binding") == "classmethod":
                 assert isinstance(obj, classmethod), f"{key} must be a classmethod"
             elif "signature" in item and not item.get("defined_in_stdlib"):
-                _check_params(key, item["signature"]["params"], obj)
+                check_params(key, item["signature"]["params"], obj)
                 kind = item["call"]["kind"]
                 if kind == "coroutine":
                     assert inspect.iscoroutinefunction(obj), f"{key} must be a coroutine"
