@@ -314,7 +314,7 @@ def _sge_mb(text: str | None) -> int | None:
 
 def _xml(text: str, what: str) -> Element:
     try:
-        root: Element = SafeET.fromstring(text)
+        root: Element = SafeET.fromstring(text.strip())
     except (ParseError, DefusedXmlException) as e:
         raise ValueError(f"cannot read the XML of {what}: {e}") from None
     return root
