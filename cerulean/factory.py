@@ -1,7 +1,7 @@
 """Factory functions: make terminals, file systems and schedulers by name."""
 from __future__ import annotations
 
-from cerulean._ssh.config import split_host_port
+from cerulean._ssh.config import host_port
 from cerulean.credential import Credential
 from cerulean.direct_gnu_scheduler import DirectGnuScheduler
 from cerulean.file_system import FileSystem
@@ -123,18 +123,5 @@ def _host_port(protocol: str, location: str | None) -> tuple[str, int]:
     if not location:
         raise ValueError(f"protocol {protocol!r} needs a location"
                          " (hostname or hostname:port)")
-    parts = split_host_port(location)
-    if parts is None:
-        raise ValueError(f"Invalid location {location!r}")
-    host, port_text = parts
-    if not host:
-        raise ValueError(f"Invalid location {location!r}: no host name")
-    if not port_text:
-        return host, _DEFAULT_SSH_PORT
-    try:
-        port = int(port_text)
-    except ValueError:
-        raise ValueError(f"Invalid port {port_text!r} in location {location!r}") from None
-    if not 0 < port < 65536:
-        raise ValueError(f"Port {port} in location {location!r} is out of range")
-    return host, port
+    host, port = host_port(location, location, "location", "port")
+    return host, _DEFAULT_SSH_PORT if port is None else port

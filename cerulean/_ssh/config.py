@@ -4,7 +4,7 @@ Only what SshTerminal can honour is read: HostName, Port, User,
 IdentityFile, CertificateFile, IdentitiesOnly, ProxyJump, UserKnownHostsFile,
 StrictHostKeyChecking, ServerAliveInterval and ConnectTimeout. A host that
 needs ProxyCommand is refused rather than reached the wrong way.
-:func:`split_host_port` splits the ``host[:port]`` addresses found there
+:func:`host_port` reads the ``host[:port]`` addresses found there
 and in :func:`cerulean.make_terminal` locations.
 """
 from __future__ import annotations
@@ -99,13 +99,7 @@ def parse_hop(spec: str) -> tuple[str | None, str, int | None]:
     user, sep, hostport = rest.rpartition("@")
     if not sep:
         user = ""
-    parts = split_host_port(hostport)
-    if parts is None:
-        raise ValueError(f"Invalid ProxyJump hop {spec!r}")
-    host, port_text = parts
-    if not host:
-        raise ValueError(f"Invalid ProxyJump hop {spec!r}: no host")
-    port = _int(port_text, "ProxyJump port", spec) if port_text else None
+    host, port = host_port(hostport, spec, "ProxyJump hop", "ProxyJump port")
     return user or None, host, port
 
 
@@ -141,6 +135,27 @@ def _float(text: str | None) -> float | None:
         return float(text)
     except ValueError:
         raise ValueError(f"Invalid number {text!r} in SSH config") from None
+
+
+def host_port(address: str, where: str, what: str, port_what: str
+              ) -> tuple[str, int | None]:
+    """``(host, port or None)`` of ``host[:port]`` (``[v6addr]:port`` too).
+
+    :param address: The address.
+    :param where: The text it is part of, for error messages.
+    :param what: What the address is, for error messages.
+    :param port_what: What its port is, for error messages.
+    :returns: The host and the port, if one is given.
+    :raises ValueError: For a malformed address, one without a host, or a
+        port that is not a number from 1 to 65535.
+    """
+    parts = split_host_port(address)
+    if parts is None:
+        raise ValueError(f"Invalid {what} {where!r}")
+    host, port_text = parts
+    if not host:
+        raise ValueError(f"Invalid {what} {where!r}: no host")
+    return host, _int(port_text, port_what, where) if port_text else None
 
 
 def split_host_port(address: str) -> tuple[str, str] | None:
