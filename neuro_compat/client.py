@@ -12,6 +12,7 @@ from typing_extensions import Self
 from yarl import URL
 
 from ._cluster.session import Sessions
+from ._platform import Quota
 from ._plugins import ClientVersionChecker, PluginManager, load_plugins, load_user_config
 from ._utils import AwaitableContextManager, NoPublicConstructor
 from .config import (
@@ -85,16 +86,50 @@ class _OutOfScope:
             "offers the Jobs and Storage APIs of neuro_sdk on HPC clusters")
 
 
+class Users(metaclass=NoPublicConstructor):
+    """The user subsystem, ``Client.users``: only the quotas, which the neuro
+    command line shows (``neuro config show``).
+
+    There are no platform accounts here: a cluster's user is its SSH (or
+    local) account, and neither neuro_compat nor the platform limits credits
+    or running jobs (the cluster's scheduler may, by its own policies).
+    Sharing and roles (``share``, ``revoke``, ``get_acl``, ``get_shares``,
+    ``add_role``, ``remove_role``, ``get_subroles``) raise
+    :class:`NotSupportedError`.
+    """
+
+    async def get_quota(self) -> Quota:
+        """The user's quota: unlimited credits and running jobs (None in
+        both fields), since no platform accounts for them here."""
+        return Quota(credits=None, total_running_jobs=None)
+
+    async def get_org_quota(self) -> Quota | None:
+        """The org's quota: None, as neuro_sdk answers without an org (there
+        are no orgs here)."""
+        return None
+
+    def __getattr__(self, name: str) -> NoReturn:
+        # Every other neuro_sdk Users method shares or grants platform
+        # permissions; a clear error beats an AttributeError.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        raise NotSupportedError(
+            f"Users.{name} is not supported: there are no platform accounts, "
+            "permissions or sharing on HPC clusters (only Users.get_quota and "
+            "Users.get_org_quota answer, with no limits)")
+
+
 class Client(metaclass=NoPublicConstructor):
     """Client of the configured clusters.
 
     For creating a client instance use :class:`Factory` or :func:`get`.
 
     The class provides access to the subsystems: :attr:`jobs`,
-    :attr:`storage`, :attr:`config` and :attr:`parse`. The other neuro_sdk
-    subsystems (images, users, secrets, disks, buckets, service accounts,
-    blob storage) have no counterpart on HPC clusters: using them raises
-    :class:`NotSupportedError` naming the subsystem.
+    :attr:`storage`, :attr:`config` and :attr:`parse`, and :attr:`users`
+    for quotas only. The other neuro_sdk subsystems (images, secrets, disks,
+    buckets, service accounts, blob storage) have no counterpart on HPC
+    clusters: using them raises :class:`NotSupportedError` naming the
+    subsystem.
     """
 
     def __init__(self, config: Config) -> None:
@@ -104,6 +139,7 @@ class Client(metaclass=NoPublicConstructor):
         self._sessions = Sessions(config)
         self._storage = Storage._create(self._sessions)
         self._jobs = Jobs._create(self._sessions)
+        self._users = Users._create()
         self._closed = False
 
     async def __aenter__(self) -> Self:
@@ -177,8 +213,13 @@ class Client(metaclass=NoPublicConstructor):
         self._check_open()
         return self._jobs
 
+    @property
+    def users(self) -> Users:
+        """Users subsystem, quotas only: see :class:`Users`."""
+        self._check_open()
+        return self._users
+
     images = _OutOfScope("Images (a container registry)")
-    users = _OutOfScope("Users (platform accounts and sharing)")
     secrets = _OutOfScope("Secrets")
     disks = _OutOfScope("Disks")
     buckets = _OutOfScope("Buckets (object storage)")

@@ -53,6 +53,10 @@ log = logging.getLogger(__name__)
 TOP_INTERVAL = 1.0
 """Seconds between two ``top`` samples."""
 
+ATTACH_DRAIN_TIMEOUT = 60.0
+"""Longest wait, in seconds, of an attach to a finished job for the job's
+monitors to end (see :meth:`Jobs.attach`)."""
+
 class Jobs(metaclass=NoPublicConstructor):
     """Jobs subsystem, available as ``Client.jobs``.
 
@@ -65,6 +69,9 @@ class Jobs(metaclass=NoPublicConstructor):
         self._told_host: set[str] = set()
         # Open port forwards, with the worker threads of their cluster.
         self._forwarders: dict[Forwarder, Bridge] = {}
+        # The monitor() iterations of each job under way, each an event set
+        # as it ends (see attach()).
+        self._monitoring: dict[str, set[asyncio.Event]] = {}
 
     # --- Clusters -------------------------------------------------------------
 
@@ -142,7 +149,12 @@ class Jobs(metaclass=NoPublicConstructor):
             (``str``); under runtime ``host`` a ``bash`` command line.
         :param working_dir: optional working directory inside a container
             (``str``); under ``host``, on the node.
-        :param http: not supported (no HTTP ingress).
+        :param http: the job's HTTP server, :class:`HTTPPort`: recorded on
+            the job (``container.http``), and the job's ``http_url`` is
+            ``http://<node>:<port>`` once it runs. There is no HTTP ingress:
+            from outside the cluster, reach it with :meth:`port_forward` (the
+            ``neuro port-forward JOB 8080:<port>`` command); ``requires_auth``
+            is recorded, and only your own SSH connection forwards to it.
         :param env: optional custom *environment variables* for pushing into
             container's task.
         :param volumes: optional storage volumes to mount into container, a
@@ -175,7 +187,7 @@ class Jobs(metaclass=NoPublicConstructor):
         :raises ValueError: for a malformed argument.
         """
         refuse("Jobs.start", org_name=(org_name, org_name is UNSET or org_name is None),
-               http=(http, http is None), secret_env=(secret_env, not secret_env),
+               secret_env=(secret_env, not secret_env),
                secret_files=(secret_files, not secret_files),
                disk_volumes=(disk_volumes, not disk_volumes), tty=(tty, not tty),
                pass_config=(pass_config, not pass_config),
@@ -193,7 +205,7 @@ class Jobs(metaclass=NoPublicConstructor):
         resources = Resources(memory=preset.memory_mb * 2**20, cpu=preset.cpu,
                               gpu=preset.gpu, gpu_model=preset.gpu_model, shm=shm)
         container = Container(image=image, resources=resources, entrypoint=entrypoint,
-                              command=command, working_dir=working_dir,
+                              command=command, working_dir=working_dir, http=http,
                               env=dict(env or {}), volumes=list(volumes))
         limit = life_span_of(life_span)
         if preset.time_limit is not None:
@@ -239,8 +251,7 @@ class Jobs(metaclass=NoPublicConstructor):
                org_name=(org_name, org_name is UNSET or org_name is None),
                priority=(priority, priority in (None, JobPriority.NORMAL)))
         c = container
-        refuse("Container", http=(c.http, c.http is None),
-               secret_env=(c.secret_env, not c.secret_env),
+        refuse("Container", secret_env=(c.secret_env, not c.secret_env),
                secret_files=(c.secret_files, not c.secret_files),
                disk_volumes=(c.disk_volumes, not c.disk_volumes), tty=(c.tty, not c.tty),
                tpu_type=(c.resources.tpu_type, c.resources.tpu_type is None),
@@ -256,6 +267,7 @@ class Jobs(metaclass=NoPublicConstructor):
 
     async def _submit(self, jobs: ClusterJobs, sub: Submission) -> JobDescription:
         check_submission(sub)
+        _check_http(sub.container.http)
         snap = await jobs.session.bridge.run(jobs.submit, sub)
         if jobs.config.runtime == "host" and jobs.config.name not in self._told_host:
             self._told_host.add(jobs.config.name)
@@ -370,9 +382,20 @@ class Jobs(metaclass=NoPublicConstructor):
         """
         refuse("Jobs.monitor", since=(since, since is None),
                timestamps=(timestamps, not timestamps), debug=(debug, not debug))
-        jobs, entry = await self._find(id, cluster_name)
-        async for chunk in follow(jobs, entry):
-            yield chunk
+        # Counted from before the first await, so that an attach() started
+        # just after this (the neuro command line starts both) sees it.
+        ended = asyncio.Event()
+        self._monitoring.setdefault(id, set()).add(ended)
+        try:
+            jobs, entry = await self._find(id, cluster_name)
+            async for chunk in follow(jobs, entry):
+                yield chunk
+        finally:
+            # Nothing awaited here: a generator closed by aclose() may not.
+            ended.set()
+            self._monitoring[id].discard(ended)
+            if not self._monitoring[id]:
+                del self._monitoring[id]
 
     @async_iterator_context
     async def top(self, id: str, *, cluster_name: str | None = None
@@ -531,12 +554,24 @@ class Jobs(metaclass=NoPublicConstructor):
         :param stderr: True to attach ``stderr``.
         :param cluster_name: cluster on which the job is running.
         :raises ResourceNotFound: if the job has already finished (as
-            neuro_sdk: its container is gone).
+            neuro_sdk: its container is gone). It is raised once every
+            :meth:`monitor` of the job under way in this client has read the
+            output to its end (at most :data:`ATTACH_DRAIN_TIMEOUT` seconds):
+            the neuro command line follows a job's log while it attaches, and
+            would otherwise exit before printing the output of a job that
+            ended before the attach.
         """
         refuse("Jobs.attach", tty=(tty, not tty))
         jobs, entry = await self._find(id, cluster_name)
         snap = await self._snapshot(jobs, entry)
         if snap.state.status.is_finished:
+            ends = [asyncio.ensure_future(e.wait()) for e in self._monitoring.get(id, ())]
+            try:
+                if ends:
+                    await asyncio.wait(ends, timeout=ATTACH_DRAIN_TIMEOUT)
+            finally:
+                for wait in ends:
+                    wait.cancel()
             raise ResourceNotFound(
                 f"Job {id} is not running (status: {snap.state.status}): nothing to attach to")
 
@@ -604,6 +639,18 @@ class Jobs(metaclass=NoPublicConstructor):
 
 
 # --- Helpers ---------------------------------------------------------------------------
+
+def _check_http(http: HTTPPort | None) -> None:
+    """Refuse an HTTP port no TCP server could listen on (port 0 included:
+    neuro_sdk's callers pass None for no HTTP server)."""
+    if http is None:
+        return
+    if not isinstance(http, HTTPPort):
+        raise TypeError(f"http must be an HTTPPort or None, not {http!r}")
+    port = http.port
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise ValueError(f"http port must be a TCP port (1-65535), not {port!r}")
+
 
 async def _sample(jobs: ClusterJobs, entry: Entry, snap: Snapshot
                   ) -> telemetry.Sample | None:

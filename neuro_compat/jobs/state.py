@@ -39,6 +39,7 @@ import cerulean
 from .record import JobRecord, JobState
 from .registry import Progress
 from .types import (
+    HTTPPort,
     JobDescription,
     JobDescriptionInternal,
     JobStatus,
@@ -160,9 +161,20 @@ def description(record: JobRecord, state: JobState, *, now: float) -> JobDescrip
                       path=f"/{record.owner}/{record.id}"),
         total_price_credits=Decimal(0), price_credits_per_hour=Decimal(0),
         name=record.name, tags=record.tags, description=record.description,
+        http_url=http_url(record.container.http, state),
         internal_hostname=state.node, life_span=state.life_span,
         preset_name=record.preset_name,
         _internal=JobDescriptionInternal(materialized=True))
+
+
+def http_url(http: HTTPPort | None, state: JobState) -> URL:
+    """Where a job's HTTP server is: ``http://<node>:<port>`` while it runs
+    on a known node, reachable from the cluster's network (there is no
+    ingress; from elsewhere, ``Jobs.port_forward``); an empty URL otherwise,
+    as neuro_sdk has for a job without one."""
+    if http is None or not state.status.is_running or not state.node:
+        return URL()
+    return URL.build(scheme="http", host=state.node, port=http.port)
 
 
 def _time(epoch: float) -> datetime:

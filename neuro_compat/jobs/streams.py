@@ -279,8 +279,39 @@ def open_process(terminal: cerulean.Terminal, line: str, tty: bool = False,
     return LocalPtyProcess(line, relays) if tty else LocalProcess(line)
 
 
-class ProcessSource:
-    """Feeds a :class:`~neuro_compat.StdStream` from a process.
+class _Source:
+    """What both sources' reads share: the output's chunks, then the end
+    reported once (:meth:`_end` may raise StdStreamError with the exit
+    code), then None for every read after the end or :meth:`close`."""
+
+    _closed: bool
+
+    async def _next(self) -> Message | None:
+        """The next chunk to deliver; None once the output has ended."""
+        raise NotImplementedError
+
+    async def _end(self) -> None:
+        """Report the end: raise StdStreamError, or return for a quiet end."""
+        raise NotImplementedError
+
+    async def read(self) -> Message | None:
+        """The next chunk; at the end, what :meth:`_end` reports, then None."""
+        if self._closed:
+            return None
+        message = await self._next()
+        if message is not None and not self._closed:
+            return message
+        if self._closed:  # closed while reading
+            return None
+        self._closed = True
+        await self._end()
+        return None
+
+
+class ProcessSource(_Source):
+    """Feeds a :class:`~neuro_compat.StdStream` from a process; at the end,
+    StdStreamError with its exit code (0 included, as neuro_sdk's server
+    reports every exit).
 
     :param process: the running process.
     :param bridge: the worker threads for writes and closing.
@@ -314,18 +345,17 @@ class ProcessSource:
         except Exception as e:  # noqa: BLE001 - a closed stream ends the pump
             log.debug("exec stream %d ended: %s", fileno, e)
 
-    async def read(self) -> Message | None:
-        """The next chunk; at the end, StdStreamError with the exit code
-        (0 included, as neuro_sdk's server reports every exit), then None."""
-        while not self._closed:
+    async def _next(self) -> Message | None:
+        while self._open_streams:
             item = await self._feed.get()
             if item is not None:
                 return item
-            self._open_streams -= 1
-            if self._open_streams == 0:
-                self._closed = True
-                raise StdStreamError(await self._bridge.run(self._process.wait))
+            self._open_streams -= 1  # one of stdout and stderr has ended
         return None
+
+    async def _end(self) -> None:
+        # Every exit code is reported, 0 included, as neuro_sdk's server does.
+        raise StdStreamError(await self._bridge.run(self._process.wait))
 
     async def write(self, data: bytes) -> None:
         """Send data to stdin; ``b""`` closes it."""
@@ -347,8 +377,9 @@ class ProcessSource:
         await self._bridge.run(self._feed.join, 10)
 
 
-class LogSource:
-    """Feeds a :class:`~neuro_compat.StdStream` from a job's output file.
+class LogSource(_Source):
+    """Feeds a :class:`~neuro_compat.StdStream` from a job's output file (as
+    stdout); at the end, StdStreamError if the job's exit code is not 0.
 
     :param chunks: an async iterator of the job's output chunks, ending
         when the job ends (``Jobs.monitor``).
@@ -364,20 +395,17 @@ class LogSource:
         self._deliver = deliver
         self._closed = False
 
-    async def read(self) -> Message | None:
-        """The next chunk of the job's output (as stdout), None at the end."""
-        while not self._closed:
-            try:
-                data = await self._chunks.__anext__()
-            except StopAsyncIteration:
-                self._closed = True
-                code = await self._exit_code()
-                if code:
-                    raise StdStreamError(code) from None
-                return None
+    async def _next(self) -> Message | None:
+        async for data in self._chunks:
             if self._deliver:
                 return Message(1, data)
         return None
+
+    async def _end(self) -> None:
+        # A job that succeeded ends its stream quietly, a failed one with its code.
+        code = await self._exit_code()
+        if code:
+            raise StdStreamError(code)
 
     async def write(self, data: bytes) -> None:
         """Jobs have no stdin (they run in batch)."""

@@ -119,7 +119,10 @@ class HTTPPort:
     :ivar port: open port number in container's port namespace, ``int``.
     :ivar requires_auth: authentication in Neuro Platform is required for
         access to exposed HTTP server if True, the port is open publicly
-        otherwise.
+        otherwise. On HPC clusters it is only recorded: nothing is opened
+        publicly, the port is reached through your own SSH connection
+        (:meth:`Jobs.port_forward`), and from the cluster's network as any
+        port a job listens on.
     """
 
     port: int
@@ -174,7 +177,8 @@ class Container:
         None.
     :ivar http: :class:`HTTPPort` for describing parameters of HTTP server
         exposed by container, None if the container doesn't provide HTTP
-        access.
+        access. Recorded, and shown as the job's ``http_url``; reached with
+        :meth:`Jobs.port_forward` (no ingress on HPC clusters).
     :ivar env: custom *environment variables* for pushing into container's
         task. A ``Mapping`` where keys are environments variables names and
         values are variable values, both ``str``. Empty ``dict`` by default.
@@ -321,8 +325,11 @@ class JobDescription:
         ``Sequence[str]`` or ``()`` if tags omitted.
     :ivar description: job description text provided by user at creation
         time, ``str`` or None if description is omitted.
-    :ivar http_url: ``yarl.URL`` for HTTP server exposed by job; always
-        empty here (use :meth:`Jobs.port_forward`).
+    :ivar http_url: ``yarl.URL`` for HTTP server exposed by job:
+        ``http://<node>:<port>`` of its ``container.http`` while it runs,
+        reachable from the cluster's network (there is no ingress: from
+        elsewhere, :meth:`Jobs.port_forward` to that port); empty for a job
+        without one, or not running.
     :ivar internal_hostname: the host name of the node the job runs on, once
         it has started; None before.
     :ivar internal_hostname_named: always None here.

@@ -2,16 +2,21 @@
 on the local default: ``exec`` ends with StdStreamError for every exit code
 (0 included, as neuro-sdk's StdStream.read_out does); ``attach(stdin=True)``
 works without a terminal (output streams, input closed); attaching to a
-finished job raises ResourceNotFound."""
+finished job raises ResourceNotFound, once the job's monitors have read its
+output; an HTTP port is recorded and reached with port_forward."""
 from __future__ import annotations
 
+import asyncio
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
+from yarl import URL
 
-from neuro_compat import ResourceNotFound, StdStream, StdStreamError
+from neuro_compat import HTTPPort, ResourceNotFound, StdStream, StdStreamError
 from tests.neuro_compat.neuro_helpers import run
-from tests.neuro_compat.neuro_jobs_helpers import jobs_cluster, start, wait_for
+from tests.neuro_compat.neuro_jobs_helpers import free_port, jobs_cluster, start, wait_for
 
 
 async def exit_code_of(stream: StdStream) -> int:
@@ -64,3 +69,67 @@ def test_attach_with_stdin_and_after_the_end(tmp_path: Path) -> None:
                     async with client.jobs.attach(job.id, stdin=True, stdout=True):
                         pass
     run(main())
+
+
+def test_attach_to_a_finished_job_waits_for_its_monitors(tmp_path: Path) -> None:
+    # What `neuro run` does for a job that ended before it attached: follow
+    # the log in a task, then attach; the attach's ResourceNotFound comes
+    # after the log was read to its end, so the command prints all of it.
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await start(client, "seq 1 20000")
+                await wait_for(client, job.id)
+                read = bytearray()
+
+                async def follow() -> None:
+                    async with client.jobs.monitor(job.id) as chunks:
+                        async for chunk in chunks:
+                            read.extend(chunk)
+
+                task = asyncio.get_running_loop().create_task(follow())
+                with pytest.raises(ResourceNotFound, match="not running"):
+                    async with client.jobs.attach(job.id, stdin=True, stdout=True):
+                        pass
+                assert task.done() and not task.cancelled()
+                assert read == b"".join(b"%d\n" % i for i in range(1, 20001))
+    run(main())
+
+
+def test_an_http_port_is_recorded_and_reached_by_port_forward(tmp_path: Path) -> None:
+    async def main() -> None:
+        with jobs_cluster("local", tmp_path) as cluster:
+            async with cluster.client() as client:
+                port, local = free_port(), free_port()
+                with pytest.raises(ValueError, match="TCP port"):
+                    await start(client, "true", http=HTTPPort(0))
+                job = await start(client, f"cd {tmp_path} && exec python3 -m http.server "
+                                          f"--bind 127.0.0.1 {port}",
+                                  http=HTTPPort(port, requires_auth=True))
+                assert job.container.http == HTTPPort(port, True)
+                running = await wait_for(client, job.id, lambda s: s.is_running)
+                assert running.http_url == URL(f"http://{running.internal_hostname}:{port}")
+                (tmp_path / "index.txt").write_text("served\n")
+                async with client.jobs.port_forward(job.id, local, port):
+                    body = await asyncio.get_running_loop().run_in_executor(
+                        None, fetch, f"http://127.0.0.1:{local}/index.txt")
+                assert body == "served\n"
+                await client.jobs.kill(job.id)
+                done = await wait_for(client, job.id)
+                assert done.container.http == HTTPPort(port, True)
+                assert done.http_url == URL()  # nothing serves it any more
+    run(main())
+
+
+def fetch(url: str) -> str:
+    """GET ``url``, retrying while the job's server is not listening yet."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                text: str = reply.read().decode()
+                return text
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)

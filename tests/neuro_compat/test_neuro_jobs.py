@@ -581,7 +581,6 @@ def test_a_runtime_that_is_not_installed_says_how_to_configure(tmp_path: Path) -
 
 
 UNSUPPORTED_START: list[tuple[str, Any]] = [
-    ("http", neuro_compat.HTTPPort(8080)),
     ("secret_env", {"TOKEN": "secret:token"}),
     ("secret_files", [neuro_compat.SecretFile(URL("secret:k"), "/k")]),
     ("disk_volumes", [neuro_compat.DiskVolume(URL("disk:d"), "/d")]),

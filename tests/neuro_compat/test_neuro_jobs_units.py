@@ -431,8 +431,7 @@ def test_other_unsupported_parameters_are_refused(tmp_path: Path) -> None:
                                {"org_name": "org"}):
                     with pytest.raises(NotSupportedError, match=rf"{next(iter(kwargs))}="):
                         await jobs.run(container, **kwargs)
-                for name, change in (("http", {"http": neuro_compat.HTTPPort(80)}),
-                                     ("tty", {"tty": True}),
+                for name, change in (("tty", {"tty": True}),
                                      ("secret_env", {"secret_env": {"S": URL("secret:s")}}),
                                      ("tpu_type", {"resources": Resources(2**30, 1,
                                                                           tpu_type="v2")})):
