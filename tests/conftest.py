@@ -11,7 +11,7 @@ Parametrised fixtures:
 * ``filesystem``: ``(fs, base)`` for ``local``, ``sftp`` and ``webdav``, where
   ``base`` is a fresh, empty directory on that file system.
 * ``scheduler``: ``(sched, workdir)`` for ``directgnu-local``,
-  ``directgnu-ssh``, ``slurm-ssh``, ``torque-ssh`` and ``sge-ssh`` (Grid
+  ``directgnu-ssh``, ``slurm-ssh``, ``torque-ssh``, ``sge-ssh`` and ``sge-local`` (Grid
   Engine, reached through its prefix, with a parallel environment), where
   ``workdir`` is a fresh directory (as a string) on the machine the
   scheduler runs jobs on.
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import socket
 import uuid
@@ -208,8 +209,26 @@ def filesystem(request: pytest.FixtureRequest,
 
 # --- schedulers -------------------------------------------------------------
 
+@contextlib.contextmanager
+def _root_grid_engine_output() -> Iterator[None]:
+    """Remove the ``<name>.o<id>``/``.e<id>`` files that local Grid Engine
+    jobs without system files leave in the home directory (the test
+    process's own, root's here) while the block runs."""
+    home = LocalPath.home()
+    before = {p.name for p in home.iterdir()}
+    try:
+        yield
+    finally:
+        for p in home.iterdir():
+            if p.name not in before and p.is_file() and _SGE_OUTPUT.search(p.name):
+                p.unlink(missing_ok=True)
+
+
+_SGE_OUTPUT = re.compile(r"\.[oe][0-9]+\Z")
+
+
 @pytest.fixture(params=["directgnu-local", "directgnu-ssh", "slurm-ssh",
-                        "torque-ssh", "sge-ssh"])
+                        "torque-ssh", "sge-ssh", "sge-local"])
 def scheduler(request: pytest.FixtureRequest,
               tmp_path: LocalPath) -> Iterator[tuple[Any, str]]:
     import cerulean
@@ -219,7 +238,15 @@ def scheduler(request: pytest.FixtureRequest,
         return
     name = kind.split("-")[0]
     if name == "sge":
+        # Locally as the test process's user: root here, whose jobs the
+        # test cell runs (min_uid 0, tests/servers/sge.sh).
         require_servers("sge")
+        if kind == "sge-local":
+            with _root_grid_engine_output():
+                yield cerulean.GridEngineScheduler(
+                    cerulean.LocalTerminal(), S.SGE_PREFIX,
+                    parallel_environment=S.SGE_PE), str(tmp_path)
+            return
         with ssh_scratch() as (term, scratch):
             yield cerulean.GridEngineScheduler(
                 term, S.SGE_PREFIX, parallel_environment=S.SGE_PE), scratch

@@ -1,31 +1,39 @@
 """Grid Engine's own behaviour on the real test Son of Grid Engine 8.1.9.
 
-What every scheduler does (exit codes, files, cancel, environment values,
-working directories, injections, 100 jobs in one query, the prefix) runs on
-it in tests/test_schedulers_real.py, through the ``scheduler`` fixture. Here:
-parallel environments and their slots, the h_rt time limit, job names,
-exit codes from qacct, and a local (not SSH) terminal. The test server is
-reached through its prefix (``SGE_PREFIX``), as tests/servers/sge.sh says.
+What every scheduler does (submit, status, wait, exit codes also after the
+job left the queue, cancel, time limits, files, environment values,
+working directories, injections, 100 jobs in one query, the prefix) runs
+on it over SSH and locally in tests/cerulean/test_schedulers_real.py,
+through the ``scheduler`` fixture (``sge-ssh``, ``sge-local``). Here, over
+SSH: parallel environments and their slots, how h_rt reaches qstat and
+qacct, job names, exit codes from qacct alone, an unreachable qmaster. The
+test server is reached through its prefix (``SGE_PREFIX``), as
+tests/servers/sge.sh says.
 """
 from __future__ import annotations
 
 import re
 import shlex
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 import cerulean
 from cerulean import JobStatus, SchedulerError
 from cerulean import grid_engine_scheduler as sge
-from tests.cerulean.scheduler_helpers import RecordingTerminal, job, read, sh
+from tests.cerulean.scheduler_helpers import (
+    RecordingTerminal,
+    job,
+    read,
+    sh,
+    terminal_of,
+)
 from tests.conftest import require_servers, ssh_scratch
 from tests.servers import settings as S
 
 pytestmark = [pytest.mark.timeout(240), pytest.mark.real_server("ssh", "sge")]
 
-W, D = JobStatus.WAITING, JobStatus.DONE
+D = JobStatus.DONE
 
 
 @pytest.fixture
@@ -58,29 +66,32 @@ def test_the_prefix_reaches_grid_engine_and_the_pbs_wrappers_stay_on_path(
 
 # --- parallel environments --------------------------------------------------
 
+def pe_and_slots(sched: cerulean.GridEngineScheduler, wd: str,
+                 **attrs: object) -> str | None:
+    """The parallel environment and number of slots a job with these
+    attributes is given, as it prints them."""
+    job_id = sched.submit(job("echo", '"${PE:-none} $NSLOTS"', working_directory=wd,
+                              stdout_file="slots.txt", **attrs))
+    assert sched.wait(job_id, time_out=120, interval=0.3) == 0
+    return read(terminal_of(sched), f"{wd}/slots.txt")
+
+
 @pytest.mark.parametrize(("nodes", "per_node", "slots"), [
     (1, 2, 2), (2, None, 2), (2, 2, 4)])
 def test_nodes_and_processes_get_that_many_slots_of_the_parallel_environment(
         remote: tuple[cerulean.Terminal, str], nodes: int, per_node: int | None,
         slots: int) -> None:
     term, wd = remote
-    sched = grid_engine(term)
-    job_id = sched.submit(job("echo", '"$PE $NSLOTS"', num_nodes=nodes,
-                              mpi_processes_per_node=per_node,
-                              working_directory=wd, stdout_file="slots.txt"))
-    assert sched.wait(job_id, time_out=120, interval=0.3) == 0
-    assert read(term, f"{wd}/slots.txt") == f"{S.SGE_PE} {slots}\n"
+    assert pe_and_slots(grid_engine(term), wd, num_nodes=nodes,
+                        mpi_processes_per_node=per_node) == f"{S.SGE_PE} {slots}\n"
 
 
 def test_a_parallel_environment_in_the_extra_options(
         remote: tuple[cerulean.Terminal, str]) -> None:
     term, wd = remote
-    sched = grid_engine(term, pe=None)
-    job_id = sched.submit(job("echo", '"$PE $NSLOTS"', num_nodes=3,
-                              extra_scheduler_options=f"-pe {S.SGE_PE} 3",
-                              working_directory=wd, stdout_file="slots.txt"))
-    assert sched.wait(job_id, time_out=120, interval=0.3) == 0
-    assert read(term, f"{wd}/slots.txt") == f"{S.SGE_PE} 3\n"
+    assert pe_and_slots(grid_engine(term, pe=None), wd, num_nodes=3,
+                        extra_scheduler_options=f"-pe {S.SGE_PE} 3") == (
+        f"{S.SGE_PE} 3\n")
 
 
 def test_more_than_one_slot_without_a_parallel_environment_runs_nothing(
@@ -96,11 +107,7 @@ def test_more_than_one_slot_without_a_parallel_environment_runs_nothing(
 def test_a_single_slot_job_runs_without_a_parallel_environment(
         remote: tuple[cerulean.Terminal, str]) -> None:
     term, wd = remote
-    sched = grid_engine(term, pe=None)
-    job_id = sched.submit(job("echo", '"${PE:-none} $NSLOTS"', num_nodes=1,
-                              working_directory=wd, stdout_file="slots.txt"))
-    assert sched.wait(job_id, time_out=120, interval=0.3) == 0
-    assert read(term, f"{wd}/slots.txt") == "none 1\n"
+    assert pe_and_slots(grid_engine(term, pe=None), wd, num_nodes=1) == "none 1\n"
 
 
 # --- time limit, names, exit codes -----------------------------------------------
@@ -161,30 +168,6 @@ def test_the_exit_code_comes_from_qacct_without_an_exit_record(
     assert grid_engine(term).get_exit_codes([job_id]) == {job_id: 3}
 
 
-def test_a_leftover_from_before_the_submission_is_removed(
-        remote: tuple[cerulean.Terminal, str]) -> None:
-    """As tests/test_schedulers_real.py checks for Slurm, where scontrol
-    says which id comes next. Grid Engine spools its job counter late, so
-    the next id is taken to be one more than the last submitted."""
-    term, wd = remote
-    sched = grid_engine(term)
-    first = sched.submit(job("true", working_directory=wd,
-                             extra_scheduler_options="-h"))
-    leftover = f'"$HOME/.cerulean/jobs/sge-{int(first) + 1}.exit"'
-    sh(term, f"printf '0\\n' >{leftover} && touch -d '10 minutes ago' {leftover}")
-    second = sched.submit(job("exit", "4", working_directory=wd,
-                              extra_scheduler_options="-h"))
-    try:
-        assert second == str(int(first) + 1), "another submission took the id; run again"
-        assert sh(term, f"ls {leftover} 2>/dev/null; exit 0") == ""
-        assert sched.get_exit_code(second) is None
-    finally:
-        sched.cancel(first)
-        sched.cancel(second)
-    assert sched.wait_all([first, second], time_out=60, interval=0.3) == {
-        first: None, second: None}
-
-
 def test_an_unreachable_qmaster_is_an_error_not_done(
         remote: tuple[cerulean.Terminal, str]) -> None:
     term, wd = remote
@@ -193,21 +176,3 @@ def test_an_unreachable_qmaster_is_an_error_not_done(
     with pytest.raises(SchedulerError, match="qstat failed"):
         lost.get_status(job_id)
     assert grid_engine(term).wait(job_id, time_out=120, interval=0.3) == 0
-
-
-# --- a local terminal -------------------------------------------------------------
-
-def test_on_a_local_terminal(tmp_path: Path) -> None:
-    """The test process's own user (root here, which the test cell allows:
-    min_uid 0), through a LocalTerminal."""
-    require_servers("sge")
-    sched = grid_engine(cerulean.LocalTerminal())
-    # System files given, so none lands in the home directory of root.
-    five = sched.submit(job("exit", "5", working_directory=str(tmp_path),
-                            system_out_file="5.out", system_err_file="5.err"))
-    out = sched.submit(job("echo", '"$NSLOTS"', num_nodes=2,
-                           working_directory=str(tmp_path), stdout_file="n.txt",
-                           system_out_file="sys.out", system_err_file="sys.err"))
-    assert sched.wait_all([five, out], time_out=120, interval=0.3) == {five: 5, out: 0}
-    assert (tmp_path / "n.txt").read_text() == "2\n"
-    assert (tmp_path / "sys.out").exists() and (tmp_path / "sys.err").exists()

@@ -1,12 +1,13 @@
-"""Schedulers against real servers: DirectGnu locally and over SSH, Slurm,
-the PBS wrappers (slurm-wlm-torque) and Grid Engine over SSH.
+"""Schedulers against real servers: DirectGnu and Grid Engine locally and
+over SSH, Slurm and the PBS wrappers (slurm-wlm-torque) over SSH.
 
 Most tests run once per backend through the ``scheduler`` fixture. The
 Slurm/PBS time-limit jobs need more than a minute (Slurm limits are whole
 minutes, checked every 30 s), so they are submitted by the first test in
-this file and checked by the last, while the others run. Grid Engine's
-own (its time limit, parallel environment, job names) are in
-tests/test_grid_engine_real.py.
+this file and checked by the last, while the others run; DirectGnu's and
+Grid Engine's limits are seconds, checked in the matrix. Grid Engine's
+own (parallel environments, h_rt in qacct, job names) are in
+tests/cerulean/test_grid_engine_real.py.
 """
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ from tests.cerulean.scheduler_helpers import (
     with_prefix,
 )
 from tests.conftest import require_servers, ssh_scratch
+from tests.servers import settings as S
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -157,18 +159,32 @@ def test_cancel(env: Env) -> None:
     env.sched.cancel(job_id)  # cancelling a finished job is fine
 
 
-def test_directgnu_time_limit(env: Env) -> None:
-    if env.kind != "directgnu":
-        pytest.skip("batch schedulers: see test_time_limit_kills_the_job"
-                    " (Grid Engine: test_grid_engine_real.py)")
+def sleeps_running(seconds: str) -> str:
+    """Shell code listing the ``sleep <seconds>`` processes a job's shell
+    started (by their command line), of whatever scheduler."""
+    return f"pgrep -f '^sleep {seconds}$'; exit 0"
+
+
+def test_a_time_limit_in_seconds_ends_the_job_and_its_processes(
+        env: Env) -> None:
+    if env.kind in ("slurm", "torque"):
+        pytest.skip("Slurm's limits are whole minutes, enforced every 30 s:"
+                    " see test_time_limit_kills_the_job (submitted first,"
+                    " checked last)")
+    seconds = str(1000 + uuid.uuid4().int % 9000)  # names this test's sleeps
     started = time.monotonic()
-    job_id = env.sched.submit(job("sleep 60 & sleep 60", time_reserved=1,
-                                  working_directory=env.workdir))
-    assert env.sched.wait(job_id, time_out=30, interval=0.2) == 124  # as timeout says
-    assert time.monotonic() - started < 10
+    job_id = env.sched.submit(job(f"sleep {seconds} & sleep {seconds}",
+                                  time_reserved=2, working_directory=env.workdir))
+    # DirectGnu's timeout says 124; Grid Engine kills the job at its h_rt,
+    # so it has no exit code, as for Slurm's TIMEOUT.
+    expected = 124 if env.kind == "directgnu" else None
+    assert env.sched.wait(job_id, time_out=60, interval=0.3) == expected
+    assert time.monotonic() - started < 20
     assert env.sched.get_status(job_id) == D
-    live = sh(env.term, f"ps -o stat= -s {job_id} | grep -v '^Z'; exit 0")
-    assert live == ""
+    deadline = time.monotonic() + 10
+    while sh(env.term, sleeps_running(seconds)):
+        assert time.monotonic() < deadline, "a process outlived its time limit"
+        time.sleep(0.2)
 
 
 def test_queue_batch(env: Env) -> None:
@@ -181,17 +197,27 @@ def test_queue_batch(env: Env) -> None:
     assert read(env.term, f"{env.workdir}/queue.txt") == expected + "\n"
 
 
+def refused_by_directgnu(env: Env, jd: cerulean.JobDescription,
+                         error: type[Exception], match: str) -> bool:
+    """On DirectGnu, which runs a job on one machine as one process tree,
+    check that ``jd`` is refused with ``error`` (and say so); elsewhere
+    do nothing and say so."""
+    if env.kind != "directgnu":
+        return False
+    with pytest.raises(error, match=match):
+        env.sched.submit(jd)
+    return True
+
+
 def test_nodes_and_processes_per_node(env: Env) -> None:
-    jd = job("echo", '"${SLURM_JOB_NUM_NODES:-none} ${SLURM_NTASKS:-none}"',
+    # Slurm's variables (the PBS wrappers call sbatch), or Grid Engine's
+    # hosts and slots.
+    jd = job("echo", '"${SLURM_JOB_NUM_NODES:-${NHOSTS:-none}}'
+                     ' ${SLURM_NTASKS:-${NSLOTS:-none}}"',
              num_nodes=1, mpi_processes_per_node=2,
              working_directory=env.workdir, stdout_file="tasks.txt")
-    if env.kind == "directgnu":
-        with pytest.raises(RuntimeError, match="mpi_processes_per_node"):
-            env.sched.submit(jd)
+    if refused_by_directgnu(env, jd, RuntimeError, "mpi_processes_per_node"):
         return
-    if env.kind == "sge":
-        pytest.skip("Slurm's variables; Grid Engine counts slots, see"
-                    " test_grid_engine_real.py's parallel environment tests")
     job_id = env.sched.submit(jd)
     assert env.sched.wait(job_id, time_out=120, interval=0.3) == 0
     assert read(env.term, f"{env.workdir}/tasks.txt") == "1 2\n"
@@ -210,9 +236,10 @@ def test_environment_values_with_spaces_and_quotes(env: Env) -> None:
 
 def test_a_relative_working_directory_is_relative_to_the_home_directory(
         env: Env) -> None:
+    if isinstance(env.term, cerulean.LocalTerminal):
+        pytest.skip("a LocalTerminal runs commands in this process's current"
+                    " directory, not the home directory, as Cerulean 1.0's")
     home = sh(env.term, 'printf %s "$HOME"')
-    if env.kind == "directgnu" and not env.workdir.startswith(home + "/"):
-        pytest.skip("the local scratch directory is not below the home directory")
     relative = env.workdir[len(home) + 1:]
     job_id = env.sched.submit(job("pwd", working_directory=relative,
                                   stdout_file="pwd.txt"))
@@ -269,9 +296,8 @@ def _tasks_by_node(env: Env, nodes: int, per_node: int | None) -> dict[str, int]
 
 @pytest.mark.parametrize("nodes", [2, 3])
 def test_num_nodes_runs_on_that_many_distinct_nodes(env: Env, nodes: int) -> None:
-    if env.kind == "directgnu":
-        with pytest.raises(ValueError, match=f"num_nodes={nodes}"):
-            env.sched.submit(job("true", num_nodes=nodes))
+    if refused_by_directgnu(env, job("true", num_nodes=nodes), ValueError,
+                            f"num_nodes={nodes}"):
         return
     if env.kind == "sge":
         pytest.skip("srun and SLURMD_NODENAME are Slurm's; the test Grid"
@@ -361,22 +387,24 @@ def test_the_exit_code_of_a_job_whose_second_node_fails(env: Env) -> None:
 
 
 def test_more_nodes_than_the_cluster_has(env: Env) -> None:
-    jd = job("true", num_nodes=4, working_directory=env.workdir)
-    if env.kind == "directgnu":
-        with pytest.raises(ValueError, match="num_nodes=4"):
-            env.sched.submit(jd)
+    # Grid Engine counts slots: more than its parallel environment has.
+    nodes = S.SGE_PE_SLOTS + 1 if env.kind == "sge" else len(S.SLURM_NODES) + 1
+    jd = job("true", num_nodes=nodes, working_directory=env.workdir)
+    if refused_by_directgnu(env, jd, ValueError, f"num_nodes={nodes}"):
         return
-    if env.kind == "sge":
-        pytest.skip("squeue's reason is Slurm's; Grid Engine counts slots,"
-                    " not nodes")
-    # Slurm accepts the job but never starts it (the partition has three
-    # nodes, and EnforcePartLimits is off): it stays WAITING, with the reason.
+    # The scheduler accepts the job but never starts it (Slurm: the
+    # partition has three nodes, and EnforcePartLimits is off; qsub does
+    # not verify by default): it stays WAITING, with the reason.
     job_id = env.sched.submit(jd)
     try:
         assert env.sched.wait(job_id, time_out=2, interval=0.5) is None
         assert env.sched.get_status(job_id) == W
-        reason = sh(env.term, f"squeue --noheader --format=%r --jobs={job_id}")
-        assert reason.strip() == "PartitionNodeLimit"
+        if env.kind == "sge":
+            reason = sh(env.term, f"{tools(env.kind)}qstat -j {job_id}")
+            assert f'cannot run in PE "{S.SGE_PE}"' in reason
+        else:
+            reason = sh(env.term, f"squeue --noheader --format=%r --jobs={job_id}")
+            assert reason.strip() == "PartitionNodeLimit"
     finally:
         env.sched.cancel(job_id)
     assert env.sched.wait(job_id, time_out=30, interval=0.3) is None
@@ -598,13 +626,18 @@ def test_a_leftover_from_before_the_submission_is_removed(env: Env) -> None:
     old exit code would be taken for the cancelled job's."""
     if env.kind == "directgnu":
         pytest.skip("DirectGnu jobs start at once and remove leftovers themselves")
+    hold = {"slurm": "--hold", "torque": "-h", "sge": "-h"}[env.kind]
+    before = []
     if env.kind == "sge":
-        pytest.skip("scontrol's NEXT_JOB_ID is Slurm's (Grid Engine spools its"
-                    " job counter late): see test_grid_engine_real.py")
-    hold = {"slurm": "--hold", "torque": "-h"}[env.kind]
-    config = sh(env.term, "scontrol show config")
-    next_id = next(line.split("=")[1].strip() for line in config.splitlines()
-                   if line.startswith("NEXT_JOB_ID"))
+        # Grid Engine spools its job counter late (and has no scontrol):
+        # the next id is taken to be one more than the last submitted.
+        before.append(env.sched.submit(job("true", working_directory=env.workdir,
+                                           extra_scheduler_options=hold)))
+        next_id = str(int(before[0]) + 1)
+    else:
+        config = sh(env.term, "scontrol show config")
+        next_id = next(line.split("=")[1].strip() for line in config.splitlines()
+                       if line.startswith("NEXT_JOB_ID"))
     leftover = f'"$HOME/.cerulean/jobs/{env.kind}-{next_id}.exit"'
     sh(env.term, f"mkdir -p ~/.cerulean/jobs && printf '0\\n' >{leftover}"
                  f" && touch -d '10 minutes ago' {leftover}")
@@ -613,9 +646,12 @@ def test_a_leftover_from_before_the_submission_is_removed(env: Env) -> None:
     try:
         assert job_id == next_id, "another submission took the id; run again"
         assert sh(env.term, f"ls {leftover} 2>/dev/null; exit 0") == ""
+        assert env.sched.get_exit_code(job_id) is None
     finally:
-        env.sched.cancel(job_id)
-    assert env.sched.wait(job_id, time_out=120, interval=0.3) is None
+        for cancelled in (*before, job_id):
+            env.sched.cancel(cancelled)
+    assert env.sched.wait_all([*before, job_id], time_out=120, interval=0.3) == (
+        dict.fromkeys([*before, job_id]))
 
 
 def test_every_command_carries_the_prefix_on_the_real_machine(env: Env) -> None:
