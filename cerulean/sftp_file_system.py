@@ -445,9 +445,19 @@ class SftpFileSystem(FileSystemImpl):
 
     def _read_stream(self, path: str,
                      size_hint: int | None = None) -> Iterator[bytes]:
+        return self._reading(path, lambda channel, handle: streams.read_stream(
+            channel, handle, path, size_hint))
+
+    def _reading(self, path: str,
+                 read: Callable[[SftpChannel, bytes], Iterator[bytes]]
+                 ) -> Iterator[bytes]:
+        """What ``read`` yields from ``path``, opened for reading, on a
+        session of the pool; the handle is closed and the session given back
+        however the reading ends. A generator: nothing is opened before the
+        first chunk is asked for."""
         channel, handle = self._opened(path, protocol.FLAG_READ)
         try:
-            yield from streams.read_stream(channel, handle, path, size_hint)
+            yield from read(channel, handle)
         except EOFError:
             pass
         except OSError as error:
@@ -482,9 +492,16 @@ class SftpFileSystem(FileSystemImpl):
                       mode: int | None = None,
                       exclusive: bool = False) -> int:
         flags = WRITE_FLAGS | (protocol.FLAG_EXCL if exclusive else 0)
+        return self._write_opened(path, flags, mode, data)
+
+    def _write_opened(self, path: str, flags: int, mode: int | None,
+                      data: Iterable[bytes], file_offset: int = 0) -> int:
+        """Open ``path`` with ``flags``, write ``data`` from ``file_offset``
+        and close it (:meth:`_write_and_close`); the bytes written."""
         ch, handle = self._opened(path, flags, mode)
         try:
-            return self._write_and_close(ch, handle, path, data)
+            return self._write_and_close(ch, handle, path, data,
+                                         file_offset=file_offset)
         finally:
             self._release(ch)
 
@@ -492,25 +509,12 @@ class SftpFileSystem(FileSystemImpl):
                          data: Iterable[bytes],
                          exact_mode: int | None = None,
                          file_offset: int = 0, sync: bool = False) -> int:
-        """Write data to the open handle from file_offset, set exact_mode
-        on it if given, fsync it on the server if sync (and the server
-        can), and close it; return the byte count. If anything fails, the
-        handle is closed without waiting (the file is left as far as it
-        got)."""
-        try:
-            count = streams.write_stream(ch, handle, path, data, file_offset)
-            if exact_mode is not None:
-                check_status(*ch.call(
-                    protocol.FSETSTAT, protocol.string(handle) + protocol.attrs(exact_mode)), path)
-            if sync:
-                sync_file(ch, handle, path)
-        except BaseException:
-            if ch.healthy:
-                close_handle(ch, handle, wait=False)
-            raise
-        # A failed CLOSE can mean lost data: callers land only after it.
-        close_handle(ch, handle, path)
-        return count
+        """Write data to the open handle from file_offset, and finish it
+        (:func:`_finish_handle`); return the byte count."""
+        return _finish_handle(
+            ch, handle, path,
+            lambda: streams.write_stream(ch, handle, path, data, file_offset),
+            exact_mode, sync)
 
     def _write_atomic(self, path: str, data: Iterable[bytes],
                       mode: int | None = None,
@@ -588,20 +592,10 @@ class SftpFileSystem(FileSystemImpl):
             raise self._diagnose_read(error, source) from None
         try:
             dst = self._open_for_write(ch, temp, WRITE_FLAGS | protocol.FLAG_EXCL, mode)
-            try:
-                count = self._copy_pieces(ch, src, dst, source, size, progress)
-                if count is not None:
-                    if exact_mode is not None:
-                        check_status(*ch.call(protocol.FSETSTAT, protocol.string(dst)
-                                              + protocol.attrs(exact_mode)), temp)
-                    sync_file(ch, dst, temp)
-            except BaseException:
-                if ch.healthy:
-                    close_handle(ch, dst, wait=False)
-                raise
-            # A failed CLOSE can mean lost data: land only after it.
-            close_handle(ch, dst, temp)
-            return count
+            return _finish_handle(
+                ch, dst, temp,
+                lambda: self._copy_pieces(ch, src, dst, source, size, progress),
+                exact_mode, sync=True)
         finally:
             if ch.healthy:
                 close_handle(ch, src, wait=False)
@@ -666,28 +660,15 @@ class SftpFileSystem(FileSystemImpl):
     def _read_part(self, path: str, offset: int,
                    size: int | None) -> Iterator[bytes]:
         # READs at the offset, as _read_stream reads from the start.
-        channel, handle = self._opened(path, protocol.FLAG_READ)
-        try:
-            yield from streams.read_range(channel, handle, path, offset, size)
-        except EOFError:
-            pass
-        except OSError as error:
-            raise self._diagnose_read(error, path) from None
-        finally:
-            if channel.healthy:
-                close_handle(channel, handle, wait=False)
-            self._release(channel)
+        return self._reading(path, lambda channel, handle: streams.read_range(
+            channel, handle, path, offset, size))
 
     def _write_at(self, path: str, offset: int, data: Iterable[bytes]) -> int:
         if offset < 0:
             raise ValueError(f"invalid offset {offset}")
         # Without CREAT or TRUNC: into the file as it is.
-        ch, handle = self._opened(path, protocol.FLAG_WRITE)
-        try:
-            return self._write_and_close(ch, handle, path, data,
-                                         file_offset=offset)
-        finally:
-            self._release(ch)
+        return self._write_opened(path, protocol.FLAG_WRITE, None, data,
+                                  file_offset=offset)
 
     def _disk_usage(self, path: str) -> DiskUsage:
         def statvfs(ch: SftpChannel) -> DiskUsage:
@@ -740,6 +721,37 @@ class SftpFileSystem(FileSystemImpl):
             except ConnectionError:
                 pass
         self._release(channel)
+
+
+_Count = TypeVar("_Count", bound="int | None")
+
+
+def _finish_handle(ch: SftpChannel, handle: bytes, path: str,
+                   fill: Callable[[], _Count], exact_mode: int | None = None,
+                   sync: bool = False) -> _Count:
+    """Fill a file open for writing, then finish and close it.
+
+    ``fill`` writes the data and returns the byte count (None: it wrote
+    nothing worth finishing, the caller falls back). Then the handle gets
+    exact_mode if given, is fsynced on the server if sync (and the server
+    can), and is closed, checked: a failed CLOSE can mean lost data, so
+    callers land the file only after it. If anything fails, the handle is
+    closed without waiting (the file is left as far as it got).
+    """
+    try:
+        count = fill()
+        if count is not None:
+            if exact_mode is not None:
+                check_status(*ch.call(
+                    protocol.FSETSTAT, protocol.string(handle) + protocol.attrs(exact_mode)), path)
+            if sync:
+                sync_file(ch, handle, path)
+    except BaseException:
+        if ch.healthy:
+            close_handle(ch, handle, wait=False)
+        raise
+    close_handle(ch, handle, path)
+    return count
 
 
 def _collect(box: list[tuple[int, protocol.Reader]]
