@@ -1,4 +1,9 @@
-"""Factory functions: make terminals, file systems and schedulers by name."""
+"""Factory functions: make terminals, file systems and schedulers by name.
+
+Each picks the implementation named by its first argument. Terminals and
+file systems may hold resources (connections), so use what these functions
+return in a with statement, or call close() on it when you are done.
+"""
 from __future__ import annotations
 
 from cerulean._ssh.config import host_port
@@ -21,14 +26,9 @@ _DEFAULT_SSH_PORT = 22
 
 def make_terminal(protocol: str, location: str | None = None,
                   credential: Credential | None = None) -> Terminal:
-    """Make a terminal object.
+    """Make a terminal object: a LocalTerminal or an SshTerminal.
 
-    This is a factory function for Terminal objects. It will instantiate a
-    Terminal implementation according to the parameters you give it.
-
-    Terminals may hold resources, so you should either use this function
-    with a with statement, or call close() on the returned object when you
-    are done with it.
+    Close it when you are done with it (see the module's description).
 
     :param protocol: ``local`` or ``ssh``. For local, location and credential
         can be omitted.
@@ -42,24 +42,16 @@ def make_terminal(protocol: str, location: str | None = None,
     if protocol == "local":
         return LocalTerminal()
     if protocol == "ssh":
-        host, port = _host_port(protocol, location)
-        if credential is None:
-            raise ValueError("make_terminal('ssh', ...) needs a credential")
-        return SshTerminal(host, port, credential)
+        return _ssh_terminal("make_terminal", protocol, location, credential)
     raise ValueError(f"Unknown terminal protocol {protocol!r};"
                      " valid protocols are 'local' and 'ssh'")
 
 
 def make_file_system(protocol: str, location: str | None = None,
                      credential: Credential | None = None) -> FileSystem:
-    """Make a file system object.
+    """Make a file system object: local, over SFTP or over WebDAV.
 
-    This is a factory function for FileSystem objects. It will instantiate a
-    FileSystem implementation according to the parameters you give it.
-
-    FileSystems may hold resources, so you should either use this function
-    with a with statement, or call close() on the returned object when you
-    are done with it.
+    Close it when you are done with it (see the module's description).
 
     :param protocol: ``local``, ``sftp`` or ``webdav``. For local, location
         and credential can be omitted. For webdav, credential can be omitted.
@@ -74,11 +66,9 @@ def make_file_system(protocol: str, location: str | None = None,
     if protocol == "local":
         return LocalFileSystem()
     if protocol == "sftp":
-        host, port = _host_port(protocol, location)
-        if credential is None:
-            raise ValueError("make_file_system('sftp', ...) needs a credential")
         # The file system owns this terminal and closes it with itself.
-        return SftpFileSystem(SshTerminal(host, port, credential), True)
+        return SftpFileSystem(_ssh_terminal("make_file_system", protocol,
+                                            location, credential), True)
     if protocol == "webdav":
         if not location:
             raise ValueError("make_file_system('webdav', ...) needs a location"
@@ -90,11 +80,7 @@ def make_file_system(protocol: str, location: str | None = None,
 
 def make_scheduler(name: str, terminal: Terminal,
                    prefix: str = "") -> Scheduler:
-    """Make a scheduler object.
-
-    This is a factory function for Scheduler objects. It will instantiate a
-    Scheduler implementation according to the parameters you give it, which
-    talks to the supplied Terminal.
+    """Make a scheduler object, which talks to the supplied Terminal.
 
     :param name: The name of the scheduler. One of ``directgnu``, ``slurm``,
         ``torque``, or ``sge`` (also ``gridengine``) for Grid Engine; for a
@@ -116,6 +102,15 @@ def make_scheduler(name: str, terminal: Terminal,
     raise ValueError(f"Unknown scheduler name {name!r}; valid names are"
                      " 'directgnu', 'slurm', 'torque' and 'sge' (or"
                      " 'gridengine')")
+
+
+def _ssh_terminal(function: str, protocol: str, location: str | None,
+                  credential: Credential | None) -> SshTerminal:
+    """The SshTerminal for ``location``, for ``function``'s ``protocol``."""
+    host, port = _host_port(protocol, location)
+    if credential is None:
+        raise ValueError(f"{function}({protocol!r}, ...) needs a credential")
+    return SshTerminal(host, port, credential)
 
 
 def _host_port(protocol: str, location: str | None) -> tuple[str, int]:

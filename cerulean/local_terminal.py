@@ -53,13 +53,9 @@ class LocalTerminal(Terminal):
 
         Unlike Cerulean 1.0, stderr is captured.
 
-        :param timeout: How long to wait for the result(s), in seconds. On
-            timeout, the command's process group is killed and the output so
-            far returned with exit code None.
-        :param command: The command to run.
-        :param args: A list of arguments to pass.
-        :param stdin_data: Data to pass to standard input.
-        :param workdir: Working directory to execute in.
+        The parameters are those of :meth:`Terminal.run
+        <cerulean.terminal.Terminal.run>`.
+
         :returns: A tuple containing the exit code (None on timeout; 128+N
             if killed by signal N, as a shell reports it), standard output,
             and standard error output.

@@ -404,13 +404,9 @@ class SshTerminal(Terminal):
         their later output is discarded. Redirect their output, as with
         ``nohup cmd >log 2>&1 &``.
 
-        :param timeout: How long to wait for the result(s), in seconds. On
-            timeout, the command's process group is killed and the output so
-            far returned with exit code None.
-        :param command: The command to run.
-        :param args: A list of arguments to pass.
-        :param stdin_data: Data to pass to standard input.
-        :param workdir: Working directory to execute in.
+        The parameters are those of :meth:`Terminal.run
+        <cerulean.terminal.Terminal.run>`.
+
         :returns: A tuple containing the exit code (None on timeout, -1 if
             the login shell itself was killed), standard output, and
             standard error output.
