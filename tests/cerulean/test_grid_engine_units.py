@@ -20,7 +20,7 @@ from cerulean import grid_engine_scheduler as sge
 from cerulean._script import Raw, shell_words
 from cerulean.scheduler import Command, Result, SchedulerError
 from tests.cerulean.test_scheduler_parsers import fixture
-from tests.cerulean.test_scheduler_scripts import INJECTIONS, job, run_batch_script
+from tests.cerulean.test_scheduler_scripts import job
 
 W, R, D = JobStatus.WAITING, JobStatus.RUNNING, JobStatus.DONE
 OK, FAIL, DELETED, TIMED_OUT, RUNNING, HELD, PE = fixture(
@@ -67,15 +67,8 @@ def test_job_names_are_made_ones_grid_engine_takes(name: str, taken: str) -> Non
     assert sge.job_name(name) == taken
 
 
-@pytest.mark.parametrize("field", ["name", "queue_name", "system_out_file",
-                                   "system_err_file", "working_directory",
-                                   "extra_scheduler_options"])
-def test_a_line_break_in_a_value_is_refused(field: str) -> None:
-    jd = job(**{field: "x\ntouch pwned"})
-    with pytest.raises(ValueError, match="line break"):
-        sge.qsub_args(jd)
-        sge.job_script(jd)
-
+# Line breaks in the job description's values: with the other schedulers'
+# in tests/cerulean/test_scheduler_scripts.py.
 
 def test_a_line_break_in_the_parallel_environment_is_refused() -> None:
     with pytest.raises(ValueError, match="line break"):
@@ -140,37 +133,14 @@ def test_malformed_job_ids_are_refused(job_id: str) -> None:
         sched.get_status(job_id)
 
 
-# --- the job script, run with the local bash -----------------------------------
-
-def test_the_job_script_records_the_exit_status(tmp_path: Path) -> None:
-    (tmp_path / "work dir").mkdir()
-    jd = job(command="echo", arguments=["out;", "echo err >&2;", "exit", "5"],
-             stdout_file="o.txt", stderr_file="e.txt",
-             working_directory=str(tmp_path / "work dir"))
-    done = run_batch_script(sge.job_script(jd), tmp_path, JOB_ID="77")
-    assert done.returncode == 5
-    assert (tmp_path / "home/.cerulean/jobs/sge-77.exit").read_text() == "5\n"
-    assert (tmp_path / "work dir" / "o.txt").read_text() == "out\n"
-    assert (tmp_path / "work dir" / "e.txt").read_text() == "err\n"
-
+# --- the job script --------------------------------------------------------------
+# (run with the local bash, beside Slurm's and Torque's, in
+# tests/cerulean/test_scheduler_scripts.py)
 
 def test_the_script_has_no_directive_lines() -> None:
     # qsub -C '' reads none anyway; no line of ours could be taken for one.
     lines = sge.job_script(job(environment={"A": "#$ -l x"})).splitlines()
     assert not [line for line in lines if line.startswith("#$")]
-
-
-@pytest.mark.parametrize("template", INJECTIONS)
-def test_values_we_insert_run_nothing(template: str, tmp_path: Path) -> None:
-    value = template.format(p="pwned")
-    workdir = tmp_path / value
-    workdir.mkdir()
-    jd = job(name=value, working_directory=str(workdir),
-             environment={"V": value}, command="printf",
-             arguments=["'%s\\n'", '"$V"'], stdout_file=value)
-    run_batch_script(sge.job_script(jd), tmp_path, JOB_ID="1")
-    assert list(tmp_path.rglob("pwned")) == []
-    assert (workdir / value).read_text() == value + "\n"
 
 
 # --- qsub -terse ---------------------------------------------------------------

@@ -17,6 +17,7 @@ import pytest
 import cerulean
 from cerulean import _script
 from cerulean import direct_gnu_scheduler as dg
+from cerulean import grid_engine_scheduler as sge
 from cerulean import slurm_scheduler as slurm
 from cerulean import torque_scheduler as torque
 from cerulean._script import Raw, shell_words
@@ -42,6 +43,7 @@ BUILDERS = {
     "pbs-wrapper": lambda jd: (torque.qsub_args(jd, torque.WRAPPER),
                                torque.job_script(jd)),
     "directgnu": lambda jd: dg.launch_script(jd),
+    "sge": lambda jd: (sge.qsub_args(jd), sge.job_script(jd)),
 }
 
 
@@ -185,17 +187,30 @@ def run_batch_script(script: str, tmp_path: Path, **env: str) -> subprocess.Comp
         timeout=30)
 
 
-@pytest.mark.parametrize("kind", ["slurm", "torque"])
+# kind -> (its job script, the job id variable its scheduler sets, an id)
+BATCH_SCRIPTS: dict[str, tuple[Any, str, str]] = {
+    "slurm": (slurm.job_script, "SLURM_JOB_ID", "77"),
+    "torque": (torque.job_script, "PBS_JOBID", "77.srv"),
+    "sge": (sge.job_script, "JOB_ID", "77"),
+}
+
+
+def run_job_script(kind: str, jd: cerulean.JobDescription, tmp_path: Path
+                   ) -> tuple[subprocess.CompletedProcess[str], str]:
+    """Run ``kind``'s job script for ``jd`` as its scheduler would start
+    it; return what ran and the job id it was given."""
+    script, variable, job_id = BATCH_SCRIPTS[kind]
+    return run_batch_script(script(jd), tmp_path, **{variable: job_id}), job_id
+
+
+@pytest.mark.parametrize("kind", sorted(BATCH_SCRIPTS))
 def test_batch_script_records_the_exit_status(kind: str, tmp_path: Path) -> None:
     jd = job(command="echo", arguments=["out;", "echo err >&2;", "exit", "5"],
              stdout_file="o.txt", stderr_file="e.txt",
              working_directory=str(tmp_path / "work dir"))
     (tmp_path / "work dir").mkdir()
-    script = slurm.job_script(jd) if kind == "slurm" else torque.job_script(jd)
-    env = {"SLURM_JOB_ID": "77"} if kind == "slurm" else {"PBS_JOBID": "77.srv"}
-    done = run_batch_script(script, tmp_path, **env)
+    done, job_id = run_job_script(kind, jd, tmp_path)
     assert done.returncode == 5
-    job_id = "77" if kind == "slurm" else "77.srv"
     exit_file = tmp_path / "home" / ".cerulean" / "jobs" / f"{kind}-{job_id}.exit"
     assert exit_file.read_text() == "5\n"
     assert (tmp_path / "work dir" / "o.txt").read_text() == "out\n"
@@ -219,18 +234,19 @@ def test_batch_script_replaces_a_stale_exit_file(tmp_path: Path) -> None:
     assert (jobs / "slurm-5.exit").read_text() == "1\n"
 
 
+@pytest.mark.parametrize("kind", sorted(BATCH_SCRIPTS))
 @pytest.mark.parametrize("template", INJECTIONS)
-def test_values_we_insert_run_nothing(template: str, tmp_path: Path) -> None:
+def test_values_we_insert_run_nothing(kind: str, template: str,
+                                      tmp_path: Path) -> None:
     value = template.format(p="pwned")
     workdir = tmp_path / value
     workdir.mkdir()
     jd = job(name=value, working_directory=str(workdir),
              environment={"V": value}, command="printf", arguments=[
                  "'%s\\n'", '"$V"'], stdout_file=value)
-    for script in (slurm.job_script(jd), torque.job_script(jd)):
-        run_batch_script(script, tmp_path, SLURM_JOB_ID="1")
-        assert [p for p in tmp_path.rglob("pwned")] == []
-        assert (workdir / value).read_text() == value + "\n"
+    run_job_script(kind, jd, tmp_path)
+    assert list(tmp_path.rglob("pwned")) == []
+    assert (workdir / value).read_text() == value + "\n"
 
 
 def test_arguments_are_appended_unquoted_as_documented(tmp_path: Path) -> None:
