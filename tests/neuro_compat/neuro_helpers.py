@@ -7,11 +7,12 @@ their coroutine with :func:`run`.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import threading
 import time
 import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,9 @@ _T = TypeVar("_T")
 
 DAV_PASSWORD_ENV = "NEURO_COMPAT_TEST_DAV_PASSWORD"
 
+LOCAL_TERMINAL: Mapping[str, object] = {"type": "local"}
+"""The ``terminal`` table of a cluster on this machine."""
+
 SSH_TERMINAL_TOML = f"""
 type = "ssh"
 host = "{S.HOST}"
@@ -36,6 +40,39 @@ known_hosts = "{S.KNOWN_HOSTS}"
 """
 """The ``terminal`` table of a cluster on the test sshd (RSA key, host key
 checked)."""
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    return json.dumps(str(value))  # a TOML basic string, escaped as JSON's
+
+
+def cluster_section(name: str, *, storage: Mapping[str, object],
+                    terminal: Mapping[str, object] | str = LOCAL_TERMINAL,
+                    scheduler: str = "directgnu",
+                    presets: Mapping[str, Mapping[str, object]] | None = None,
+                    **settings: object) -> str:
+    """The ``clusters.toml`` tables of one cluster ``name``.
+
+    :param storage: the ``storage`` table's keys and values.
+    :param terminal: the ``terminal`` table: keys and values, or its text
+        (such as :data:`SSH_TERMINAL_TOML`).
+    :param scheduler: the scheduler type.
+    :param presets: preset name -> its keys and values.
+    :param settings: the cluster's own keys (``username``, ``job_dir``, ...).
+    """
+    def table(header: str, values: Mapping[str, object]) -> str:
+        return f"[clusters.{name}{header}]\n" + "".join(
+            f"{key} = {_toml_value(value)}\n" for key, value in values.items())
+
+    terminal_text = (f"[clusters.{name}.terminal]\n{terminal.strip()}\n"
+                     if isinstance(terminal, str) else table(".terminal", terminal))
+    return "\n" + table("", settings) + terminal_text + table(".storage", storage) \
+        + table(".scheduler", {"type": scheduler}) + "".join(
+            table(f".presets.{preset}", keys) for preset, keys in (presets or {}).items())
 
 STORAGE_KINDS = [pytest.param("local"),
                  pytest.param("sftp", marks=pytest.mark.real_server("ssh")),
@@ -98,21 +135,9 @@ def local_cluster(tmp: Path) -> Cluster:
     """A local cluster with its storage root in ``tmp``."""
     root = tmp / "storage-root"
     config_dir = tmp / "config"
-    _write(config_dir, f"""
-[clusters.here]
-username = "tester"
-job_dir = "{tmp / 'jobs'}"
-[clusters.here.terminal]
-type = "local"
-[clusters.here.storage]
-type = "local"
-root = "{root}"
-[clusters.here.scheduler]
-type = "directgnu"
-[clusters.here.presets.cpu-small]
-cpu = 1
-memory_mb = 512
-""")
+    _write(config_dir, cluster_section(
+        "here", username="tester", job_dir=tmp / "jobs", storage={"type": "local", "root": root},
+        presets={"cpu-small": {"cpu": 1, "memory_mb": 512}}))
     return Cluster("local", config_dir, str(root), "tester", root)
 
 
@@ -121,20 +146,9 @@ def sftp_cluster(tmp: Path) -> Cluster:
     require_servers("ssh")
     base = f"{S.HOME}/test-neuro-{uuid.uuid4().hex[:12]}"
     config_dir = tmp / "config"
-    _write(config_dir, f"""
-[clusters.hpc]
-job_dir = "{base}/jobs"
-[clusters.hpc.terminal]
-{SSH_TERMINAL_TOML}
-[clusters.hpc.storage]
-type = "sftp"
-root = "{base}/storage"
-[clusters.hpc.scheduler]
-type = "directgnu"
-[clusters.hpc.presets.cpu-small]
-cpu = 1
-memory_mb = 512
-""")
+    _write(config_dir, cluster_section(
+        "hpc", job_dir=f"{base}/jobs", terminal=SSH_TERMINAL_TOML,
+        storage={"type": "sftp", "root": f"{base}/storage"}, presets={"cpu-small": {"cpu": 1, "memory_mb": 512}}))
     return Cluster("sftp", config_dir, f"{base}/storage", S.USER, None)
 
 
@@ -144,21 +158,10 @@ def webdav_cluster(tmp: Path) -> Cluster:
     name = f"test-neuro-{uuid.uuid4().hex[:12]}"
     os.environ[DAV_PASSWORD_ENV] = S.PASSWORD
     config_dir = tmp / "config"
-    _write(config_dir, f"""
-[clusters.dav]
-username = "tester"
-job_dir = "{tmp / 'jobs'}"
-[clusters.dav.terminal]
-type = "local"
-[clusters.dav.storage]
-type = "webdav"
-url = "{S.WEBDAV_PRIVATE_URL}"
-user = "{S.USER}"
-password_env = "{DAV_PASSWORD_ENV}"
-root = "/{name}"
-[clusters.dav.scheduler]
-type = "directgnu"
-""")
+    _write(config_dir, cluster_section(
+        "dav", username="tester", job_dir=tmp / "jobs",
+        storage={"type": "webdav", "url": S.WEBDAV_PRIVATE_URL, "user": S.USER,
+                 "password_env": DAV_PASSWORD_ENV, "root": f"/{name}"}))
     return Cluster("webdav", config_dir, f"/{name}", "tester", S.WEBDAV_PRIVATE_DIR / name)
 
 
@@ -243,8 +246,13 @@ def cluster_of(kind: str, tmp: Path) -> Iterator[Cluster]:
             os.environ["XDG_DATA_HOME"] = saved
 
 
+PROGRESS_CALLBACKS = ("start", "step", "complete", "enter", "leave", "fail", "delete")
+"""The methods of the file, recursive and delete progress classes."""
+
+
 class Recorder:
-    """A progress object (file, recursive and delete) that records events."""
+    """A progress object (file, recursive and delete) that records events:
+    each of :data:`PROGRESS_CALLBACKS` records ``(its name, the event)``."""
 
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
@@ -254,30 +262,21 @@ class Recorder:
         self.threads.add(threading.get_ident())
         self.events.append((kind, data))
 
-    def start(self, data: Any) -> None:
-        self._record("start", data)
-
-    def step(self, data: Any) -> None:
-        self._record("step", data)
-
-    def complete(self, data: Any) -> None:
-        self._record("complete", data)
-
-    def enter(self, data: Any) -> None:
-        self._record("enter", data)
-
-    def leave(self, data: Any) -> None:
-        self._record("leave", data)
-
-    def fail(self, data: Any) -> None:
-        self._record("fail", data)
-
-    def delete(self, data: Any) -> None:
-        self._record("delete", data)
-
     def kinds(self) -> list[str]:
         """The event kinds, in order."""
         return [k for k, _ in self.events]
+
+
+def _recording(kind: str) -> Callable[[Recorder, Any], None]:
+    def callback(self: Recorder, data: Any) -> None:
+        self._record(kind, data)
+    callback.__name__ = kind
+    return callback
+
+
+# Real methods (not __getattr__), so that subclasses can call super().step().
+for _kind in PROGRESS_CALLBACKS:
+    setattr(Recorder, _kind, _recording(_kind))
 
 
 def make_tree(base: Path, dirs: int = 3, files: int = 4, size: int = 100) -> dict[str, bytes]:

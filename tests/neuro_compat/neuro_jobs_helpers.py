@@ -16,7 +16,12 @@ from typing import Any
 
 import neuro_compat
 from tests.conftest import require_servers
-from tests.neuro_compat.neuro_helpers import SSH_TERMINAL_TOML, remove_on_sshd
+from tests.neuro_compat.neuro_helpers import (
+    LOCAL_TERMINAL,
+    SSH_TERMINAL_TOML,
+    cluster_section,
+    remove_on_sshd,
+)
 from tests.servers import settings as S
 
 KINDS = ["local", "directgnu-ssh", "slurm", "torque"]
@@ -77,8 +82,9 @@ def write_config(kind: str, tmp: Path, runtime: str = "host",
     """
     if kind == "local":
         base = str(tmp / "cluster")
-        terminal, storage, scheduler = 'type = "local"', "local", "directgnu"
-        partition = ""
+        terminal: Mapping[str, Any] | str = LOCAL_TERMINAL
+        storage, scheduler = "local", "directgnu"
+        partition: dict[str, str] = {}
     else:
         require_servers("ssh")
         if kind in ("slurm", "torque"):
@@ -86,32 +92,15 @@ def write_config(kind: str, tmp: Path, runtime: str = "host",
         base = f"{S.HOME}/test-neurojobs-{uuid.uuid4().hex[:12]}"
         terminal, storage = SSH_TERMINAL_TOML, "sftp"
         scheduler = "directgnu" if kind == "directgnu-ssh" else kind
-        partition = 'partition = "debug"' if kind != "directgnu-ssh" else ""
+        partition = {"partition": "debug"} if kind != "directgnu-ssh" else {}
     config_dir = tmp / f"config-{kind}"
     config_dir.mkdir(parents=True, exist_ok=True)
-    (config_dir / "clusters.toml").write_text(f"""
-[clusters.test]
-job_dir = "{base}/jobs"
-runtime = "{runtime}"
-[clusters.test.terminal]
-{terminal}
-[clusters.test.storage]
-type = "{storage}"
-root = "{base}/storage"
-[clusters.test.scheduler]
-type = "{scheduler}"
-[clusters.test.presets.cpu-small]
-cpu = 1
-memory_mb = 100
-{partition}
-[clusters.test.presets.cpu-two]
-cpu = 2
-memory_mb = 200
-{partition}
-""" + "".join(
-        f"[clusters.test.presets.{name}]\n"
-        + "".join(f"{key} = {value}\n" for key, value in keys.items()) + f"{partition}\n"
-        for name, keys in (presets or {}).items()))
+    every = {"cpu-small": {"cpu": 1, "memory_mb": 100}, "cpu-two": {"cpu": 2, "memory_mb": 200},
+             **(presets or {})}
+    (config_dir / "clusters.toml").write_text(cluster_section(
+        "test", job_dir=f"{base}/jobs", runtime=runtime, terminal=terminal,
+        storage={"type": storage, "root": f"{base}/storage"}, scheduler=scheduler,
+        presets={name: {**keys, **partition} for name, keys in every.items()}))
     return JobsCluster(kind, config_dir, base)
 
 

@@ -12,6 +12,7 @@ from yarl import URL
 import neuro_compat as neuro
 from neuro_compat.config import DEFAULT_CONFIG, parse_clusters
 from tests.neuro_compat.neuro_helpers import (
+    cluster_section,
     local_cluster,
     remove_cluster,
     run,
@@ -138,8 +139,8 @@ def test_no_public_constructors_and_out_of_scope_subsystems(tmp_path: Path) -> N
 
     async def main() -> None:
         async with neuro.get(path=cluster.config_dir) as client:
-            for name, words in [("images", "Images"), ("users", "Users"),
-                                ("secrets", "Secrets"), ("disks", "Disks"),
+            # Client.users is served (quotas: none), so it is not among them.
+            for name, words in [("images", "Images"), ("secrets", "Secrets"), ("disks", "Disks"),
                                 ("buckets", "Buckets"), ("blob_storage", "Blob"),
                                 ("service_accounts", "Service accounts")]:
                 with pytest.raises(neuro.NotSupportedError, match=words) as info:
@@ -160,35 +161,14 @@ def test_no_public_constructors_and_out_of_scope_subsystems(tmp_path: Path) -> N
 def test_switch_cluster_is_remembered(tmp_path: Path) -> None:
     config_dir = tmp_path / "config"
     config_dir.mkdir()
-    (config_dir / "clusters.toml").write_text(f"""
-default_cluster = "one"
-[clusters.one]
-username = "u1"
-[clusters.one.terminal]
-type = "local"
-[clusters.one.storage]
-type = "local"
-root = "{tmp_path / 'r1'}"
-[clusters.one.scheduler]
-type = "directgnu"
-[clusters.one.presets.p1]
-cpu = 1
-memory_mb = 100
-[clusters.two]
-username = "u2"
-[clusters.two.terminal]
-type = "local"
-[clusters.two.storage]
-type = "local"
-root = "{tmp_path / 'r2'}"
-[clusters.two.scheduler]
-type = "slurm"
-[clusters.two.presets.p2]
-cpu = 2
-memory_mb = 200
-partition = "batch"
-time = "1-00:00:00"
-""")
+    (config_dir / "clusters.toml").write_text(
+        'default_cluster = "one"\n'
+        + cluster_section("one", username="u1", storage={"type": "local", "root": tmp_path / "r1"},
+                          presets={"p1": {"cpu": 1, "memory_mb": 100}})
+        + cluster_section("two", username="u2", storage={"type": "local", "root": tmp_path / "r2"},
+                          scheduler="slurm",
+                          presets={"p2": {"cpu": 2, "memory_mb": 200, "partition": "batch",
+                                          "time": "1-00:00:00"}}))
 
     async def main() -> None:
         async with neuro.get(path=config_dir) as client:

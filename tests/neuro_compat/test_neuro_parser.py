@@ -10,33 +10,17 @@ import pytest
 from yarl import URL
 
 import neuro_compat as neuro
-from tests.neuro_compat.neuro_helpers import run
+from tests.neuro_compat.neuro_helpers import cluster_section, run
 
 
 @pytest.fixture
 def client(tmp_path: Path) -> Iterator[neuro.Client]:
     config = tmp_path / "clusters.toml"
-    config.write_text(f"""
-[clusters.main]
-username = "alice"
-registry = "registry.main.org"
-[clusters.main.terminal]
-type = "local"
-[clusters.main.storage]
-type = "local"
-root = "{tmp_path / 'root'}"
-[clusters.main.scheduler]
-type = "directgnu"
-[clusters.other]
-username = "alice"
-[clusters.other.terminal]
-type = "local"
-[clusters.other.storage]
-type = "local"
-root = "{tmp_path / 'root2'}"
-[clusters.other.scheduler]
-type = "directgnu"
-""")
+    config.write_text(
+        cluster_section("main", username="alice", registry="registry.main.org",
+                        storage={"type": "local", "root": tmp_path / "root"})
+        + cluster_section("other", username="alice",
+                          storage={"type": "local", "root": tmp_path / "root2"}))
     c = run(neuro.get(path=config))
     yield c
     run(c.close())
