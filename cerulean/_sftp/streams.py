@@ -38,6 +38,81 @@ class _Read:
         return self.reply is not None
 
 
+def _send_read(ch: SftpChannel, handle: bytes, offset: int,
+               length: int) -> _Read:
+    """Send one READ of ``length`` bytes at ``offset``, not waiting: the
+    reply lands in the returned request."""
+    request = _Read(offset, length)
+
+    def on_reply(kind: int, reader: protocol.Reader) -> None:
+        request.reply = (kind, reader)
+
+    ch.send(protocol.READ, protocol.string(handle) + protocol.uint64(offset)
+            + protocol.uint32(length), on_reply)
+    return request
+
+
+def _data(ch: SftpChannel, request: _Read, path: str) -> bytes:
+    """The bytes a READ brought, once its reply is in (none at the end of
+    the file)."""
+    ch.wait_done(request)
+    assert request.reply is not None
+    kind, reader = request.reply
+    try:
+        return expect(kind, reader, protocol.DATA, path).string()
+    except EOFError:
+        return b""
+
+
+class _ReadAhead:
+    """READ requests of one open handle, kept ahead of the consumer.
+
+    Up to ``window`` requests are in flight, each of a chunk, none past
+    ``stop`` (None: on to the end of the file); :meth:`widen` doubles the
+    window up to READ_WINDOW after a full reply, :meth:`restart` goes back
+    to one request from a new offset after a short one.
+    """
+
+    def __init__(self, ch: SftpChannel, handle: bytes, path: str,
+                 offset: int, stop: int | None, window: int) -> None:
+        self.ch = ch
+        self.handle = handle
+        self.path = path
+        self.pending: deque[_Read] = deque()
+        self.next_offset = offset
+        self.stop = stop
+        self.window = window
+        self.chunk = ch.read_size(READ_CHUNK)
+        self.fill()
+
+    def fill(self) -> None:
+        """Send READs until the window is full or ``stop`` is reached."""
+        while len(self.pending) < self.window and (
+                self.stop is None or self.next_offset < self.stop):
+            length = self.chunk if self.stop is None else min(
+                self.chunk, self.stop - self.next_offset)
+            self.pending.append(
+                _send_read(self.ch, self.handle, self.next_offset, length))
+            self.next_offset += length
+
+    def take(self) -> tuple[_Read, bytes]:
+        """The oldest request in flight and the bytes it brought."""
+        request = self.pending.popleft()
+        return request, _data(self.ch, request, self.path)
+
+    def widen(self) -> None:
+        """After a full reply: a wider window, filled."""
+        self.window = min(self.window * 2, READ_WINDOW)
+        self.fill()
+
+    def restart(self, offset: int, stop: int | None) -> None:
+        """After a short reply: one request from ``offset`` on."""
+        self.next_offset = offset
+        self.stop = stop
+        self.window = 1
+        self.fill()
+
+
 def read_stream(ch: SftpChannel, handle: bytes, path: str,
                 size_hint: int | None = None) -> Iterator[bytes]:
     """Yield the content behind an open handle, reading ahead.
@@ -47,58 +122,25 @@ def read_stream(ch: SftpChannel, handle: bytes, path: str,
     the window starts at one request and doubles, so a small file costs
     few wasted requests.
     """
-    pending: deque[_Read] = deque()
-    next_offset = 0
-    chunk = ch.read_size(READ_CHUNK)
-    end_hint = None if size_hint is None else size_hint + 1
-    window = READ_WINDOW if size_hint is not None else 1
-
-    def issue() -> None:
-        nonlocal next_offset
-        length = chunk
-        if end_hint is not None and next_offset < end_hint:
-            length = min(length, end_hint - next_offset)
-        request = _Read(next_offset, length)
-
-        def on_reply(kind: int, reader: protocol.Reader) -> None:
-            request.reply = (kind, reader)
-
-        ch.send(protocol.READ, protocol.string(handle) + protocol.uint64(next_offset)
-                + protocol.uint32(length), on_reply)
-        pending.append(request)
-        next_offset += length
-
-    def fill() -> None:
-        while len(pending) < window and (
-                end_hint is None or next_offset < end_hint):
-            issue()
-
-    fill()
-    while pending:
-        request = pending[0]
-        ch.wait_done(request)
-        pending.popleft()
-        assert request.reply is not None
-        kind, reader = request.reply
-        try:
-            data = expect(kind, reader, protocol.DATA, path).string()
-        except EOFError:
-            data = b""
+    reads = _ReadAhead(ch, handle, path, 0,
+                       None if size_hint is None else size_hint + 1,
+                       READ_WINDOW if size_hint is not None else 1)
+    while reads.pending:
+        request, data = reads.take()
         if data:
             yield data
         end = request.offset + len(data)
         if len(data) == request.length:
-            if end_hint is not None and end >= end_hint:
-                end_hint = None  # the file grew: read on until EOF
-            window = min(window * 2, READ_WINDOW)
-            fill()
+            if reads.stop is not None and end >= reads.stop:
+                reads.stop = None  # the file grew: read on until EOF
+            reads.widen()
             continue
         # A short reply: at the end of the file for a regular file. Later
         # replies either confirm that (EOF) or show the server read less
         # than asked; then read on from where it stopped.
         more = False
-        while pending:
-            later = pending.popleft()
+        while reads.pending:
+            later = reads.pending.popleft()
             ch.wait_done(later)
             assert later.reply is not None
             if later.reply[0] == protocol.DATA:
@@ -106,10 +148,7 @@ def read_stream(ch: SftpChannel, handle: bytes, path: str,
         if not more and (not data or (
                 size_hint is not None and end >= size_hint)):
             return  # EOF, or a short read at the size the listing gave
-        next_offset = end
-        end_hint = None
-        window = 1
-        fill()
+        reads.restart(end, None)
 
 
 def read_range(ch: SftpChannel, handle: bytes, path: str, offset: int,
@@ -121,56 +160,24 @@ def read_range(ch: SftpChannel, handle: bytes, path: str, offset: int,
     short reply ends the range at the end of the file; should the server
     have read less than asked elsewhere, the rest is asked for again.
     """
-    pending: deque[_Read] = deque()
-    next_offset = offset
-    stop = None if size is None else offset + size
-    chunk = ch.read_size(READ_CHUNK)
-    window = READ_WINDOW if size is not None else 1
-
-    def issue() -> None:
-        nonlocal next_offset
-        length = chunk if stop is None else min(chunk, stop - next_offset)
-        request = _Read(next_offset, length)
-
-        def on_reply(kind: int, reader: protocol.Reader) -> None:
-            request.reply = (kind, reader)
-
-        ch.send(protocol.READ, protocol.string(handle)
-                + protocol.uint64(next_offset) + protocol.uint32(length),
-                on_reply)
-        pending.append(request)
-        next_offset += length
-
-    def fill() -> None:
-        while len(pending) < window and (stop is None or next_offset < stop):
-            issue()
-
-    fill()
-    while pending:
-        request = pending.popleft()
-        ch.wait_done(request)
-        assert request.reply is not None
-        kind, reader = request.reply
-        try:
-            data = expect(kind, reader, protocol.DATA, path).string()
-        except EOFError:
-            data = b""
+    reads = _ReadAhead(ch, handle, path, offset,
+                       None if size is None else offset + size,
+                       READ_WINDOW if size is not None else 1)
+    while reads.pending:
+        request, data = reads.take()
         if data:
             yield data
         if len(data) == request.length:
-            window = min(window * 2, READ_WINDOW)
-            fill()
+            reads.widen()
             continue
         # Short: the requests after this one are answered (their replies
         # must be taken off the channel) but not used.
-        for later in pending:
+        for later in reads.pending:
             ch.wait_done(later)
-        pending.clear()
+        reads.pending.clear()
         if not data:
             return  # the end of the file
-        next_offset = request.offset + len(data)
-        window = 1
-        fill()
+        reads.restart(request.offset + len(data), reads.stop)
 
 
 def write_stream(ch: SftpChannel, handle: bytes, path: str,
