@@ -19,12 +19,17 @@ JOBS_NAMES = {"Jobs", "Container", "JobDescription", "JobStatus", "JobStatusHist
               "Resources", "StdStream", "Message"}
 
 
-def snapshot_items(snapshot: Path, jobs: bool) -> dict[str, Any]:
+SNAPSHOT = Path(__file__).resolve().parents[1] / "fixtures" / "neuro" / "snapshot-neuro-sdk-22.7.1.json"
+"""A copy of /work/shared/reference/snapshot-neuro-sdk-22.7.1.json (the
+introspected PyPI neuro-sdk 22.7.1), kept in the repository for CI."""
+
+
+def snapshot_items(jobs: bool) -> dict[str, Any]:
     """The snapshot's items of the Jobs names (``jobs``) or of all other
     names; skips the test if there is no snapshot."""
-    if not snapshot.exists():
-        pytest.skip(f"no snapshot at {snapshot}")
-    items: dict[str, Any] = json.loads(snapshot.read_text())["items"]
+    if not SNAPSHOT.exists():
+        pytest.skip(f"no snapshot at {SNAPSHOT}")
+    items: dict[str, Any] = json.loads(SNAPSHOT.read_text())["items"]
     return {k: v for k, v in items.items()
             if (k.split(".")[1].split("(")[0] in JOBS_NAMES) == jobs}
 

@@ -10,8 +10,6 @@ import dataclasses
 import enum
 import importlib
 import inspect
-from pathlib import Path
-from typing import Any
 
 import neuro_compat
 from tests.neuro_compat.neuro_snapshot_helpers import (
@@ -20,18 +18,10 @@ from tests.neuro_compat.neuro_snapshot_helpers import (
     snapshot_items,
 )
 
-# A copy of /work/shared/reference/snapshot-neuro-sdk-22.7.1.json (the
-# introspected PyPI neuro-sdk 22.7.1), kept in the repository for CI.
-SNAPSHOT = Path(__file__).resolve().parents[1] / "fixtures" / "neuro" / "snapshot-neuro-sdk-22.7.1.json"
-
-
-def _items() -> dict[str, Any]:
-    return snapshot_items(SNAPSHOT, jobs=False)
-
 
 def test_every_name_exists_with_its_shape() -> None:
     checked = 0
-    for key, item in _items().items():
+    for key, item in snapshot_items(jobs=False).items():
         path = item["lookup"]["path"]
         if item["type"] == "member":
             path = path + [item["lookup"]["name"]]
@@ -79,7 +69,7 @@ def test_every_name_exists_with_its_shape() -> None:
 
 
 def test_enum_members_and_dataclass_fields() -> None:
-    for key, item in _items().items():
+    for key, item in snapshot_items(jobs=False).items():
         owner = resolve(item["lookup"]["path"]) if item["type"] != "class" else None
         if item["type"] == "enum_member":
             assert item["lookup"]["name"] in owner.__members__, key

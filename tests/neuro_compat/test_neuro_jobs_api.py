@@ -10,8 +10,6 @@ import enum
 import inspect
 from datetime import datetime, timezone
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
 from yarl import URL
@@ -24,18 +22,10 @@ from tests.neuro_compat.neuro_snapshot_helpers import (
     snapshot_items,
 )
 
-SNAPSHOT = Path("/work/shared/reference/snapshot-neuro-sdk-22.7.1.json")
-if not SNAPSHOT.exists():
-    SNAPSHOT = Path(__file__).resolve().parents[1] / "fixtures" / "neuro" / SNAPSHOT.name
-
-
-def _items() -> dict[str, Any]:
-    return snapshot_items(SNAPSHOT, jobs=True)
-
 
 def test_every_jobs_name_has_its_shape() -> None:
     checked = 0
-    for key, item in _items().items():
+    for key, item in snapshot_items(jobs=True).items():
         path = item["lookup"]["path"]
         if item["type"] == "member":
             path = path + [item["lookup"]["name"]]
