@@ -209,6 +209,9 @@ def filesystem(request: pytest.FixtureRequest,
 
 # --- schedulers -------------------------------------------------------------
 
+_SGE_OUTPUT = re.compile(r"\.[oe][0-9]+\Z")  # Grid Engine's <name>.o<id>, .e<id>
+
+
 @contextlib.contextmanager
 def _root_grid_engine_output() -> Iterator[None]:
     """Remove the ``<name>.o<id>``/``.e<id>`` files that local Grid Engine
@@ -222,9 +225,6 @@ def _root_grid_engine_output() -> Iterator[None]:
         for p in home.iterdir():
             if p.name not in before and p.is_file() and _SGE_OUTPUT.search(p.name):
                 p.unlink(missing_ok=True)
-
-
-_SGE_OUTPUT = re.compile(r"\.[oe][0-9]+\Z")
 
 
 @pytest.fixture(params=["directgnu-local", "directgnu-ssh", "slurm-ssh",

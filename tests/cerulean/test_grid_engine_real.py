@@ -98,7 +98,7 @@ def test_more_than_one_slot_without_a_parallel_environment_runs_nothing(
         remote: tuple[cerulean.Terminal, str]) -> None:
     term, wd = remote
     recording = RecordingTerminal(term)
-    sched = grid_engine(recording, pe=None)  # type: ignore[arg-type]
+    sched = grid_engine(recording, pe=None)
     with pytest.raises(ValueError, match="parallel environment"):
         sched.submit(job("true", num_nodes=2, working_directory=wd))
     assert recording.lines == []

@@ -627,7 +627,7 @@ def test_a_leftover_from_before_the_submission_is_removed(env: Env) -> None:
     if env.kind == "directgnu":
         pytest.skip("DirectGnu jobs start at once and remove leftovers themselves")
     hold = {"slurm": "--hold", "torque": "-h", "sge": "-h"}[env.kind]
-    before = []
+    before: list[str] = []
     if env.kind == "sge":
         # Grid Engine spools its job counter late (and has no scontrol):
         # the next id is taken to be one more than the last submitted.
