@@ -561,11 +561,14 @@ def _parse_scheduler(reader: TableReader) -> SchedulerConfig:
     kind = reader.choice("type", SCHEDULERS, required=True)
     # One name in records and branches; "gridengine" as cerulean takes it.
     kind = "sge" if kind == "gridengine" else kind
-    reader.only("type", "prefix", *(("parallel_environment",) if kind == "sge" else ()))
+    reader.only("type", "prefix", "parallel_environment")
     prefix = reader.string("prefix", allow_empty=True) or ""
     if "\n" in prefix or "\r" in prefix:
         reader.fail("prefix", "must be one line")
     pe = reader.string("parallel_environment")
+    if pe is not None and kind != "sge":
+        reader.fail("parallel_environment", "only Grid Engine (type = \"sge\") has "
+                    "parallel environments")
     if pe is not None and not _NAME.fullmatch(pe):
         reader.fail("parallel_environment", f"'{pe}' is not a parallel environment's "
                     "name (`qconf -spl` lists them)")

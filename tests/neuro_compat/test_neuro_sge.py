@@ -252,7 +252,7 @@ def test_gridengine_is_read_as_sge_with_its_parallel_environment() -> None:
      '[clusters.c.presets.p]\ncpu = 1\nmemory_mb = 1\ngpu = 1\ngpu_model = "a100"',
      "clusters.c.presets.p.gpu_model: Grid Engine has no standard way"),
     ('type = "slurm"\nparallel_environment = "smp"', "",
-     "clusters.c.scheduler.parallel_environment: unknown key"),
+     "clusters.c.scheduler.parallel_environment: only Grid Engine (type = \"sge\")"),
     ('type = "sge"\nparallel_environment = "a b"', "",
      "'a b' is not a parallel environment's name"),
     ('type = "pbspro"', "", "clusters.c.scheduler.type: must be one of"),
