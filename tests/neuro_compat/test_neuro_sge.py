@@ -21,7 +21,13 @@ from typing import Any
 import pytest
 
 import neuro_compat
-from neuro_compat import ConfigError, IllegalArgumentError, JobStatus, NotSupportedError
+from neuro_compat import (
+    ConfigError,
+    IllegalArgumentError,
+    JobStatus,
+    NotSupportedError,
+    StdStreamError,
+)
 from neuro_compat.config import parse_clusters
 from neuro_compat.jobs.capacity import sge_nodes
 from neuro_compat.jobs.script import job_description
@@ -183,6 +189,26 @@ def test_a_preset_reaches_grid_engine_as_slots_memory_queue_and_h_rt(
                 await client.jobs.kill(job.id)
                 killed = await wait_for(client, job.id, timeout=60)
                 assert killed.status == JobStatus.CANCELLED, killed.history
+    run(main(), timeout=220)
+
+
+@pytest.mark.real_server("ssh", "sge")
+def test_exec_beside_a_job_on_the_terminal_s_host(tmp_path: Path) -> None:
+    async def main() -> None:
+        with sge_cluster("ssh", tmp_path) as cluster:
+            async with cluster.client() as client:
+                job = await client.jobs.start(image=image(client), preset_name="cpu-small",
+                                              command="sleep 120", env={"FOO": "a 'b' c"})
+                await wait_for(client, job.id, lambda s: s.is_running, timeout=120)
+                out = b""
+                with pytest.raises(StdStreamError) as ended:
+                    async with client.jobs.exec(job.id, 'echo "$FOO"; exit 5',
+                                                stdout=True) as s:
+                        while (message := await s.read_out()) is not None:
+                            out += message.data
+                assert (out, ended.value.exit_code) == (b"a 'b' c\n", 5)
+                await client.jobs.kill(job.id)
+                assert (await wait_for(client, job.id)).status == JobStatus.CANCELLED
     run(main(), timeout=220)
 
 
