@@ -8,7 +8,9 @@ operations, rewrites paths that contain ``/./`` or ``/../``-like names, and
 reads or writes files in 64 KiB steps through a file object; none of that
 helps here, so the distribution does not depend on it. The requests, and
 the statuses that mean the same for every method, are in
-:mod:`cerulean._webdav.http`; the XML in :mod:`cerulean._webdav.xml`.
+:mod:`cerulean._webdav.http`; the XML in :mod:`cerulean._webdav.xml`; the
+streamed GET and PUT of a file's bytes, and the batches that keep several
+requests in flight, in :mod:`cerulean._webdav.transfer`.
 
 How the operations map, and what each costs:
 
@@ -46,17 +48,15 @@ import os
 import posixpath
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from functools import partial
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 import requests
 
-from cerulean._webdav import http
+from cerulean._webdav import http, transfer
 from cerulean._webdav.xml import DavResource
 from cerulean.credential import Credential, PasswordCredential
 from cerulean.file_system import UnsupportedOperationError
@@ -67,7 +67,6 @@ from cerulean.file_system_impl import (
     WriteItem,
     check_range,
     name_target,
-    slice_stream,
 )
 from cerulean.path import EntryType, FileStat
 
@@ -75,9 +74,8 @@ logger = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 
-READ_CHUNK = 256 * 1024
-"""Bytes per chunk of a streamed GET: large, so the per-chunk Python
-overhead stays small next to the copying."""
+READ_CHUNK = transfer.READ_CHUNK
+"""Bytes per chunk of a streamed GET (set in :mod:`cerulean._webdav.transfer`)."""
 
 PARALLEL = 4
 """Requests the batch helpers (walk, copy() of small files) keep in
@@ -481,35 +479,7 @@ class WebdavFileSystem(FileSystemImpl):
              ) -> Generator[bytes, None, None]:
         """GET the file at path; from offset, at most size bytes, with a
         Range header (and skipping, if the server ignores it)."""
-        url = self._http.url(path)
-        ranged = offset > 0 or size is not None
-        headers = None
-        if ranged:
-            last = "" if size is None else str(offset + size - 1)
-            headers = {"Range": f"bytes={offset}-{last}"}
-        response = self._http.send("GET", url, headers=headers, stream=True)
-        with response:  # also when the consumer stops early
-            if response.status_code in (301, 302, 303, 307, 308):
-                # The server redirects a directory's URL to one ending in
-                # "/" (and would then send an HTML index).
-                location = response.headers.get("Location", "")
-                if urlsplit(location).path.endswith("/"):
-                    raise IsADirectoryError(errno.EISDIR, "Is a directory",
-                                            path)
-            if ranged and response.status_code == 416:
-                return  # Range Not Satisfiable: offset is past the end
-            if response.status_code not in ((200, 206) if ranged else (200,)):
-                raise http.status_error(response, path)
-            chunks: Iterator[bytes] = response.iter_content(READ_CHUNK)
-            if ranged and response.status_code == 200:
-                # The whole file: this server does not do ranges.
-                chunks = slice_stream(chunks, offset, size)
-            try:
-                yield from chunks
-            except requests.exceptions.RequestException as error:
-                raise ConnectionError(
-                    f"WebDAV GET {url}: the download broke off ({error})"
-                ) from error
+        return transfer.get(self._http, path, offset, size)
 
     # --- Optional primitives (additions to Cerulean 1.0) ----------------------
     #
@@ -531,39 +501,7 @@ class WebdavFileSystem(FileSystemImpl):
                       exclusive: bool = False) -> int:
         # mode is ignored: the server decides what a new file's
         # permissions are, and copy() passes it for every file.
-        url = self._http.url(path)
-        headers = {"If-None-Match": "*"} if exclusive else {}
-        feeder: http.BodyFeeder | None = None
-        body: bytes | Iterable[bytes | memoryview]
-        if isinstance(data, (list, tuple)) and all(
-                isinstance(chunk, (bytes, bytearray)) for chunk in data):
-            # Already in memory (write_bytes): send it with a Content-Length.
-            body = b"".join(data)
-            count = len(body)
-        else:
-            feeder = http.BodyFeeder(data)
-            body = feeder
-            count = 0
-        response = self._http.send("PUT", url, headers=headers, data=body,
-                              stream=True)
-        if http.ok(response):
-            try:
-                _ = response.content  # read to the end: the connection is reused
-            except requests.exceptions.RequestException as error:
-                raise ConnectionError(
-                    f"WebDAV PUT {url}: the answer broke off ({error})"
-                ) from error
-        else:
-            # A refusal (409 for a missing parent...) can come before the
-            # server has read the body, whose rest then waits in the
-            # connection, to be taken as the start of the next request
-            # (wsgidav answered that one 400). Closed unread, the
-            # connection is not reused. The refusal needs only the status.
-            response.close()
-        if feeder is not None:
-            if feeder.error is not None:
-                raise feeder.error
-            count = feeder.count
+        response, count = transfer.put(self._http, path, data, exclusive)
         if http.ok(response):
             return count
         if response.status_code == 405:
@@ -679,17 +617,7 @@ class WebdavFileSystem(FileSystemImpl):
         one failure does not hide the others; any other exception is
         raised.
         """
-        futures = [self._pool().submit(call, path) for path in paths]
-        results: list[_T | OSError] = []
-        for future in futures:
-            error = future.exception()
-            if error is None:
-                results.append(future.result())
-            elif isinstance(error, OSError):
-                results.append(error)
-            else:
-                raise error
-        return results
+        return transfer.for_each(self._pool(), call, paths)
 
     def _read_files(self, files: Iterable[tuple[str, int]]
                     ) -> Iterator[bytes]:
@@ -716,16 +644,4 @@ class WebdavFileSystem(FileSystemImpl):
         keeps writing after this generator is done (each write lands whole
         or leaves nothing, see :meth:`_write_atomic`).
         """
-        pool = self._pool()
-        window: deque[Future[_T]] = deque()
-        try:
-            for call in calls:
-                window.append(pool.submit(call))
-                if len(window) >= 2 * PARALLEL:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            for future in window:
-                future.cancel()
-            wait(window)
+        yield from transfer.in_order(self._pool(), calls, 2 * PARALLEL)
