@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +20,12 @@ from typing import Any, TypeVar
 
 import pytest
 
+import neuro_compat
 from tests.conftest import require_servers
 from tests.servers import settings as S
 
 _T = TypeVar("_T")
+_E = TypeVar("_E", bound=BaseException)
 
 DAV_PASSWORD_ENV = "NEURO_COMPAT_TEST_DAV_PASSWORD"
 
@@ -85,6 +87,24 @@ def run(coro: Coroutine[Any, Any, _T], timeout: float = 120.0) -> _T:
     async def bounded() -> _T:
         return await asyncio.wait_for(coro, timeout)
     return asyncio.run(bounded())
+
+
+def run_client(cluster: Cluster, body: Callable[[neuro_compat.Client], Awaitable[None]],
+               timeout: float = 120.0) -> None:
+    """Run ``body(client)`` with a client of the test cluster, closed
+    afterwards, on a fresh event loop (see :func:`run`)."""
+    async def main() -> None:
+        async with neuro_compat.get(path=cluster.config_dir) as client:
+            await body(client)
+    run(main(), timeout)
+
+
+async def raises(error: type[_E], call: Awaitable[object], match: str | None = None) -> _E:
+    """Await ``call``, which must raise ``error`` (its text matching the
+    regular expression ``match``, if given); return the exception."""
+    with pytest.raises(error, match=match) as info:
+        await call
+    return info.value
 
 
 def worker_threads() -> list[str]:

@@ -16,12 +16,6 @@ from tests.neuro_compat.neuro_helpers import STORAGE_KINDS, Cluster, cluster_of,
 LINK_KINDS = [k for k in STORAGE_KINDS if k.values[0] != "webdav"]  # WebDAV has no links
 
 
-@pytest.fixture(params=STORAGE_KINDS)
-def cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
-    with cluster_of(request.param, tmp_path) as c:
-        yield c
-
-
 @pytest.fixture(params=LINK_KINDS)
 def link_cluster(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cluster]:
     """A cluster whose storage has symbolic links (WebDAV has none)."""
