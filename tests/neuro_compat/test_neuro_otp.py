@@ -21,8 +21,11 @@ from pathlib import Path
 import pytest
 from yarl import URL
 
+import cerulean
 import neuro_compat
 from neuro_compat import AuthenticationError, ConfigError, JobStatus
+from neuro_compat._cluster import otp as otp_module
+from neuro_compat._cluster.otp import CommandResponder
 from neuro_compat.config import parse_clusters
 from tests.cerulean.terminal_helpers import otp_login_turn, sshd_session_pids
 from tests.conftest import require_servers
@@ -229,3 +232,57 @@ def test_otp_command_is_split_as_argv_without_a_shell() -> None:
 def test_bad_one_time_code_settings(lines: str, message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         _terminal(lines)
+
+
+# --- the command responder --------------------------------------------------------
+
+def _script(tmp: Path, body: str) -> str:
+    path = tmp / "otp.sh"
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o700)
+    return str(path)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("echo no secret here >&2; exit 2", "otp_command 'otp.sh' exited with 2: no secret here"),
+    ("echo; echo 123456", "otp_command 'otp.sh' printed no code"),
+    ("exec /nonexistent/oathtool", "otp_command 'otp.sh' exited with"),
+])
+def test_a_failing_command_is_an_authentication_error(tmp_path: Path, body: str,
+                                                      message: str) -> None:
+    script = _script(tmp_path, body)
+    responder = CommandResponder([script], "cluster 'c'")
+    with pytest.raises(cerulean.ssh_terminal.AuthenticationError) as refused:
+        responder("Verification code: ")
+    assert str(refused.value).startswith("cluster 'c': ")
+    assert message.replace("'otp.sh'", repr(script)) in str(refused.value)
+
+
+def test_the_command_responder_answers_only_code_prompts_and_never_replays(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Prints 111111 twice, then 222222: the second login waits for the new one.
+    runs = tmp_path / "runs"
+    script = _script(tmp_path, f'echo x >>{runs}; n=$(wc -l <{runs}); '
+                               'if [ "$n" -le 2 ]; then echo 111111; else echo 222222; fi')
+    responder = CommandResponder([script], "cluster 'c'")
+    with pytest.raises(cerulean.ssh_terminal.AuthenticationError, match="not a one-time"):
+        responder("Password: ")
+    assert not runs.exists()  # nothing ran for a password prompt
+    assert responder("One-time password (OATH) for `cerulean': ") == "111111"
+    assert responder("Verification code: ") == "222222"
+    assert runs.read_text().count("x") == 3
+    monkeypatch.setattr(otp_module, "FRESH_CODE_WAIT", 1.5)
+    stuck = CommandResponder(["echo", "333333"], "cluster 'c'")
+    assert stuck("code: ") == "333333"
+    with pytest.raises(cerulean.ssh_terminal.AuthenticationError,
+                       match="printed the code it printed for the last login"):
+        stuck("code: ")
+    assert repr(stuck) == "CommandResponder('echo', ...)"  # no arguments: secrets
+
+
+def test_a_command_that_does_not_exist_cannot_run() -> None:
+    responder = CommandResponder(["/nonexistent/oathtool", "--totp"], "cluster 'c'")
+    with pytest.raises(cerulean.ssh_terminal.AuthenticationError,
+                       match="cluster 'c': otp_command '/nonexistent/oathtool' could not "
+                             "run"):
+        responder("code: ")
