@@ -4,11 +4,8 @@ from __future__ import annotations
 import errno
 import logging
 import posixpath
-import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from typing import NoReturn, TypeVar
 
 from cerulean._sftp import batches, protocol, streams
@@ -21,7 +18,6 @@ from cerulean._sftp.channel import (
     check_extension_status,
     check_status,
     close_handle,
-    copy_data_payload,
     disk_usage_reply,
     expect,
     ignore_reply,
@@ -30,8 +26,8 @@ from cerulean._sftp.channel import (
     rename_payload,
     stat_reply,
     statvfs_payload,
-    sync_file,
 )
+from cerulean._sftp.pool import SessionPool
 from cerulean.file_system import UnsupportedOperationError
 from cerulean.file_system_impl import (
     Capability,
@@ -49,11 +45,6 @@ logger = logging.getLogger(__name__)
 
 _R = TypeVar("_R")
 
-COPY_PIECE = 8 * 1024 * 1024
-"""Bytes per copy-data request: the server answers each when it is done,
-so this is how often a copy on the server reports progress."""
-COPY_WINDOW = 2
-"""copy-data requests in flight, so the server never waits for the next."""
 
 
 class SftpFileSystem(FileSystemImpl):
@@ -97,14 +88,12 @@ class SftpFileSystem(FileSystemImpl):
                             f" {type(terminal).__name__}")
         self._terminal = terminal
         self._own_term = own_term
-        self._lock = threading.Lock()
-        self._idle: list[SftpChannel] = []
-        self._closed = False
         self._statvfs: bool | None = None  # see _has_statvfs
         self._lacks: set[bytes] = set()  # see SftpChannel.has
+        self._sessions = SessionPool(terminal, self._lacks)
         # Open the first session now, so that a connection problem shows up
         # here rather than at the first use.
-        self._release(self._acquire())
+        self._sessions.release(self._sessions.acquire())
 
     # --- FileSystem --------------------------------------------------------
 
@@ -129,11 +118,7 @@ class SftpFileSystem(FileSystemImpl):
         with statement. The terminal is closed too if this file system owns
         it.
         """
-        with self._lock:
-            self._closed = True
-            idle, self._idle = self._idle, []
-        for channel in idle:
-            channel.close()
+        self._sessions.close()
         if self._own_term:
             self._terminal.close()
 
@@ -173,69 +158,15 @@ class SftpFileSystem(FileSystemImpl):
                 self._statvfs = True  # it answered, about the root
         return self._statvfs
 
-    # --- Sessions ----------------------------------------------------------
-
-    def _acquire(self) -> SftpChannel:
-        """An SFTP session for this thread's exclusive use (reconnecting)."""
-        generation = self._terminal.connection_generation
-        with self._lock:
-            if self._closed:
-                raise ValueError("this SftpFileSystem is closed")
-            while self._idle:
-                channel = self._idle.pop()
-                if channel.generation == generation and channel.healthy:
-                    return channel
-                channel.close()
-        # open_sftp() reconnects first if the connection is down.
-        client = self._terminal.open_sftp()
-        return SftpChannel(client, self._terminal.connection_generation,
-                           self._lacks)
-
-    def _release(self, channel: SftpChannel) -> None:
-        """Give a session back; broken ones are closed instead."""
-        try:
-            channel.flush()  # requests nobody waits for, such as a CLOSE
-        except ConnectionError:
-            pass
-        with self._lock:
-            if channel.healthy and not self._closed:
-                self._idle.append(channel)
-                return
-        channel.close()
-
-    @contextmanager
-    def _session(self) -> Iterator[SftpChannel]:
-        channel = self._acquire()
-        try:
-            yield channel
-        finally:
-            self._release(channel)
-
-    def _attempt(self, operation: Callable[[SftpChannel], _R],
-                 read_only: bool = False) -> _R:
-        """Run operation on a session; if the connection turns out to be
-        gone, run it once more on a new one (reconnecting) when that is
-        safe: it only reads, or the server never received any of it."""
-        channel = self._acquire()
-        sent_before = channel.flushes
-        try:
-            return operation(channel)
-        except ConnectionError:
-            if not read_only and channel.flushes != sent_before:
-                raise  # it may have taken effect: never do it twice
-            logger.info("SFTP connection lost; retrying on a new one")
-        finally:
-            self._release(channel)
-        with self._session() as channel:
-            return operation(channel)
+    # --- Sessions (see cerulean._sftp.pool) -----------------------------------
 
     def _query(self, operation: Callable[[SftpChannel], _R]) -> _R:
-        """Run a read-only operation (see _attempt)."""
-        return self._attempt(operation, read_only=True)
+        """Run a read-only operation (see SessionPool.attempt)."""
+        return self._sessions.attempt(operation, read_only=True)
 
     def _call(self, kind: int, payload: bytes) -> tuple[int, protocol.Reader]:
-        """One request and its reply (see _attempt)."""
-        return self._attempt(lambda channel: channel.call(kind, payload))
+        """One request and its reply (see SessionPool.attempt)."""
+        return self._sessions.attempt(lambda channel: channel.call(kind, payload))
 
     def _lstat_or_none(self, path: str) -> FileStat | None:
         try:
@@ -324,7 +255,7 @@ class SftpFileSystem(FileSystemImpl):
     def _unlink_many(self, paths: list[str]) -> list[OSError | None]:
         if not paths:
             return []
-        with self._session() as ch:
+        with self._sessions.session() as ch:
             errors = remove_many(ch, paths)
         # Diagnose the generic failures one by one, as _remove_entry does.
         return [error if error is None or protocol.sftp_status(error) != protocol.FAILURE
@@ -410,7 +341,7 @@ class SftpFileSystem(FileSystemImpl):
             def create(ch: SftpChannel) -> None:
                 handle = open_file(ch, path, protocol.FLAG_WRITE | protocol.FLAG_CREAT)
                 close_handle(ch, handle, path)
-            self._attempt(create)
+            self._sessions.attempt(create)
 
     # --- Contents ----------------------------------------------------------
 
@@ -418,29 +349,29 @@ class SftpFileSystem(FileSystemImpl):
                 ) -> tuple[SftpChannel, bytes]:
         """A session of our own with path open; the caller releases it.
 
-        Reconnects (as _attempt) if the connection turns out to be gone.
+        Reconnects (as SessionPool.attempt) if the connection turns out to be gone.
         """
         def open_on(channel: SftpChannel) -> bytes:
             if flags == protocol.FLAG_READ:
                 return open_file(channel, path, flags)
             return self._open_for_write(channel, path, flags, mode)
 
-        channel = self._acquire()
+        channel = self._sessions.acquire()
         sent_before = channel.flushes
         try:
             return channel, open_on(channel)
         except ConnectionError:
-            self._release(channel)
+            self._sessions.release(channel)
             if flags != protocol.FLAG_READ and channel.flushes != sent_before:
                 raise
         except BaseException:
-            self._release(channel)
+            self._sessions.release(channel)
             raise
-        channel = self._acquire()
+        channel = self._sessions.acquire()
         try:
             return channel, open_on(channel)
         except BaseException:
-            self._release(channel)
+            self._sessions.release(channel)
             raise
 
     def _read_stream(self, path: str,
@@ -465,7 +396,7 @@ class SftpFileSystem(FileSystemImpl):
         finally:
             if channel.healthy:
                 close_handle(channel, handle, wait=False)
-            self._release(channel)
+            self._sessions.release(channel)
 
     def _diagnose_read(self, error: OSError, path: str) -> OSError:
         # OpenSSH opens a directory for reading, then fails the READ.
@@ -503,15 +434,15 @@ class SftpFileSystem(FileSystemImpl):
             return self._write_and_close(ch, handle, path, data,
                                          file_offset=file_offset)
         finally:
-            self._release(ch)
+            self._sessions.release(ch)
 
     def _write_and_close(self, ch: SftpChannel, handle: bytes, path: str,
                          data: Iterable[bytes],
                          exact_mode: int | None = None,
                          file_offset: int = 0, sync: bool = False) -> int:
         """Write data to the open handle from file_offset, and finish it
-        (:func:`_finish_handle`); return the byte count."""
-        return _finish_handle(
+        (:func:`cerulean._sftp.streams.finish_handle`); return the byte count."""
+        return streams.finish_handle(
             ch, handle, path,
             lambda: streams.write_stream(ch, handle, path, data, file_offset),
             exact_mode, sync)
@@ -531,7 +462,7 @@ class SftpFileSystem(FileSystemImpl):
                                               exact_mode, sync=True)
                 landed = self._land(ch, temp, path)
             finally:
-                self._release(ch)
+                self._sessions.release(ch)
             if not landed:
                 self._plain_rename(temp, path)
         except BaseException as error:
@@ -555,7 +486,7 @@ class SftpFileSystem(FileSystemImpl):
         # the server. The new file lands as in _write_atomic: temporary
         # name, mode on the handle, fsync, rename.
         temp = self._temp_name(target)
-        ch = self._acquire()
+        ch = self._sessions.acquire()
         landed = True
         try:
             if not ch.has(COPY_DATA):
@@ -571,7 +502,7 @@ class SftpFileSystem(FileSystemImpl):
             name_target(error, temp, target)
             raise
         finally:
-            self._release(ch)
+            self._sessions.release(ch)
         if not landed:
             try:
                 self._plain_rename(temp, target)
@@ -592,55 +523,20 @@ class SftpFileSystem(FileSystemImpl):
             raise self._diagnose_read(error, source) from None
         try:
             dst = self._open_for_write(ch, temp, WRITE_FLAGS | protocol.FLAG_EXCL, mode)
-            return _finish_handle(
+            return streams.finish_handle(
                 ch, dst, temp,
-                lambda: self._copy_pieces(ch, src, dst, source, size, progress),
+                lambda: streams.copy_pieces(ch, src, dst, source, size, progress),
                 exact_mode, sync=True)
         finally:
             if ch.healthy:
                 close_handle(ch, src, wait=False)
-
-    @staticmethod
-    def _copy_pieces(ch: SftpChannel, src: bytes, dst: bytes, path: str,
-                     size: int, progress: Callable[[int], None] | None
-                     ) -> int | None:
-        """copy-data in pieces of COPY_PIECE, COPY_WINDOW in flight, the
-        last one to the end of the file (should it have grown); None if
-        the server lacks copy-data."""
-        pending: deque[tuple[int, list[tuple[int, protocol.Reader]]]] = deque()
-        offset: int | None = 0
-        copied = 0
-        try:
-            while offset is not None or pending:
-                while offset is not None and len(pending) < COPY_WINDOW:
-                    last = size - offset <= COPY_PIECE
-                    box: list[tuple[int, protocol.Reader]] = []
-                    ch.send(protocol.EXTENDED, copy_data_payload(
-                        src, offset, 0 if last else COPY_PIECE, dst), _collect(box))
-                    pending.append((min(COPY_PIECE, max(size - offset, 0)), box))
-                    offset = None if last else offset + COPY_PIECE
-                counted, reply = pending[0]
-                while not reply:
-                    ch.pump()
-                pending.popleft()
-                if not check_extension_status(ch, COPY_DATA, *reply[0], path):
-                    ch.drain()
-                    return None
-                copied += counted
-                if progress is not None:
-                    progress(counted)
-        except BaseException:
-            if pending and ch.healthy:
-                ch.drain()  # the replies still to come, before reuse
-            raise
-        return copied
 
     def _discard_all(self, temps: list[str]) -> None:
         """Remove temporary files, reconnecting if needed; never raises."""
         if not temps:
             return
         try:
-            with self._session() as ch:
+            with self._sessions.session() as ch:
                 for temp in temps:
                     ch.send(protocol.REMOVE, protocol.path_string(temp), ignore_reply)
                 ch.drain()
@@ -689,16 +585,16 @@ class SftpFileSystem(FileSystemImpl):
     def _read_files(self, files: Iterable[tuple[str, int]]
                     ) -> Iterator[bytes]:
         stopped = False
-        channel = self._acquire()
+        channel = self._sessions.acquire()
         try:
             yield from batches.read_files(channel, files, lambda: stopped)
         finally:
             stopped = True
-            self._drain_and_release(channel)
+            self._sessions.drain_and_release(channel)
 
     def _write_files(self, items: Iterable[WriteItem]) -> Iterator[int]:
         stopped = False
-        channel = self._acquire()
+        channel = self._sessions.acquire()
         uploads: list[batches.Upload] = []
         try:
             for upload in batches.write_files(channel, items, self._temp_name,
@@ -709,55 +605,8 @@ class SftpFileSystem(FileSystemImpl):
                 yield len(upload.item.data)
         finally:
             stopped = True
-            self._drain_and_release(channel)
+            self._sessions.drain_and_release(channel)
             self._discard_all([u.temp for u in uploads if not u.landed])
-
-    def _drain_and_release(self, channel: SftpChannel) -> None:
-        """Give back a batch's session once the replies to the requests
-        still in flight (files stopped early) are in."""
-        if channel.healthy:
-            try:
-                channel.drain()
-            except ConnectionError:
-                pass
-        self._release(channel)
-
-
-_Count = TypeVar("_Count", bound="int | None")
-
-
-def _finish_handle(ch: SftpChannel, handle: bytes, path: str,
-                   fill: Callable[[], _Count], exact_mode: int | None = None,
-                   sync: bool = False) -> _Count:
-    """Fill a file open for writing, then finish and close it.
-
-    ``fill`` writes the data and returns the byte count (None: it wrote
-    nothing worth finishing, the caller falls back). Then the handle gets
-    exact_mode if given, is fsynced on the server if sync (and the server
-    can), and is closed, checked: a failed CLOSE can mean lost data, so
-    callers land the file only after it. If anything fails, the handle is
-    closed without waiting (the file is left as far as it got).
-    """
-    try:
-        count = fill()
-        if count is not None:
-            if exact_mode is not None:
-                check_status(*ch.call(
-                    protocol.FSETSTAT, protocol.string(handle) + protocol.attrs(exact_mode)), path)
-            if sync:
-                sync_file(ch, handle, path)
-    except BaseException:
-        if ch.healthy:
-            close_handle(ch, handle, wait=False)
-        raise
-    close_handle(ch, handle, path)
-    return count
-
-
-def _collect(box: list[tuple[int, protocol.Reader]]
-             ) -> Callable[[int, protocol.Reader], None]:
-    """A reply handler that puts the reply into box."""
-    return lambda kind, reader: box.append((kind, reader))
 
 
 def _one_name(ch: SftpChannel, request: int, path: str) -> str:

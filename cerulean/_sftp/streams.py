@@ -1,5 +1,8 @@
 """Streaming one file over SFTP: reads kept ahead, writes not waited for.
 
+Also how a written file is finished (mode, fsync, a checked CLOSE) and
+how one is copied on the server, in pieces (OpenSSH's copy-data).
+
 Memory stays bounded by the windows below whatever the file size: a
 window of READ requests runs ahead of the consumer, and WRITE requests are
 acknowledged in bulk, at most WRITE_WINDOW waiting at any time.
@@ -7,10 +10,20 @@ acknowledged in bulk, at most WRITE_WINDOW waiting at any time.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TypeVar
 
 from cerulean._sftp import protocol
-from cerulean._sftp.channel import SftpChannel, check_status, expect
+from cerulean._sftp.channel import (
+    COPY_DATA,
+    SftpChannel,
+    check_extension_status,
+    check_status,
+    close_handle,
+    copy_data_payload,
+    expect,
+    sync_file,
+)
 
 READ_CHUNK = 128 * 1024
 """Bytes per READ request; OpenSSH serves up to 255 KiB per request."""
@@ -20,6 +33,11 @@ WRITE_CHUNK = 128 * 1024
 """Bytes per WRITE request (OpenSSH accepts up to 255 KiB)."""
 WRITE_WINDOW = 16
 """WRITE requests in flight before waiting for acknowledgements."""
+COPY_PIECE = 8 * 1024 * 1024
+"""Bytes per copy-data request: the server answers each when it is done,
+so this is how often a copy on the server reports progress."""
+COPY_WINDOW = 2
+"""copy-data requests in flight, so the server never waits for the next."""
 
 
 class _Read:
@@ -227,3 +245,75 @@ def write_stream(ch: SftpChannel, handle: bytes, path: str,
     if errors:
         raise errors[0]
     return offset - file_offset
+
+
+_Count = TypeVar("_Count", bound="int | None")
+
+
+def finish_handle(ch: SftpChannel, handle: bytes, path: str,
+                  fill: Callable[[], _Count], exact_mode: int | None = None,
+                  sync: bool = False) -> _Count:
+    """Fill a file open for writing, then finish and close it.
+
+    ``fill`` writes the data and returns the byte count (None: it wrote
+    nothing worth finishing, the caller falls back). Then the handle gets
+    exact_mode if given, is fsynced on the server if sync (and the server
+    can), and is closed, checked: a failed CLOSE can mean lost data, so
+    callers land the file only after it. If anything fails, the handle is
+    closed without waiting (the file is left as far as it got).
+    """
+    try:
+        count = fill()
+        if count is not None:
+            if exact_mode is not None:
+                check_status(*ch.call(
+                    protocol.FSETSTAT, protocol.string(handle) + protocol.attrs(exact_mode)), path)
+            if sync:
+                sync_file(ch, handle, path)
+    except BaseException:
+        if ch.healthy:
+            close_handle(ch, handle, wait=False)
+        raise
+    close_handle(ch, handle, path)
+    return count
+
+
+def _collect(box: list[tuple[int, protocol.Reader]]
+             ) -> Callable[[int, protocol.Reader], None]:
+    """A reply handler that puts the reply into box."""
+    return lambda kind, reader: box.append((kind, reader))
+
+
+def copy_pieces(ch: SftpChannel, src: bytes, dst: bytes, path: str,
+                size: int, progress: Callable[[int], None] | None
+                ) -> int | None:
+    """copy-data in pieces of COPY_PIECE, COPY_WINDOW in flight, the
+    last one to the end of the file (should it have grown); None if
+    the server lacks copy-data."""
+    pending: deque[tuple[int, list[tuple[int, protocol.Reader]]]] = deque()
+    offset: int | None = 0
+    copied = 0
+    try:
+        while offset is not None or pending:
+            while offset is not None and len(pending) < COPY_WINDOW:
+                last = size - offset <= COPY_PIECE
+                box: list[tuple[int, protocol.Reader]] = []
+                ch.send(protocol.EXTENDED, copy_data_payload(
+                    src, offset, 0 if last else COPY_PIECE, dst), _collect(box))
+                pending.append((min(COPY_PIECE, max(size - offset, 0)), box))
+                offset = None if last else offset + COPY_PIECE
+            counted, reply = pending[0]
+            while not reply:
+                ch.pump()
+            pending.popleft()
+            if not check_extension_status(ch, COPY_DATA, *reply[0], path):
+                ch.drain()
+                return None
+            copied += counted
+            if progress is not None:
+                progress(counted)
+    except BaseException:
+        if pending and ch.healthy:
+            ch.drain()  # the replies still to come, before reuse
+        raise
+    return copied
