@@ -211,6 +211,14 @@ root = "/storage"
 [clusters.c.scheduler]
 type = "slurm"
 """
+KEY_FILE = 'key_file = "/k"'
+JOB_DIR = 'job_dir = "/jobs"'
+PRESET = BASE + "[clusters.c.presets.p]\ncpu = 1\n"
+
+
+def _after(line: str, added: str) -> str:
+    """BASE with the line ``added`` after its ``line``."""
+    return BASE.replace(line, f"{line}\n{added}")
 
 
 @pytest.mark.parametrize("text, key, problem", [
@@ -218,15 +226,11 @@ type = "slurm"
     ("", "clusters", "required"),
     ("[clusters]", "clusters", "at least one cluster"),
     (BASE + "colour = 1\n", "clusters.c.scheduler.colour", "unknown key"),
-    (BASE.replace('key_file = "/k"', 'key_file = "/k"\npassword = "x"'),
-     "clusters.c.terminal.password", "never stored"),
-    (BASE.replace('key_file = "/k"', 'key_file = "/k"\nport = "22"'),
-     "clusters.c.terminal.port", "integer"),
-    (BASE.replace('key_file = "/k"', 'key_file = "/k"\nport = 70000'),
-     "clusters.c.terminal.port", "between 1 and 65535"),
+    (_after(KEY_FILE, 'password = "x"'), "clusters.c.terminal.password", "never stored"),
+    (_after(KEY_FILE, 'port = "22"'), "clusters.c.terminal.port", "integer"),
+    (_after(KEY_FILE, 'port = 70000'), "clusters.c.terminal.port", "between 1 and 65535"),
     (BASE.replace('host = "h"\n', ""), "clusters.c.terminal.host", "required"),
-    (BASE.replace('key_file = "/k"', 'key_file = "/k"\nagent = true'),
-     "clusters.c.terminal", "exactly one way to log in"),
+    (_after(KEY_FILE, 'agent = true'), "clusters.c.terminal", "exactly one way to log in"),
     (BASE.replace('key_file = "/k"', 'password_env = "not a name"'),
      "clusters.c.terminal.password_env", "environment variable"),
     (BASE.replace('type = "sftp"', 'type = "nfs"'), "clusters.c.storage.type",
@@ -239,17 +243,13 @@ type = "slurm"
     (BASE.replace('type = "slurm"', 'type = "pbs"'), "clusters.c.scheduler.type",
      "'directgnu', 'slurm', 'torque'"),
     ('default_cluster = "x"\n' + BASE, "default_cluster", "not one of the clusters"),
-    (BASE + "[clusters.c.presets.p]\ncpu = 1\n", "clusters.c.presets.p.memory_mb",
-     "required"),
-    (BASE + "[clusters.c.presets.p]\ncpu = 1\nmemory_mb = 1\ntime = \"25:99:00\"\n",
-     "clusters.c.presets.p.time", "time limit"),
-    (BASE + "[clusters.c.presets.p]\ncpu = 1\nmemory_mb = 1\npartition = \"a\"\n"
-     "queue = \"b\"\n", "clusters.c.presets.p.queue", "not both"),
-    (BASE.replace('job_dir = "/jobs"', 'job_dir = "/jobs"\nruntime = "lxc"'),
-     "clusters.c.runtime", "'host', 'apptainer'"),
-    (BASE.replace('job_dir = "/jobs"', 'job_dir = "/jobs"\nworkers = 0'),
-     "clusters.c.workers", "between 1"),
-    (BASE.replace('key_file = "/k"', 'key_file = "/k"\ncommand_shells = -1'),
+    (PRESET, "clusters.c.presets.p.memory_mb", "required"),
+    (PRESET + 'memory_mb = 1\ntime = "25:99:00"\n', "clusters.c.presets.p.time", "time limit"),
+    (PRESET + 'memory_mb = 1\npartition = "a"\nqueue = "b"\n', "clusters.c.presets.p.queue",
+     "not both"),
+    (_after(JOB_DIR, 'runtime = "lxc"'), "clusters.c.runtime", "'host', 'apptainer'"),
+    (_after(JOB_DIR, 'workers = 0'), "clusters.c.workers", "between 1"),
+    (_after(KEY_FILE, 'command_shells = -1'),
      "clusters.c.terminal.command_shells", "between 0 and 64"),
     (BASE.replace("[clusters.c]", "[clusters.\"bad name\"]").replace(
         "clusters.c.", "clusters.\"bad name\"."), "clusters.bad name", "cluster name"),
@@ -274,8 +274,7 @@ def test_a_good_configuration_file_parses(tmp_path: Path) -> None:
         "login.example.org", 22, "sftp")
     assert hpc.presets["gpu-small"].gpu == 1
     assert hpc.terminal.command_shells == 4  # the default
-    shells_off = parse_clusters(BASE.replace(
-        'key_file = "/k"', 'key_file = "/k"\ncommand_shells = 0'), example)
+    shells_off = parse_clusters(_after(KEY_FILE, "command_shells = 0"), example)
     assert shells_off.clusters["c"].terminal.command_shells == 0
 
 
