@@ -369,3 +369,31 @@ def parse_exit_files(stdout: str) -> dict[str, int | None]:
                     f"Exit file of job {parts[1]} holds {value!r},"
                     " not an exit code")
     return codes
+
+
+WORKDIR_MARK = "cerulean-workdir:"
+"""Starts the line on stderr that says why a working directory could not
+be entered (see :func:`enter_workdir`)."""
+
+
+def enter_workdir(workdir: str) -> str:
+    """Shell code entering ``workdir``, then running what is appended.
+
+    If the directory cannot be entered, it prints why on stderr, after
+    :data:`WORKDIR_MARK` (for :func:`workdir_failure`), and exits with 1.
+    The shell's own message is dropped: dash's says only "can't cd".
+    """
+    where = quote(workdir, "working_directory")
+    why = (f"if [ ! -e {where} ]; then echo '{WORKDIR_MARK} does not exist';"
+           f" elif [ ! -d {where} ]; then echo '{WORKDIR_MARK} is not a"
+           f" directory'; else echo '{WORKDIR_MARK} cannot be entered"
+           " (permission denied)'; fi >&2; exit 1")
+    return f"cd -- {where} 2>/dev/null || {{ {why}; }}; exec "
+
+
+def workdir_failure(stderr: str) -> str | None:
+    """Why the working directory could not be entered, from :func:`enter_workdir`."""
+    for line in stderr.splitlines():
+        if line.startswith(WORKDIR_MARK):
+            return line[len(WORKDIR_MARK):].strip()
+    return None

@@ -416,7 +416,7 @@ class CommandScheduler(Scheduler):
             # before it: with a prefix like 'module load slurm;', a `cd ... &&`
             # in front would guard only the prefix, and the command would
             # run in the wrong directory if the cd failed.
-            line = "sh -c " + shlex.quote(_enter(command.workdir) + line)
+            line = "sh -c " + shlex.quote(_script.enter_workdir(command.workdir) + line)
         line = self._prefix + line
         logger.debug("Running %s", line)
         exit_code, stdout, stderr = self._terminal.run(
@@ -429,7 +429,7 @@ class CommandScheduler(Scheduler):
                 f" {self.command_timeout} s.{hint}")
         result = Result(exit_code, stdout, stderr)
         if command.workdir is not None and exit_code != 0:
-            reason = _workdir_failure(stderr)
+            reason = _script.workdir_failure(stderr)
             if reason is not None:
                 # The command never ran; the long command line would only
                 # hide the reason, so the message starts with it.
@@ -572,32 +572,6 @@ def last_line_job_id(stdout: str, separator: str, pattern: re.Pattern[str],
     if not pattern.match(job_id):
         raise SchedulerError(f"{command} printed no job id: {stdout!r}")
     return job_id
-
-
-_WORKDIR_MARK = "cerulean-workdir:"
-
-
-def _enter(workdir: str) -> str:
-    """Shell code entering ``workdir``, then running what is appended.
-
-    If the directory cannot be entered, it prints why on stderr, after
-    :data:`_WORKDIR_MARK` (for :func:`_workdir_failure`), and exits with 1.
-    The shell's own message is dropped: dash's says only "can't cd".
-    """
-    where = _script.quote(workdir, "working_directory")
-    why = (f"if [ ! -e {where} ]; then echo '{_WORKDIR_MARK} does not exist';"
-           f" elif [ ! -d {where} ]; then echo '{_WORKDIR_MARK} is not a"
-           f" directory'; else echo '{_WORKDIR_MARK} cannot be entered"
-           " (permission denied)'; fi >&2; exit 1")
-    return f"cd -- {where} 2>/dev/null || {{ {why}; }}; exec "
-
-
-def _workdir_failure(stderr: str) -> str | None:
-    """Why the working directory could not be entered, from :func:`_enter`."""
-    for line in stderr.splitlines():
-        if line.startswith(_WORKDIR_MARK):
-            return line[len(_WORKDIR_MARK):].strip()
-    return None
 
 
 def _brief(line: str) -> str:
