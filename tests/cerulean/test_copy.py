@@ -207,20 +207,19 @@ def test_sha256_integrity(pair: Pair) -> None:
 
 # --- Overwrite and copy_into ----------------------------------------------
 
-def test_overwrite_never(pair: Pair) -> None:
-    source, target = pair
-    (source / "f").write_bytes(b"new")
-    (target / "f").write_bytes(b"old")
-    cerulean.copy(source / "f", target, overwrite="never")
-    assert (target / "f").read_bytes() == b"old"
-
-
-def test_overwrite_always(pair: Pair) -> None:
+@pytest.mark.parametrize(("overwrite", "left"), [("never", b"old, and longer"),
+                                                 ("always", b"new")])
+def test_overwrite_of_a_file(pair: Pair, overwrite: str, left: bytes) -> None:
     source, target = pair
     (source / "f").write_bytes(b"new")
     (target / "f").write_bytes(b"old, and longer")
-    cerulean.copy(source / "f", target, overwrite="always")
-    assert (target / "f").read_bytes() == b"new"
+    cerulean.copy(source / "f", target, overwrite=overwrite)
+    assert (target / "f").read_bytes() == left
+
+
+def test_overwrite_always_replaces_what_is_in_the_way(pair: Pair) -> None:
+    source, target = pair
+    (source / "f").write_bytes(b"new")
     # A directory in the way of a file is replaced too.
     (target / "g").mkdir()
     (target / "g" / "inner").write_bytes(b"x")
@@ -283,18 +282,20 @@ def test_copy_into(pair: Pair) -> None:
 # --- Permissions ----------------------------------------------------------
 
 def _source_with_modes(source: Any, target: Any, modes: dict[str, int],
-                       dir_mode: int) -> bool:
+                       dir_mode: int) -> tuple[bool, int, int]:
     """Make source/d with files of the given modes, where source can have
-    modes; return whether copy() can carry modes from source to target."""
+    modes; return whether copy() can carry modes from source to target,
+    and the target's default modes for a new file and directory."""
+    defaults = default_mode(target), default_mode(target, directory=True)
     (source / "d").mkdir()
     for name in modes:
         (source / "d" / name).write_bytes(b"x")
     if not can(source, Capability.PERMISSIONS):
-        return False
+        return False, *defaults
     for name, mode in modes.items():
         (source / "d" / name).chmod(mode)
     (source / "d").chmod(dir_mode)
-    return can(target, Capability.PERMISSIONS)
+    return can(target, Capability.PERMISSIONS), *defaults
 
 
 def _assert_target_defaults(target: Any, names: Iterable[str],
@@ -307,10 +308,9 @@ def _assert_target_defaults(target: Any, names: Iterable[str],
 
 def test_copy_permissions(pair: Pair) -> None:
     source, target = pair
-    file_default = default_mode(target)
-    dir_default = default_mode(target, directory=True)
     modes = {"exe": 0o755, "private": 0o600, "odd": 0o4751, "open": 0o777}
-    carried = _source_with_modes(source, target, modes, 0o2750)
+    carried, file_default, dir_default = _source_with_modes(
+        source, target, modes, 0o2750)
     cerulean.copy(source / "d", target, copy_permissions=True)
     if not carried:
         # By design (WebDAV on either side): there are no modes to read
@@ -324,11 +324,10 @@ def test_copy_permissions(pair: Pair) -> None:
 
 def test_default_permissions_less_what_source_lacks(pair: Pair) -> None:
     source, target = pair
-    file_default = default_mode(target)
-    dir_default = default_mode(target, directory=True)
     modes = {"exe": 0o755, "private": 0o600, "open": 0o777, "ro": 0o444}
     # 0o500: not even writable by its owner.
-    carried = _source_with_modes(source, target, modes, 0o500)
+    carried, file_default, dir_default = _source_with_modes(
+        source, target, modes, 0o500)
     try:
         cerulean.copy(source / "d", target)
     finally:
@@ -374,13 +373,20 @@ def test_callback(one_way: Pair, monkeypatch: pytest.MonkeyPatch) -> None:
     assert calls[-1] == (total, total)
 
 
+def _directed(pair: Pair, direction: str, monkeypatch: pytest.MonkeyPatch
+              ) -> Pair:
+    """(source, target) of a copy "up" (local to remote) or "down", with
+    the callback called for every chunk, so that a test can act midway."""
+    local, remote = pair
+    monkeypatch.setattr(copy_files, "CALLBACK_INTERVAL", 0.0)
+    return (local, remote) if direction == "up" else (remote, local)
+
+
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_abort_from_callback_leaves_old_target(one_way: Pair, direction: str,
                                                monkeypatch: pytest.MonkeyPatch
                                                ) -> None:
-    local, remote = one_way
-    source, target = (local, remote) if direction == "up" else (remote, local)
-    monkeypatch.setattr(copy_files, "CALLBACK_INTERVAL", 0.0)
+    source, target = _directed(one_way, direction, monkeypatch)
     (source / "big").write_bytes(os.urandom(4 * 1024 * 1024))
     (target / "big").write_bytes(b"old")
     (source / "d").mkdir()
@@ -410,9 +416,8 @@ def test_abort_from_callback_leaves_old_target(one_way: Pair, direction: str,
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_connection_drop_midway(one_way: Pair, direction: str,
                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    local, remote = one_way
-    source, target = (local, remote) if direction == "up" else (remote, local)
-    monkeypatch.setattr(copy_files, "CALLBACK_INTERVAL", 0.0)
+    source, target = _directed(one_way, direction, monkeypatch)
+    remote = one_way[1]
     data = os.urandom(8 * 1024 * 1024)
     (source / "big").write_bytes(data)
     (target / "big").write_bytes(b"old")
@@ -438,9 +443,8 @@ def test_connection_drop_midway(one_way: Pair, direction: str,
 @pytest.mark.parametrize("direction", ["up", "down"])
 def test_connection_drop_in_a_tree(one_way: Pair, direction: str,
                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    local, remote = one_way
-    source, target = (local, remote) if direction == "up" else (remote, local)
-    monkeypatch.setattr(copy_files, "CALLBACK_INTERVAL", 0.0)
+    source, target = _directed(one_way, direction, monkeypatch)
+    remote = one_way[1]
     (source / "d").mkdir()
     for i in range(300):
         (source / "d" / f"s{i:03}").write_bytes(bytes([i % 256]) * 3000)
@@ -513,10 +517,9 @@ def test_drops_at_random_moments_are_connection_errors(
     complete, or (if it was new) absent. Issue 17: one drop in about seven
     during an upload came out as BufferError, which callers that retry on
     OSError missed."""
-    local, remote = local_sftp
-    source, target = (local, remote) if direction == "up" else (remote, local)
+    source, target = _directed(local_sftp, direction, monkeypatch)
+    remote = local_sftp[1]
     term = remote.filesystem._terminal
-    monkeypatch.setattr(copy_files, "CALLBACK_INTERVAL", 0.0)
     big = os.urandom(8 * 1024 * 1024)
     (source / "big").write_bytes(big)
     # More small files than a batch keeps in flight (64), so that drops

@@ -60,6 +60,14 @@ def otp_login() -> Iterator[tuple[cerulean.SshTerminal, Counting]]:
         term.close()
 
 
+@pytest.fixture
+def otp_term(otp_login: tuple[cerulean.SshTerminal, Counting]
+             ) -> cerulean.SshTerminal:
+    """The module's two-factor terminal, for tests that do not look at the
+    responder."""
+    return otp_login[0]
+
+
 # --- TOTP codes ------------------------------------------------------------------
 
 # RFC 6238, appendix B: (time, SHA-1 code, SHA-256 code, SHA-512 code), 8 digits.
@@ -240,10 +248,9 @@ def test_what_the_responder_raises_ends_the_login() -> None:
 
 @pytest.mark.real_server("ssh-otp")
 def test_sftp_works_unchanged_on_a_two_factor_login(
-        otp_login: tuple[cerulean.SshTerminal, Counting]) -> None:
-    term, _ = otp_login
+        otp_term: cerulean.SshTerminal) -> None:
     name = f"{S.HOME}/test-otp-sftp-{os.getpid()}-{threading.get_ident()}"
-    fs = cerulean.SftpFileSystem(term)
+    fs = cerulean.SftpFileSystem(otp_term)
     path = fs / name.lstrip("/")
     try:
         path.write_text("two factors\n")
@@ -252,15 +259,14 @@ def test_sftp_works_unchanged_on_a_two_factor_login(
     finally:
         path.unlink()
         fs.close()
-    assert term.run(10.0, "true", [])[0] == 0  # fs.close() left the terminal open
+    assert otp_term.run(10.0, "true", [])[0] == 0  # fs.close() left the terminal open
 
 
 @pytest.mark.real_server("ssh-otp")
 def test_a_scheduler_works_unchanged_on_a_two_factor_login(
-        otp_login: tuple[cerulean.SshTerminal, Counting]) -> None:
-    term, _ = otp_login
+        otp_term: cerulean.SshTerminal) -> None:
     out = f"{S.HOME}/test-otp-job-{os.getpid()}.out"
-    sched = cerulean.DirectGnuScheduler(term)
+    sched = cerulean.DirectGnuScheduler(otp_term)
     job = cerulean.JobDescription()
     job.command = "echo"
     job.arguments = ["job", "ran"]
@@ -268,9 +274,9 @@ def test_a_scheduler_works_unchanged_on_a_two_factor_login(
     job.stdout_file = out
     try:
         assert sched.wait(sched.submit(job), time_out=60.0) == 0
-        assert term.run(10.0, "cat", [out]) == (0, "job ran\n", "")
+        assert otp_term.run(10.0, "cat", [out]) == (0, "job ran\n", "")
     finally:
-        term.run(10.0, "rm", ["-f", out])
+        otp_term.run(10.0, "rm", ["-f", out])
 
 
 @pytest.mark.real_server("ssh-otp")
