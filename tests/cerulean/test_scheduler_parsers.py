@@ -84,29 +84,35 @@ def test_an_unknown_slurm_state_is_an_error_quoting_it(state: str) -> None:
         slurm.parse_squeue(Result(0, f"7|{state}\n", ""), ["7"])
 
 
-@pytest.mark.parametrize(("state", "exit_code", "status", "code"), [
-    ("COMPLETED", "0:0", D, 0),
-    ("FAILED", "5:0", D, 5),
-    ("FAILED", "0:9", D, 137),  # the job script itself was killed
-    ("CANCELLED by 1001", "0:15", D, None),
-    ("CANCELLED+", "0:0", D, None),
-    ("TIMEOUT", "0:15", D, None),
-    ("OUT_OF_MEMORY", "0:125", D, None),
-    ("NODE_FAIL", "0:0", D, None),
-    ("PREEMPTED", "0:15", D, None),
-    ("BOOT_FAIL", "0:0", D, None),
-    ("DEADLINE", "0:0", D, None),
-    ("PENDING", "0:0", W, None),
-    ("REQUEUE_HOLD", "0:0", W, None),
-    ("RUNNING", "0:0", R, None),
-    ("COMPLETING", "0:0", R, None),
-    ("SUSPENDED", "0:0", R, None),
+@pytest.mark.parametrize(("state", "exit_code", "code"), [
+    ("COMPLETED", "0:0", 0),
+    ("FAILED", "5:0", 5),
+    ("FAILED", "0:9", 137),  # the job script itself was killed
 ])
-def test_slurm_state_and_exit_code_mapping(state: str, exit_code: str,
-                                           status: JobStatus,
-                                           code: int | None) -> None:
-    assert slurm.parse_state(state) == status
+def test_a_slurm_job_that_ended_by_itself_has_its_exit_code(
+        state: str, exit_code: str, code: int) -> None:
+    assert slurm.parse_state(state) == D
     assert slurm.exit_code_for(state, exit_code) == code
+
+
+@pytest.mark.parametrize("state", [
+    "CANCELLED by 1001", "CANCELLED+", "TIMEOUT", "OUT_OF_MEMORY",
+    "NODE_FAIL", "PREEMPTED", "BOOT_FAIL", "DEADLINE"])
+def test_a_slurm_job_the_scheduler_ended_is_done_without_an_exit_code(
+        state: str) -> None:
+    assert slurm.parse_state(state) == D
+    # Whatever ExitCode Slurm shows for it: none, or the signal it sent.
+    for exit_code in ("0:0", "0:15", "0:125"):
+        assert slurm.exit_code_for(state, exit_code) is None
+
+
+@pytest.mark.parametrize(("state", "status"), [
+    ("PENDING", W), ("REQUEUE_HOLD", W),
+    ("RUNNING", R), ("COMPLETING", R), ("SUSPENDED", R)])
+def test_a_slurm_job_not_done_has_no_exit_code_yet(
+        state: str, status: JobStatus) -> None:
+    assert slurm.parse_state(state) == status
+    assert slurm.exit_code_for(state, "0:0") is None
 
 
 def test_exit_codes_from_real_scontrol_and_sacct_output() -> None:
