@@ -8,7 +8,7 @@ import shutil
 import socket
 import time
 import uuid
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +21,7 @@ from tests.neuro_compat.neuro_helpers import (
     SSH_TERMINAL_TOML,
     cluster_section,
     remove_on_sshd,
+    run,
 )
 from tests.servers import settings as S
 
@@ -124,6 +125,19 @@ def jobs_cluster(kind: str, tmp: Path, runtime: str = "host",
         yield cluster
     finally:
         remove_cluster(cluster)
+
+
+def run_jobs(body: Callable[[neuro_compat.Client], Awaitable[None]], kind: str, tmp: Path,
+             runtime: str = "host", presets: Mapping[str, Mapping[str, int]] | None = None,
+             timeout: float = 120.0) -> None:
+    """Run ``body(client)`` with a client of a test cluster of ``kind`` (see
+    :func:`jobs_cluster`), on a fresh event loop (see
+    :func:`~tests.neuro_compat.neuro_helpers.run`)."""
+    async def main() -> None:
+        with jobs_cluster(kind, tmp, runtime, presets) as cluster:
+            async with cluster.client() as client:
+                await body(client)
+    run(main(), timeout)
 
 
 def image(client: neuro_compat.Client) -> neuro_compat.RemoteImage:

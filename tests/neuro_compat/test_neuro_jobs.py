@@ -35,6 +35,7 @@ from tests.neuro_compat.neuro_jobs_helpers import (
     image,
     jobs_cluster,
     quiet_capacity,
+    run_jobs,
     scheduler_id,
     start,
     wait_for,
@@ -95,108 +96,100 @@ def test_start_monitor_succeeds_with_output(kind: str, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_failing_command_is_failed_and_kill_cancels(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                failing, sleeper = await asyncio.gather(
-                    start(client, "echo oops; exit 3"), start(client, "sleep 60"))
-                await wait_for(client, sleeper.id, lambda s: s.is_running)
-                await client.jobs.kill(sleeper.id)
-                failed, killed = await asyncio.gather(
-                    wait_for(client, failing.id), wait_for(client, sleeper.id, timeout=30))
-                assert failed.status == JobStatus.FAILED
-                assert failed.history.exit_code == 3
-                assert failed.history.reason == "Error"
-                assert "code 3" in failed.history.description
-                assert killed.status == JobStatus.CANCELLED, killed.history
-                assert killed.history.finished_at is not None
-                # Killing a finished job changes nothing.
-                await client.jobs.kill(failing.id)
-                assert (await client.jobs.status(failing.id)).status == JobStatus.FAILED
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        failing, sleeper = await asyncio.gather(
+            start(client, "echo oops; exit 3"), start(client, "sleep 60"))
+        await wait_for(client, sleeper.id, lambda s: s.is_running)
+        await client.jobs.kill(sleeper.id)
+        failed, killed = await asyncio.gather(
+            wait_for(client, failing.id), wait_for(client, sleeper.id, timeout=30))
+        assert failed.status == JobStatus.FAILED
+        assert failed.history.exit_code == 3
+        assert failed.history.reason == "Error"
+        assert "code 3" in failed.history.description
+        assert killed.status == JobStatus.CANCELLED, killed.history
+        assert killed.history.finished_at is not None
+        # Killing a finished job changes nothing.
+        await client.jobs.kill(failing.id)
+        assert (await client.jobs.status(failing.id)).status == JobStatus.FAILED
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
 def test_monitor_of_a_silent_job_ends_with_the_job(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await start(client, "sleep 1")
-                t0 = time.monotonic()
-                async with client.jobs.monitor(job.id) as it:
-                    chunks = [chunk async for chunk in it]
-                assert chunks == []
-                assert time.monotonic() - t0 < 30
-                assert (await client.jobs.status(job.id)).status == JobStatus.SUCCEEDED
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        job = await start(client, "sleep 1")
+        t0 = time.monotonic()
+        async with client.jobs.monitor(job.id) as it:
+            chunks = [chunk async for chunk in it]
+        assert chunks == []
+        assert time.monotonic() - t0 < 30
+        assert (await client.jobs.status(job.id)).status == JobStatus.SUCCEEDED
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
 def test_life_span_exceeded_is_failed_with_a_reason(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await start(client, "echo started; sleep 60", life_span=2)
-                assert job.life_span == 2
-                t0 = time.monotonic()
-                done = await wait_for(client, job.id, timeout=40)
-                assert time.monotonic() - t0 < 30
-                assert done.status == JobStatus.FAILED
-                assert done.history.reason == "LifeSpanEnded"
-                assert "life span of 2 s" in done.history.description
-                assert done.history.run_time_seconds is not None
-                assert 2 <= done.history.run_time_seconds <= 20
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        job = await start(client, "echo started; sleep 60", life_span=2)
+        assert job.life_span == 2
+        t0 = time.monotonic()
+        done = await wait_for(client, job.id, timeout=40)
+        assert time.monotonic() - t0 < 30
+        assert done.status == JobStatus.FAILED
+        assert done.history.reason == "LifeSpanEnded"
+        assert "life span of 2 s" in done.history.description
+        assert done.history.run_time_seconds is not None
+        assert 2 <= done.history.run_time_seconds <= 20
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
 def test_list_filters(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                before = datetime.now(timezone.utc) - timedelta(seconds=5)
-                first = await start(client, "true", name="alpha", tags=["a", "b"])
-                second = await start(client, "exit 1", name="beta", tags=["b"])
-                third = await start(client, "sleep 60", tags=["c"])
-                await asyncio.gather(wait_for(client, first.id), wait_for(client, second.id),
-                                     wait_for(client, third.id, lambda s: s.is_running))
+    async def main(client: neuro_compat.Client) -> None:
+        before = datetime.now(timezone.utc) - timedelta(seconds=5)
+        first = await start(client, "true", name="alpha", tags=["a", "b"])
+        second = await start(client, "exit 1", name="beta", tags=["b"])
+        third = await start(client, "sleep 60", tags=["c"])
+        await asyncio.gather(wait_for(client, first.id), wait_for(client, second.id),
+                             wait_for(client, third.id, lambda s: s.is_running))
 
-                async def ids(**kwargs: Any) -> list[str]:
-                    async with client.jobs.list(**kwargs) as it:
-                        return [job.id async for job in it]
+        async def ids(**kwargs: Any) -> list[str]:
+            async with client.jobs.list(**kwargs) as it:
+                return [job.id async for job in it]
 
-                everything = [first.id, second.id, third.id]
-                assert await ids() == everything
-                assert await ids(reverse=True) == everything[::-1]
-                assert await ids(limit=2) == everything[:2]
-                assert await ids(reverse=True, limit=1) == [third.id]
-                assert await ids(statuses={JobStatus.SUCCEEDED}) == [first.id]
-                assert await ids(statuses=[JobStatus.FAILED, JobStatus.RUNNING]) == \
-                    [second.id, third.id]
-                assert await ids(statuses=JobStatus.active_items()) == [third.id]
-                assert await ids(name="beta") == [second.id]
-                assert await ids(tags=["b"]) == [first.id, second.id]
-                assert await ids(tags=["a", "b"]) == [first.id]
-                assert await ids(owners=[client.username]) == everything
-                assert await ids(owners=["somebody-else"]) == []
-                assert await ids(since=before) == everything
-                assert await ids(until=before) == []
-                assert await ids(since=datetime.now() + timedelta(hours=1)) == []  # naive
-                # One scheduler query for all active jobs (here: the running one).
-                jobs = client.jobs._on(None)
-                calls: list[list[str]] = []
-                real = jobs.scheduler.get_statuses
+        everything = [first.id, second.id, third.id]
+        assert await ids() == everything
+        assert await ids(reverse=True) == everything[::-1]
+        assert await ids(limit=2) == everything[:2]
+        assert await ids(reverse=True, limit=1) == [third.id]
+        assert await ids(statuses={JobStatus.SUCCEEDED}) == [first.id]
+        assert await ids(statuses=[JobStatus.FAILED, JobStatus.RUNNING]) == \
+            [second.id, third.id]
+        assert await ids(statuses=JobStatus.active_items()) == [third.id]
+        assert await ids(name="beta") == [second.id]
+        assert await ids(tags=["b"]) == [first.id, second.id]
+        assert await ids(tags=["a", "b"]) == [first.id]
+        assert await ids(owners=[client.username]) == everything
+        assert await ids(owners=["somebody-else"]) == []
+        assert await ids(since=before) == everything
+        assert await ids(until=before) == []
+        assert await ids(since=datetime.now() + timedelta(hours=1)) == []  # naive
+        # One scheduler query for all active jobs (here: the running one).
+        jobs = client.jobs._on(None)
+        calls: list[list[str]] = []
+        real = jobs.scheduler.get_statuses
 
-                def counting(job_ids: Any) -> Any:
-                    calls.append(list(job_ids))
-                    return real(job_ids)
+        def counting(job_ids: Any) -> Any:
+            calls.append(list(job_ids))
+            return real(job_ids)
 
-                jobs.session._scheduler.get_statuses = counting  # type: ignore[union-attr,method-assign]
-                assert await ids() == everything
-                assert len(calls) == 1 and len(calls[0]) == 1
-                await client.jobs.kill(third.id)
-                await wait_for(client, third.id)
-    run(main())
+        jobs.session._scheduler.get_statuses = counting  # type: ignore[union-attr,method-assign]
+        assert await ids() == everything
+        assert len(calls) == 1 and len(calls[0]) == 1
+        await client.jobs.kill(third.id)
+        await wait_for(client, third.id)
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
@@ -235,199 +228,183 @@ def test_status_is_right_after_the_scheduler_forgot_the_job(kind: str,
 
 @pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
 def test_twenty_starts_at_once(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                jobs = await asyncio.gather(*[start(client, f"echo job {i}")
-                                              for i in range(20)])
-                assert len({job.id for job in jobs}) == 20
-                done = await asyncio.gather(*[wait_for(client, job.id, timeout=120)
-                                              for job in jobs])
-                assert all(job.status == JobStatus.SUCCEEDED for job in done)
-                outputs = await asyncio.gather(*[wait_output(client, job.id, b"job")
-                                                 for job in jobs])
-                assert [out for out in outputs] == [f"job {i}\n".encode() for i in range(20)]
-    run(main(), timeout=170)
+    async def main(client: neuro_compat.Client) -> None:
+        jobs = await asyncio.gather(*[start(client, f"echo job {i}")
+                                      for i in range(20)])
+        assert len({job.id for job in jobs}) == 20
+        done = await asyncio.gather(*[wait_for(client, job.id, timeout=120)
+                                      for job in jobs])
+        assert all(job.status == JobStatus.SUCCEEDED for job in done)
+        outputs = await asyncio.gather(*[wait_output(client, job.id, b"job")
+                                         for job in jobs])
+        assert [out for out in outputs] == [f"job {i}\n".encode() for i in range(20)]
+    run_jobs(main, kind, tmp_path, timeout=170)
 
 
 @pytest.mark.parametrize("kind", ["local", "slurm", "directgnu-ssh"])
 def test_port_forward_to_an_echo_server_job(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                job_port, local_port = free_port(), free_port()
-                job = await start(client, ECHO_SERVER.format(port=job_port))
-                await wait_output(client, job.id, b"ready")
-                async with client.jobs.port_forward(job.id, local_port, job_port):
-                    for message in (b"ping", b"x" * 200_000):
-                        reader, writer = await asyncio.open_connection("127.0.0.1",
-                                                                       local_port)
-                        writer.write(message)
-                        await writer.drain()
-                        writer.write_eof()
-                        echoed = await reader.read()
-                        writer.close()
-                        assert echoed == message
-                # Closed with the block.
-                with pytest.raises(OSError):
-                    socket.create_connection(("127.0.0.1", local_port), timeout=2).close()
-                await client.jobs.kill(job.id)
-                await wait_for(client, job.id)
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        job_port, local_port = free_port(), free_port()
+        job = await start(client, ECHO_SERVER.format(port=job_port))
+        await wait_output(client, job.id, b"ready")
+        async with client.jobs.port_forward(job.id, local_port, job_port):
+            for message in (b"ping", b"x" * 200_000):
+                reader, writer = await asyncio.open_connection("127.0.0.1",
+                                                               local_port)
+                writer.write(message)
+                await writer.drain()
+                writer.write_eof()
+                echoed = await reader.read()
+                writer.close()
+                assert echoed == message
+        # Closed with the block.
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", local_port), timeout=2).close()
+        await client.jobs.kill(job.id)
+        await wait_for(client, job.id)
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["local", "slurm", "torque"])
 def test_exec_beside_the_job(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await start(client, "sleep 60", env={"FOO": "from the job"})
-                await wait_for(client, job.id, lambda s: s.is_running)
-                async with client.jobs.exec(job.id, "cat; echo \"$FOO\"; echo e >&2",
-                                            stdin=True, stdout=True, stderr=True) as s:
-                    await s.write_in(b"typed in\n")
-                    await s.write_in(b"")  # end of input
-                    out: dict[int, bytes] = {1: b"", 2: b""}
-                    # The end is StdStreamError with the exit code, 0 too.
-                    with pytest.raises(StdStreamError) as ended:
-                        while (message := await s.read_out()) is not None:
-                            out[message.fileno] += message.data
-                    assert await s.read_out() is None  # after the end
-                assert out == {1: b"typed in\nfrom the job\n", 2: b"e\n"}
-                assert ended.value.exit_code == 0
-                with pytest.raises(StdStreamError) as failed:
-                    async with client.jobs.exec(job.id, "exit 4", stdout=True) as s:
-                        while await s.read_out() is not None:
-                            pass
-                assert failed.value.exit_code == 4
-                await client.jobs.kill(job.id)
-                await wait_for(client, job.id)
-                with pytest.raises(ValueError, match="not running"):
-                    async with client.jobs.exec(job.id, "true"):
-                        pass
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        job = await start(client, "sleep 60", env={"FOO": "from the job"})
+        await wait_for(client, job.id, lambda s: s.is_running)
+        async with client.jobs.exec(job.id, "cat; echo \"$FOO\"; echo e >&2",
+                                    stdin=True, stdout=True, stderr=True) as s:
+            await s.write_in(b"typed in\n")
+            await s.write_in(b"")  # end of input
+            out: dict[int, bytes] = {1: b"", 2: b""}
+            # The end is StdStreamError with the exit code, 0 too.
+            with pytest.raises(StdStreamError) as ended:
+                while (message := await s.read_out()) is not None:
+                    out[message.fileno] += message.data
+            assert await s.read_out() is None  # after the end
+        assert out == {1: b"typed in\nfrom the job\n", 2: b"e\n"}
+        assert ended.value.exit_code == 0
+        with pytest.raises(StdStreamError) as failed:
+            async with client.jobs.exec(job.id, "exit 4", stdout=True) as s:
+                while await s.read_out() is not None:
+                    pass
+        assert failed.value.exit_code == 4
+        await client.jobs.kill(job.id)
+        await wait_for(client, job.id)
+        with pytest.raises(ValueError, match="not running"):
+            async with client.jobs.exec(job.id, "true"):
+                pass
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
 def test_exec_with_a_terminal(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await start(client, "sleep 60")
-                await wait_for(client, job.id, lambda s: s.is_running)
+    async def main(client: neuro_compat.Client) -> None:
+        job = await start(client, "sleep 60")
+        await wait_for(client, job.id, lambda s: s.is_running)
 
-                async def tty_output(cmd: str, *typed: bytes) -> bytes:
-                    async with client.jobs.exec(job.id, cmd, tty=True, stdin=bool(typed),
-                                                stdout=True) as s:
-                        for data in typed:
-                            await s.write_in(data)
-                        out = b""
-                        with pytest.raises(StdStreamError, match="exit code 0$"):
-                            while (message := await s.read_out()) is not None:
-                                out += message.data
-                        return out
+        async def tty_output(cmd: str, *typed: bytes) -> bytes:
+            async with client.jobs.exec(job.id, cmd, tty=True, stdin=bool(typed),
+                                        stdout=True) as s:
+                for data in typed:
+                    await s.write_in(data)
+                out = b""
+                with pytest.raises(StdStreamError, match="exit code 0$"):
+                    while (message := await s.read_out()) is not None:
+                        out += message.data
+                return out
 
-                async with client.jobs.exec(job.id, "read line; stty size; echo \"<$line>\"",
-                                            tty=True, stdin=True, stdout=True) as s:
-                    await s.resize(30, 100)
-                    await s.write_in(b"typed\r")
-                    out = b""
-                    with pytest.raises(StdStreamError, match="exit code 0$"):
-                        while (message := await s.read_out()) is not None:
-                            out += message.data
-                assert b"30 100" in out and b"<typed>" in out
-                # Exactly what a terminal shows, on Slurm too (srun --pty
-                # relays the terminal): each byte echoed once, and end of
-                # input is the command's end of input, not a stray ^@.
-                assert await tty_output("echo hi") == b"hi\r\n"
-                assert await tty_output("cat; echo done") == b"done\r\n"  # no stdin
-                assert await tty_output("cat; echo done", b"ab\r", b"") == \
-                    b"ab\r\nab\r\ndone\r\n"
-                assert await tty_output('read l; echo "<$l>"', b"typed\r") == \
-                    b"typed\r\n<typed>\r\n"
-                async with client.jobs.exec(job.id, "true", stdout=True) as s:
-                    with pytest.raises(ValueError, match="no terminal"):
-                        await s.resize(30, 100)
-                await client.jobs.kill(job.id)
-                await wait_for(client, job.id)
-    run(main())
+        async with client.jobs.exec(job.id, "read line; stty size; echo \"<$line>\"",
+                                    tty=True, stdin=True, stdout=True) as s:
+            await s.resize(30, 100)
+            await s.write_in(b"typed\r")
+            out = b""
+            with pytest.raises(StdStreamError, match="exit code 0$"):
+                while (message := await s.read_out()) is not None:
+                    out += message.data
+        assert b"30 100" in out and b"<typed>" in out
+        # Exactly what a terminal shows, on Slurm too (srun --pty
+        # relays the terminal): each byte echoed once, and end of
+        # input is the command's end of input, not a stray ^@.
+        assert await tty_output("echo hi") == b"hi\r\n"
+        assert await tty_output("cat; echo done") == b"done\r\n"  # no stdin
+        assert await tty_output("cat; echo done", b"ab\r", b"") == \
+            b"ab\r\nab\r\ndone\r\n"
+        assert await tty_output('read l; echo "<$l>"', b"typed\r") == \
+            b"typed\r\n<typed>\r\n"
+        async with client.jobs.exec(job.id, "true", stdout=True) as s:
+            with pytest.raises(ValueError, match="no terminal"):
+                await s.resize(30, 100)
+        await client.jobs.kill(job.id)
+        await wait_for(client, job.id)
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", LOCAL_AND_SLURM)
 def test_top_reports_cpu_and_memory_while_running(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await start(client, "python3 -c 'x = bytearray(50 * 2**20)\n"
-                                          "while True: pass'")
-                await wait_for(client, job.id, lambda s: s.is_running)
-                samples = []
-                async with client.jobs.top(job.id) as it:
-                    async for telemetry in it:
-                        samples.append(telemetry)
-                        if len(samples) == 2:
-                            break
-                assert max(s.cpu for s in samples) > 0.3
-                assert min(s.memory_bytes for s in samples) > 40 * 2**20
-                assert samples[-1].memory == samples[-1].memory_bytes / 2**20
-                await client.jobs.kill(job.id)
-                await wait_for(client, job.id)
-                with pytest.raises(ValueError, match="not running"):
-                    async with client.jobs.top(job.id) as it:
-                        async for _ in it:
-                            pass
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        job = await start(client, "python3 -c 'x = bytearray(50 * 2**20)\n"
+                                  "while True: pass'")
+        await wait_for(client, job.id, lambda s: s.is_running)
+        samples = []
+        async with client.jobs.top(job.id) as it:
+            async for telemetry in it:
+                samples.append(telemetry)
+                if len(samples) == 2:
+                    break
+        assert max(s.cpu for s in samples) > 0.3
+        assert min(s.memory_bytes for s in samples) > 40 * 2**20
+        assert samples[-1].memory == samples[-1].memory_bytes / 2**20
+        await client.jobs.kill(job.id)
+        await wait_for(client, job.id)
+        with pytest.raises(ValueError, match="not running"):
+            async with client.jobs.top(job.id) as it:
+                async for _ in it:
+                    pass
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["local", "slurm"])
 def test_send_signal_kills_the_command(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await start(client, "sleep 60")
-                await wait_for(client, job.id, lambda s: s.is_running)
-                await client.jobs.send_signal(job.id)
-                done = await wait_for(client, job.id, timeout=30)
-                assert done.status == JobStatus.FAILED
-                assert done.history.exit_code == 137
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        job = await start(client, "sleep 60")
+        await wait_for(client, job.id, lambda s: s.is_running)
+        await client.jobs.send_signal(job.id)
+        done = await wait_for(client, job.id, timeout=30)
+        assert done.status == JobStatus.FAILED
+        assert done.history.exit_code == 137
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["local", "slurm", "torque"])
 def test_bump_life_span(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await start(client, "sleep 60", life_span=2)
-                await wait_for(client, job.id, lambda s: s.is_running)
-                if kind == "local":
-                    await client.jobs.bump_life_span(job.id, 60)
-                    assert (await client.jobs.status(job.id)).life_span == 62
-                    await asyncio.sleep(3)  # past the first life span
-                    assert (await client.jobs.status(job.id)).status == JobStatus.RUNNING
-                else:
-                    # Slurm lets only administrators raise a time limit; Torque
-                    # not at all: said clearly, and the job is unchanged.
-                    with pytest.raises(NotSupportedError, match="bump_life_span"):
-                        await client.jobs.bump_life_span(job.id, 60)
-                    assert (await client.jobs.status(job.id)).life_span == 2
-                await client.jobs.kill(job.id)
-                await wait_for(client, job.id)
-                with pytest.raises(ValueError, match="finished"):
-                    await client.jobs.bump_life_span(job.id, 10)
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        job = await start(client, "sleep 60", life_span=2)
+        await wait_for(client, job.id, lambda s: s.is_running)
+        if kind == "local":
+            await client.jobs.bump_life_span(job.id, 60)
+            assert (await client.jobs.status(job.id)).life_span == 62
+            await asyncio.sleep(3)  # past the first life span
+            assert (await client.jobs.status(job.id)).status == JobStatus.RUNNING
+        else:
+            # Slurm lets only administrators raise a time limit; Torque
+            # not at all: said clearly, and the job is unchanged.
+            with pytest.raises(NotSupportedError, match="bump_life_span"):
+                await client.jobs.bump_life_span(job.id, 60)
+            assert (await client.jobs.status(job.id)).life_span == 2
+        await client.jobs.kill(job.id)
+        await wait_for(client, job.id)
+        with pytest.raises(ValueError, match="finished"):
+            await client.jobs.bump_life_span(job.id, 10)
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_get_capacity_per_preset(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                capacity = await client.jobs.get_capacity()
-                assert set(capacity) == {"cpu-small", "cpu-two"}
-                assert capacity["cpu-small"] >= capacity["cpu-two"] >= 0
-                assert capacity["cpu-small"] >= 1
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        capacity = await client.jobs.get_capacity()
+        assert set(capacity) == {"cpu-small", "cpu-two"}
+        assert capacity["cpu-small"] >= capacity["cpu-two"] >= 0
+        assert capacity["cpu-small"] >= 1
+    run_jobs(main, kind, tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["slurm", "torque"])
@@ -436,41 +413,37 @@ def test_a_gpu_preset_sees_its_gpus(kind: str, tmp_path: Path) -> None:
     # nvidia-smi needed); the PBS wrappers pass gpus= on to it.
     line = 'echo "gpus=[$CUDA_VISIBLE_DEVICES] node=$SLURMD_NODENAME."'
 
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path, presets=GPU_PRESETS) as cluster:
-            async with cluster.client() as client:
-                one, two = [await client.jobs.start(image=image(client), preset_name=p,
-                                                    command=line)
-                            for p in ("gpu-one", "gpu-two")]
-                for job, devices in ((one, {"0", "1"}), (two, {"0,1"})):
-                    done = await wait_for(client, job.id)
-                    assert done.status == JobStatus.SUCCEEDED, done.history
-                    out = (await wait_output(client, job.id, b".\n")).decode()
-                    visible, node = out.split("gpus=[")[1].split("] node=")
-                    assert visible in devices, out
-                    assert node.strip().rstrip(".") in S.SLURM_GPU_NODES, out
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        one, two = [await client.jobs.start(image=image(client), preset_name=p,
+                                            command=line)
+                    for p in ("gpu-one", "gpu-two")]
+        for job, devices in ((one, {"0", "1"}), (two, {"0,1"})):
+            done = await wait_for(client, job.id)
+            assert done.status == JobStatus.SUCCEEDED, done.history
+            out = (await wait_output(client, job.id, b".\n")).decode()
+            visible, node = out.split("gpus=[")[1].split("] node=")
+            assert visible in devices, out
+            assert node.strip().rstrip(".") in S.SLURM_GPU_NODES, out
+    run_jobs(main, kind, tmp_path, presets=GPU_PRESETS)
 
 
 @pytest.mark.parametrize("kind", ["slurm", "torque"])
 def test_get_capacity_counts_every_node_and_its_gpus(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path, presets=GPU_PRESETS) as cluster:
-            async with cluster.client() as client:
-                idle = await quiet_capacity(client)
-                # Three nodes of 4 CPUs; two of them with 2 GPUs.
-                assert idle == {"cpu-small": 12, "cpu-two": 6, "gpu-one": 4, "gpu-two": 2}
-                if kind == "torque":
-                    return  # pbsnodes does not say which GPUs are in use
-                job = await client.jobs.start(image=image(client), preset_name="gpu-one",
-                                              command="sleep 120")
-                await wait_for(client, job.id, lambda s: s == JobStatus.RUNNING)
-                held = await quiet_capacity(client, ours={await scheduler_id(client, job.id)})
-                # Its node has 3 CPUs and 1 GPU left.
-                assert held == {"cpu-small": 11, "cpu-two": 5, "gpu-one": 3, "gpu-two": 1}
-                await client.jobs.kill(job.id)
-                await wait_for(client, job.id)
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        idle = await quiet_capacity(client)
+        # Three nodes of 4 CPUs; two of them with 2 GPUs.
+        assert idle == {"cpu-small": 12, "cpu-two": 6, "gpu-one": 4, "gpu-two": 2}
+        if kind == "torque":
+            return  # pbsnodes does not say which GPUs are in use
+        job = await client.jobs.start(image=image(client), preset_name="gpu-one",
+                                      command="sleep 120")
+        await wait_for(client, job.id, lambda s: s == JobStatus.RUNNING)
+        held = await quiet_capacity(client, ours={await scheduler_id(client, job.id)})
+        # Its node has 3 CPUs and 1 GPU left.
+        assert held == {"cpu-small": 11, "cpu-two": 5, "gpu-one": 3, "gpu-two": 1}
+        await client.jobs.kill(job.id)
+        await wait_for(client, job.id)
+    run_jobs(main, kind, tmp_path, presets=GPU_PRESETS)
 
 
 @pytest.mark.parametrize("kind", ["slurm", "torque"])
@@ -533,17 +506,15 @@ def test_attach_follows_the_output(tmp_path: Path) -> None:
 
 
 def test_unknown_jobs_and_bad_ids(tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster("local", tmp_path) as cluster:
-            async with cluster.client() as client:
-                with pytest.raises(ResourceNotFound, match="not found"):
-                    await client.jobs.status("job-00000000-0000-4000-8000-000000000000")
-                with pytest.raises(ResourceNotFound, match="not a job id"):
-                    await client.jobs.status("../../etc/passwd")
-                with pytest.raises(ValueError, match="Preset"):
-                    await client.jobs.start(image=client.parse.remote_image("ubuntu"),
-                                            preset_name="gpu-huge", command="true")
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        with pytest.raises(ResourceNotFound, match="not found"):
+            await client.jobs.status("job-00000000-0000-4000-8000-000000000000")
+        with pytest.raises(ResourceNotFound, match="not a job id"):
+            await client.jobs.status("../../etc/passwd")
+        with pytest.raises(ValueError, match="Preset"):
+            await client.jobs.start(image=client.parse.remote_image("ubuntu"),
+                                    preset_name="gpu-huge", command="true")
+    run_jobs(main, "local", tmp_path)
 
 
 def test_volumes_under_host_name_the_storage_path(tmp_path: Path) -> None:
@@ -598,37 +569,33 @@ UNSUPPORTED_START: list[tuple[str, Any]] = [
 @pytest.mark.parametrize("param,value", UNSUPPORTED_START, ids=[p for p, _ in UNSUPPORTED_START])
 def test_every_unsupported_start_parameter_is_refused(param: str, value: Any,
                                                       tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster("local", tmp_path) as cluster:
-            async with cluster.client() as client:
-                with pytest.raises(NotSupportedError, match=rf"\b{param}="):
-                    await start(client, "true", **{param: value})
-                async with client.jobs.list() as it:
-                    assert [job async for job in it] == []
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        with pytest.raises(NotSupportedError, match=rf"\b{param}="):
+            await start(client, "true", **{param: value})
+        async with client.jobs.list() as it:
+            assert [job async for job in it] == []
+    run_jobs(main, "local", tmp_path)
 
 
 @pytest.mark.parametrize("kind", ["slurm", "torque"])
 def test_preset_and_life_span_reach_the_batch_scheduler(kind: str, tmp_path: Path) -> None:
-    async def main() -> None:
-        with jobs_cluster(kind, tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await client.jobs.start(
-                    image=client.parse.remote_image("ubuntu"), preset_name="cpu-two",
-                    command="sleep 60", life_span=150)
-                jobs = client.jobs._on(None)
-                entry = await jobs.session.bridge.run(jobs.find, job.id)
-                assert entry is not None
-                shown = await jobs.session.bridge.run(
-                    jobs.run, f"scontrol -o show job {entry.record.scheduler_id}", "show")
-                fields = dict(word.split("=", 1) for word in shown.split() if "=" in word)
-                assert fields["Partition"] == "debug"
-                assert fields["NumCPUs"] == "2"
-                assert fields["MinMemoryNode"] == "200M"
-                assert fields["TimeLimit"] == "00:04:00"  # 150 s + a minute, in minutes
-                await client.jobs.kill(job.id)
-                await wait_for(client, job.id)
-    run(main())
+    async def main(client: neuro_compat.Client) -> None:
+        job = await client.jobs.start(
+            image=client.parse.remote_image("ubuntu"), preset_name="cpu-two",
+            command="sleep 60", life_span=150)
+        jobs = client.jobs._on(None)
+        entry = await jobs.session.bridge.run(jobs.find, job.id)
+        assert entry is not None
+        shown = await jobs.session.bridge.run(
+            jobs.run, f"scontrol -o show job {entry.record.scheduler_id}", "show")
+        fields = dict(word.split("=", 1) for word in shown.split() if "=" in word)
+        assert fields["Partition"] == "debug"
+        assert fields["NumCPUs"] == "2"
+        assert fields["MinMemoryNode"] == "200M"
+        assert fields["TimeLimit"] == "00:04:00"  # 150 s + a minute, in minutes
+        await client.jobs.kill(job.id)
+        await wait_for(client, job.id)
+    run_jobs(main, kind, tmp_path)
 
 
 def test_host_runtime_is_logged_once_per_client(tmp_path: Path,
