@@ -197,20 +197,9 @@ def test_switch_cluster_is_remembered(tmp_path: Path) -> None:
     assert (tmp_path / "r2" / "u2" / "f").read_bytes() == b"2"
 
 
-BASE = """
-[clusters.c]
-job_dir = "/jobs"
-[clusters.c.terminal]
-type = "ssh"
-host = "h"
-user = "u"
-key_file = "/k"
-[clusters.c.storage]
-type = "sftp"
-root = "/storage"
-[clusters.c.scheduler]
-type = "slurm"
-"""
+BASE = cluster_section("c", job_dir="/jobs",
+                       terminal={"type": "ssh", "host": "h", "user": "u", "key_file": "/k"},
+                       storage={"type": "sftp", "root": "/storage"}, scheduler="slurm")
 KEY_FILE = 'key_file = "/k"'
 JOB_DIR = 'job_dir = "/jobs"'
 PRESET = BASE + "[clusters.c.presets.p]\ncpu = 1\n"
