@@ -30,6 +30,7 @@ from neuro_compat import (
 )
 from neuro_compat.config import parse_clusters
 from neuro_compat.jobs.capacity import sge_nodes
+from neuro_compat.jobs.cluster import names_partition
 from neuro_compat.jobs.script import job_description
 from neuro_compat.jobs.types import Resources
 from tests.conftest import require_servers
@@ -332,3 +333,10 @@ def test_qstat_and_qhost_output_with_a_disabled_queue_and_gpus() -> None:
     assert (all_q.cpus, all_q.memory_mb, all_q.usable, all_q.gpus) == (4, 512, False, {})
     with pytest.raises(ValueError, match="cannot read the XML of qstat"):
         sge_nodes("<job_info>\n--hosts--\n" + qhost)
+
+
+def test_a_queue_in_the_options_is_another_partition() -> None:
+    # Then the preset's queue instances are not the job's: nothing refused.
+    assert names_partition("sge", ("-P proj -q big.q",))
+    assert names_partition("sge", ("-qbig.q",))
+    assert not names_partition("sge", ("-pe smp 2", "-l h_vmem=1G"))
