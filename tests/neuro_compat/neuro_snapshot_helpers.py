@@ -43,6 +43,15 @@ def resolve(path: list[str]) -> Any:
     return obj
 
 
+
+def resolve_item(item: dict[str, Any]) -> Any:
+    """The object in neuro_compat that an item names (a member by its own
+    name in its owner, anything else by its lookup path)."""
+    path = item["lookup"]["path"]
+    if item["type"] == "member":
+        path = path + [item["lookup"]["name"]]
+    return resolve(path)
+
 def default_matches(expected: dict[str, Any], actual: Any) -> bool:
     """Whether a default value is the one the snapshot describes.
 

@@ -15,6 +15,7 @@ import neuro_compat
 from tests.neuro_compat.neuro_snapshot_helpers import (
     check_params,
     resolve,
+    resolve_item,
     snapshot_items,
 )
 
@@ -22,12 +23,9 @@ from tests.neuro_compat.neuro_snapshot_helpers import (
 def test_every_name_exists_with_its_shape() -> None:
     checked = 0
     for key, item in snapshot_items(jobs=False).items():
-        path = item["lookup"]["path"]
-        if item["type"] == "member":
-            path = path + [item["lookup"]["name"]]
-        elif item["type"] in ("field", "enum_member", "instance_attr"):
+        if item["type"] in ("field", "enum_member", "instance_attr"):
             continue  # checked with their class below
-        obj = resolve(path)
+        obj = resolve_item(item)
         checked += 1
         if item["type"] == "class":
             assert inspect.isclass(obj), key

@@ -19,6 +19,7 @@ from neuro_compat import JobStatus
 from tests.neuro_compat.neuro_snapshot_helpers import (
     check_params,
     resolve,
+    resolve_item,
     snapshot_items,
 )
 
@@ -26,10 +27,7 @@ from tests.neuro_compat.neuro_snapshot_helpers import (
 def test_every_jobs_name_has_its_shape() -> None:
     checked = 0
     for key, item in snapshot_items(jobs=True).items():
-        path = item["lookup"]["path"]
-        if item["type"] == "member":
-            path = path + [item["lookup"]["name"]]
-        obj = resolve(path) if item["type"] in ("class", "member") else None
+        obj = resolve_item(item) if item["type"] in ("class", "member") else None
         if item["type"] == "class":
             assert inspect.isclass(obj), key
             if item["dataclass"]:
