@@ -6,6 +6,7 @@ import logging
 import posixpath
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import NoReturn, TypeVar
 
 from cerulean._sftp import batches, protocol, streams
@@ -455,7 +456,7 @@ class SftpFileSystem(FileSystemImpl):
         # before the rename, so that the renamed file is never one the
         # server's disk has not got yet.
         temp = self._temp_name(path)
-        try:
+        with self._discarding(temp, path):
             ch, handle = self._opened(temp, WRITE_FLAGS | protocol.FLAG_EXCL, mode)
             try:
                 count = self._write_and_close(ch, handle, temp, data,
@@ -465,11 +466,18 @@ class SftpFileSystem(FileSystemImpl):
                 self._sessions.release(ch)
             if not landed:
                 self._plain_rename(temp, path)
+        return count
+
+    @contextmanager
+    def _discarding(self, temp: str, path: str) -> Iterator[None]:
+        """If the block fails, remove the temporary file temp (meant for
+        path), and name both in the error."""
+        try:
+            yield
         except BaseException as error:
             self._discard_all([temp])
             name_target(error, temp, path)
             raise
-        return count
 
     @staticmethod
     def _land(ch: SftpChannel, temp: str, path: str) -> bool:
@@ -489,27 +497,20 @@ class SftpFileSystem(FileSystemImpl):
         ch = self._sessions.acquire()
         landed = True
         try:
-            if not ch.has(COPY_DATA):
-                return None
-            count = self._copy_data(ch, source, temp, size, mode,
-                                    exact_mode, progress)
-            if count is None:
-                self._discard_all([temp])
-                return None
-            landed = self._land(ch, temp, target)
-        except BaseException as error:
-            self._discard_all([temp])
-            name_target(error, temp, target)
-            raise
+            with self._discarding(temp, target):
+                if not ch.has(COPY_DATA):
+                    return None
+                count = self._copy_data(ch, source, temp, size, mode,
+                                        exact_mode, progress)
+                if count is None:
+                    self._discard_all([temp])
+                    return None
+                landed = self._land(ch, temp, target)
         finally:
             self._sessions.release(ch)
         if not landed:
-            try:
+            with self._discarding(temp, target):
                 self._plain_rename(temp, target)
-            except BaseException as error:
-                self._discard_all([temp])
-                name_target(error, temp, target)
-                raise
         return count
 
     def _copy_data(self, ch: SftpChannel, source: str, temp: str, size: int,
