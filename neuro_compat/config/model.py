@@ -10,15 +10,7 @@ from pathlib import Path
 
 from .preset import Preset
 
-__all__ = [
-    "DEFAULT_CONNECT_TIMEOUT",
-    "ClusterConfig",
-    "ClustersFile",
-    "PresetConfig",
-    "SchedulerConfig",
-    "StorageConfig",
-    "TerminalConfig",
-]
+# No __all__ of its own: neuro_compat.config's names these as public.
 
 DEFAULT_CONNECT_TIMEOUT = 30.0
 """Seconds an SSH terminal waits for its connection, unless configured."""

@@ -12,7 +12,7 @@ import json
 import re
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,6 +115,16 @@ def sge_cluster(where: str, tmp: Path, scheduler_type: str = "sge") -> Iterator[
             shutil.rmtree(base, ignore_errors=True)
 
 
+def run_on_sge(tmp: Path, body: Callable[[neuro_compat.Client], Awaitable[None]]) -> None:
+    """Run ``body`` with a client of a fresh test cluster on Grid Engine,
+    reached over SSH."""
+    async def main() -> None:
+        with sge_cluster("ssh", tmp) as cluster:
+            async with cluster.client() as client:
+                await body(client)
+    run(main(), timeout=220)
+
+
 async def on_cluster(client: neuro_compat.Client, line: str) -> str:
     """Run a shell line on the cluster's terminal (Grid Engine's commands
     reached through the prefix); its output."""
@@ -166,88 +176,82 @@ def test_start_status_logs_and_exit_codes(where: str, tmp_path: Path) -> None:
 @pytest.mark.real_server("ssh", "sge")
 def test_a_preset_reaches_grid_engine_as_slots_memory_queue_and_h_rt(
         tmp_path: Path) -> None:
-    async def main() -> None:
-        with sge_cluster("ssh", tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await client.jobs.start(
-                    image=image(client), preset_name="cpu-two",
-                    command='echo "slots=$NSLOTS pe=$PE queue=$QUEUE."; sleep 120')
-                seen = await wait_output(client, job.id, b".\n", timeout=120)
-                assert seen == f"slots=2 pe={S.SGE_PE} queue=all.q.\n".encode()
-                sge_id = await scheduler_id(client, job.id)
-                shown = await on_cluster(client, f"qstat -j {sge_id}")
-                fields = {k.strip(): v.strip() for k, _, v in
-                          (line.partition(":") for line in shown.splitlines())}
-                # The preset's 10 minutes and the one-minute backstop.
-                assert sorted(fields["hard resource_list"].split(",")) == [
-                    "h_rt=660", "mem_free=200M"]
-                assert fields["hard_queue_list"] == "all.q"
-                assert fields["parallel environment"].split() == [S.SGE_PE, "range:", "2"]
-                running = await client.jobs.status(job.id)
-                assert running.status == JobStatus.RUNNING
-                with pytest.raises(NotSupportedError, match="Grid Engine does not let"):
-                    await client.jobs.bump_life_span(job.id, 60)
-                await client.jobs.kill(job.id)
-                killed = await wait_for(client, job.id, timeout=60)
-                assert killed.status == JobStatus.CANCELLED, killed.history
-    run(main(), timeout=220)
+    async def body(client: neuro_compat.Client) -> None:
+        job = await client.jobs.start(
+            image=image(client), preset_name="cpu-two",
+            command='echo "slots=$NSLOTS pe=$PE queue=$QUEUE."; sleep 120')
+        seen = await wait_output(client, job.id, b".\n", timeout=120)
+        assert seen == f"slots=2 pe={S.SGE_PE} queue=all.q.\n".encode()
+        sge_id = await scheduler_id(client, job.id)
+        shown = await on_cluster(client, f"qstat -j {sge_id}")
+        fields = {k.strip(): v.strip() for k, _, v in
+                  (line.partition(":") for line in shown.splitlines())}
+        # The preset's 10 minutes and the one-minute backstop.
+        assert sorted(fields["hard resource_list"].split(",")) == [
+            "h_rt=660", "mem_free=200M"]
+        assert fields["hard_queue_list"] == "all.q"
+        assert fields["parallel environment"].split() == [S.SGE_PE, "range:", "2"]
+        running = await client.jobs.status(job.id)
+        assert running.status == JobStatus.RUNNING
+        with pytest.raises(NotSupportedError, match="Grid Engine does not let"):
+            await client.jobs.bump_life_span(job.id, 60)
+        await client.jobs.kill(job.id)
+        killed = await wait_for(client, job.id, timeout=60)
+        assert killed.status == JobStatus.CANCELLED, killed.history
+    run_on_sge(tmp_path, body)
 
 
 @pytest.mark.real_server("ssh", "sge")
 def test_exec_beside_a_job_on_the_terminal_s_host(tmp_path: Path) -> None:
-    async def main() -> None:
-        with sge_cluster("ssh", tmp_path) as cluster:
-            async with cluster.client() as client:
-                job = await client.jobs.start(image=image(client), preset_name="cpu-small",
-                                              command="sleep 120", env={"FOO": "a 'b' c"})
-                await wait_for(client, job.id, lambda s: s.is_running, timeout=120)
-                out = b""
-                with pytest.raises(StdStreamError) as ended:
-                    async with client.jobs.exec(job.id, 'echo "$FOO"; exit 5',
-                                                stdout=True) as s:
-                        while (message := await s.read_out()) is not None:
-                            out += message.data
-                assert (out, ended.value.exit_code) == (b"a 'b' c\n", 5)
-                await client.jobs.kill(job.id)
-                assert (await wait_for(client, job.id)).status == JobStatus.CANCELLED
-    run(main(), timeout=220)
+    async def body(client: neuro_compat.Client) -> None:
+        job = await client.jobs.start(image=image(client), preset_name="cpu-small",
+                                      command="sleep 120", env={"FOO": "a 'b' c"})
+        await wait_for(client, job.id, lambda s: s.is_running, timeout=120)
+        out = b""
+        with pytest.raises(StdStreamError) as ended:
+            async with client.jobs.exec(job.id, 'echo "$FOO"; exit 5',
+                                        stdout=True) as s:
+                while (message := await s.read_out()) is not None:
+                    out += message.data
+        assert (out, ended.value.exit_code) == (b"a 'b' c\n", 5)
+        await client.jobs.kill(job.id)
+        assert (await wait_for(client, job.id)).status == JobStatus.CANCELLED
+    run_on_sge(tmp_path, body)
 
 
 @pytest.mark.real_server("ssh", "sge")
 def test_capacity_and_presets_no_queue_instance_can_run(tmp_path: Path) -> None:
-    async def main() -> None:
-        with sge_cluster("ssh", tmp_path) as cluster:
-            async with cluster.client() as client:
-                jobs = client.jobs._on(None)
-                nodes = await jobs.session.bridge.run(jobs.nodes, True)
-                assert nodes is not None
-                host = (await on_cluster(client, "qhost | awk 'NR > 3 {print $1}'")).split()
-                assert len(host) == 1
-                assert sorted((n.name, n.cpus) for n in nodes.nodes) == [
-                    (f"all.q@{host[0]}", 4), (f"batch@{host[0]}", 2)]
-                assert all(n.memory_mb and n.memory_mb > 1000 for n in nodes.nodes)
-                for preset, what in (("cpu-eight", "8 CPUs (the most a node has is 4)"),
-                                     ("mem-huge", f"{2**30} MiB of memory")):
-                    with pytest.raises(IllegalArgumentError) as refused:
-                        await client.jobs.start(image=image(client), preset_name=preset,
-                                                command="true")
-                    assert f"Preset '{preset}' cannot run on cluster 'test'" in \
-                        str(refused.value)
-                    assert what in str(refused.value)
-                # A job holding a slot of batch (2 slots) leaves at most one.
-                job = await client.jobs.start(image=image(client), preset_name="batch-one",
-                                              command="sleep 120")
-                await wait_for(client, job.id, lambda s: s == JobStatus.RUNNING,
-                               timeout=120)
-                capacity = await client.jobs.get_capacity()
-                assert set(capacity) == set(PRESETS)
-                assert capacity["cpu-eight"] == capacity["mem-huge"] == 0
-                assert capacity["batch-one"] <= 1
-                assert capacity["cpu-two"] <= 2  # all.q's 4 slots, 2 a job
-                assert capacity["cpu-small"] <= 5  # 4 + 2 slots, one of them ours
-                await client.jobs.kill(job.id)
-                await wait_for(client, job.id, timeout=60)
-    run(main(), timeout=220)
+    async def body(client: neuro_compat.Client) -> None:
+        jobs = client.jobs._on(None)
+        nodes = await jobs.session.bridge.run(jobs.nodes, True)
+        assert nodes is not None
+        host = (await on_cluster(client, "qhost | awk 'NR > 3 {print $1}'")).split()
+        assert len(host) == 1
+        assert sorted((n.name, n.cpus) for n in nodes.nodes) == [
+            (f"all.q@{host[0]}", 4), (f"batch@{host[0]}", 2)]
+        assert all(n.memory_mb and n.memory_mb > 1000 for n in nodes.nodes)
+        for preset, what in (("cpu-eight", "8 CPUs (the most a node has is 4)"),
+                             ("mem-huge", f"{2**30} MiB of memory")):
+            with pytest.raises(IllegalArgumentError) as refused:
+                await client.jobs.start(image=image(client), preset_name=preset,
+                                        command="true")
+            assert f"Preset '{preset}' cannot run on cluster 'test'" in \
+                str(refused.value)
+            assert what in str(refused.value)
+        # A job holding a slot of batch (2 slots) leaves at most one.
+        job = await client.jobs.start(image=image(client), preset_name="batch-one",
+                                      command="sleep 120")
+        await wait_for(client, job.id, lambda s: s == JobStatus.RUNNING,
+                       timeout=120)
+        capacity = await client.jobs.get_capacity()
+        assert set(capacity) == set(PRESETS)
+        assert capacity["cpu-eight"] == capacity["mem-huge"] == 0
+        assert capacity["batch-one"] <= 1
+        assert capacity["cpu-two"] <= 2  # all.q's 4 slots, 2 a job
+        assert capacity["cpu-small"] <= 5  # 4 + 2 slots, one of them ours
+        await client.jobs.kill(job.id)
+        await wait_for(client, job.id, timeout=60)
+    run_on_sge(tmp_path, body)
 
 
 # --- the configuration, and the pieces ----------------------------------------------
