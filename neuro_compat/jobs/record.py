@@ -43,7 +43,7 @@ class JobRecord:
     :ivar description: the job's description, or None.
     :ivar preset_name: the preset it was started with, or None.
     :ivar life_span: the run-time limit in seconds at submission, or None.
-    :ivar scheduler_type: ``directgnu``, ``slurm`` or ``torque``.
+    :ivar scheduler_type: ``directgnu``, ``slurm``, ``torque`` or ``sge``.
     :ivar scheduler_id: the scheduler's id for the job.
     :ivar runtime: the container runtime that runs it.
     :ivar workdir: where the job's command starts, on the node.
