@@ -72,7 +72,10 @@ def pe_and_slots(sched: cerulean.GridEngineScheduler, wd: str,
     attributes is given, as it prints them."""
     job_id = sched.submit(job("echo", '"${PE:-none} $NSLOTS"', working_directory=wd,
                               stdout_file="slots.txt", **attrs))
-    assert sched.wait(job_id, time_out=120, interval=0.3) == 0
+    try:
+        assert sched.wait(job_id, time_out=120, interval=0.3) == 0
+    finally:
+        sched.cancel(job_id)  # a job still waiting would hold up the next ones
     return read(terminal_of(sched), f"{wd}/slots.txt")
 
 

@@ -190,13 +190,20 @@ EOF
     fi
     local q slots
     for q in all.q batch; do
-        qconf -sq "$q" >/dev/null 2>&1 && continue
-        slots=$SLOTS; [[ $q == batch ]] && slots=2
-        EDITOR=$(editor "-e 's|^qname .*|qname $q|' -e 's|^hostlist .*|hostlist localhost|' -e 's|^slots .*|slots $slots|' -e 's|^shell .*|shell /bin/bash|' -e 's|^pe_list .*|pe_list $PE|'") \
-            qconf -aq "$q" >>"$LOGS/sge-qconf.log" 2>&1
+        if ! qconf -sq "$q" >/dev/null 2>&1; then
+            slots=$SLOTS; [[ $q == batch ]] && slots=2
+            EDITOR=$(editor "-e 's|^qname .*|qname $q|' -e 's|^hostlist .*|hostlist localhost|' -e 's|^slots .*|slots $slots|' -e 's|^shell .*|shell /bin/bash|' -e 's|^pe_list .*|pe_list $PE|'") \
+                qconf -aq "$q" >>"$LOGS/sge-qconf.log" 2>&1
+        fi
+        # No load threshold: on this shared two-core machine the load
+        # average (plus the scheduler's 0.5 per job it just started) passes
+        # the default np_load_avg=1.75, and a queue over it takes no job, so
+        # a 4-slot job would wait for ever. Set each time, for old spools.
+        qconf -rattr queue load_thresholds NONE "$q" >>"$LOGS/sge-qconf.log" 2>&1
     done
-    # Jobs start within a second or two of submission, not 15 s.
-    EDITOR=$(editor "-e 's|^schedule_interval .*|schedule_interval 0:0:1|' -e 's|^flush_submit_sec .*|flush_submit_sec 1|' -e 's|^flush_finish_sec .*|flush_finish_sec 1|'") \
+    # Jobs start within a second or two of submission, not 15 s; no load
+    # adjustments (see load_thresholds above).
+    EDITOR=$(editor "-e 's|^schedule_interval .*|schedule_interval 0:0:1|' -e 's|^flush_submit_sec .*|flush_submit_sec 1|' -e 's|^flush_finish_sec .*|flush_finish_sec 1|' -e 's|^job_load_adjustments .*|job_load_adjustments NONE|'") \
         qconf -msconf >>"$LOGS/sge-qconf.log" 2>&1
 }
 
