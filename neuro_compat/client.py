@@ -226,6 +226,9 @@ class Client(metaclass=NoPublicConstructor):
     blob_storage = _OutOfScope("Blob storage")
     service_accounts = _OutOfScope("Service accounts")
     admin = _OutOfScope("Admin")
+    # neuro_sdk's private names for the same, which `neuro admin` uses.
+    _admin = _OutOfScope("Admin")
+    _clusters = _OutOfScope("Cluster administration")
 
     def _check_open(self) -> None:
         if self._closed:

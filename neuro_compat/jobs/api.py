@@ -29,7 +29,7 @@ from .._volumes import DiskVolume, SecretFile, Volume
 from ..errors import IllegalArgumentError, ResourceNotFound
 from . import telemetry
 from .cluster import ClusterJobs, Snapshot, Submission
-from .output import follow
+from .output import follow, output_size
 from .params import check_submission, refuse
 from .params import life_span as life_span_of
 from .ports import Forwarder, ssh_connector, tcp_connector
@@ -540,7 +540,8 @@ class Jobs(metaclass=NoPublicConstructor):
         """Get access to the output of a job as it runs.
 
         The job's stdout and stderr are one log (read as stdout, fileno 1);
-        it is delivered if ``stdout`` or ``stderr`` is True. At the end,
+        what the job writes from the attach on is delivered if ``stdout`` or
+        ``stderr`` is True (its earlier output: :meth:`monitor`). At the end,
         :meth:`StdStream.read_out` returns None, or raises
         :class:`StdStreamError` if the job's exit code is not 0.
 
@@ -579,7 +580,12 @@ class Jobs(metaclass=NoPublicConstructor):
             current = await self._snapshot(jobs, entry)
             return current.state.exit_code
 
-        source = LogSource(follow(jobs, entry), exit_code, deliver=stdout or stderr)
+        # Live, as neuro_sdk's attach to the container's streams: what was
+        # written before is for monitor() (`neuro run` prints both, and says
+        # they may overlap).
+        now = await jobs.session.bridge.run(output_size, jobs, id)
+        source = LogSource(follow(jobs, entry, offset=now), exit_code,
+                           deliver=stdout or stderr)
         try:
             yield StdStream(source)
         finally:

@@ -16,8 +16,19 @@ SCHEDULER_CHECK = 3.0
 """Seconds between scheduler checks for a job that ended without a trace."""
 
 
-async def follow(jobs: ClusterJobs, entry: Entry) -> AsyncGenerator[bytes, None]:
-    """The job's output as it is written, until the job has ended.
+def output_size(jobs: ClusterJobs, job_id: str) -> int:
+    """How many bytes of output the job has written so far (blocking)."""
+    try:
+        return jobs.session.host_fs()._size(jobs.registry.output(job_id))
+    except FileNotFoundError:
+        return 0  # not started yet
+
+
+async def follow(jobs: ClusterJobs, entry: Entry, *, offset: int = 0
+                 ) -> AsyncGenerator[bytes, None]:
+    """The job's output as it is written, until the job has ended: all of
+    it, or what it writes from ``offset`` on (with :func:`output_size`:
+    from now on, as an attach to a container's streams sees it).
 
     Polls the output file (quickly while it grows, backing off to once a
     second while it does not), the wrapper's events for the command's exit,
@@ -26,7 +37,6 @@ async def follow(jobs: ClusterJobs, entry: Entry) -> AsyncGenerator[bytes, None]
     """
     bridge = jobs.session.bridge
     job_id = entry.record.id
-    offset = 0
     over = entry.final is not None
     delay = POLL_MIN
     last_check = time.monotonic()

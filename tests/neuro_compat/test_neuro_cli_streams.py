@@ -16,7 +16,13 @@ from yarl import URL
 
 from neuro_compat import HTTPPort, ResourceNotFound, StdStream, StdStreamError
 from tests.neuro_compat.neuro_helpers import run
-from tests.neuro_compat.neuro_jobs_helpers import free_port, jobs_cluster, start, wait_for
+from tests.neuro_compat.neuro_jobs_helpers import (
+    free_port,
+    jobs_cluster,
+    start,
+    wait_for,
+    wait_output,
+)
 
 
 async def exit_code_of(stream: StdStream) -> int:
@@ -48,12 +54,14 @@ def test_attach_with_stdin_and_after_the_end(tmp_path: Path) -> None:
     async def main() -> None:
         with jobs_cluster("local", tmp_path) as cluster:
             async with cluster.client() as client:
-                go = tmp_path / "go"
-                job = await start(client, f'echo one; read line; echo "<$line>"; '
+                ready, go = tmp_path / "ready", tmp_path / "go"
+                job = await start(client, f"echo before; while [ ! -e {ready} ]; do sleep "
+                                          f'0.1; done; echo one; read line; echo "<$line>"; '
                                           f"while [ ! -e {go} ]; do sleep 0.1; done; exit 3")
-                await wait_for(client, job.id, lambda s: s.is_running)
+                await wait_output(client, job.id, b"before\n")
                 async with client.jobs.attach(job.id, stdin=True, stdout=True,
                                               stderr=True) as stream:
+                    ready.touch()  # what it wrote before the attach is not delivered
                     with pytest.raises(ValueError, match="no stdin"):
                         await stream.write_in(b"typed\n")
                     data = b""

@@ -490,8 +490,12 @@ def test_attach_follows_the_output(tmp_path: Path) -> None:
     async def main() -> None:
         with jobs_cluster("local", tmp_path) as cluster:
             async with cluster.client() as client:
-                job = await start(client, "echo one; sleep 0.5; echo two; exit 2")
+                go = tmp_path / "go"
+                job = await start(client, f"echo before; while [ ! -e {go} ]; do sleep 0.1; "
+                                          "done; echo one; sleep 0.5; echo two; exit 2")
+                await wait_output(client, job.id, b"before\n")
                 async with client.jobs.attach(job.id, stdout=True) as stream:
+                    go.touch()  # attach delivers what the job writes from now on
                     data = b""
                     with pytest.raises(StdStreamError) as failed:
                         while (message := await stream.read_out()) is not None:
