@@ -18,8 +18,6 @@ _NAME = r"[a-z](?:-?[a-z0-9])*"
 
 WHY = {
     # why each refused parameter has no meaning here
-    "http": "jobs on HPC clusters have no HTTP ingress; use Jobs.port_forward() to "
-            "reach a port of the job",
     "secret_env": "there is no secrets service on HPC clusters; pass values with env "
                   "or keep them in files on the storage",
     "secret_files": "there is no secrets service on HPC clusters; keep secret files "

@@ -299,10 +299,10 @@ class _Source:
         if self._closed:
             return None
         message = await self._next()
-        if message is not None and not self._closed:
-            return message
         if self._closed:  # closed while reading
             return None
+        if message is not None:
+            return message
         self._closed = True
         await self._end()
         return None
