@@ -30,6 +30,16 @@ FILES_IN_FLIGHT = 64
 """Small files in flight at once in a batch."""
 
 
+def files_in_flight(ch: SftpChannel) -> int:
+    """FILES_IN_FLIGHT, or fewer where the server told (limits@openssh.com)
+    that it keeps fewer handles open (half of them: the session's other
+    handles need room too)."""
+    limits = ch.limits
+    if limits is None or not limits.max_open_handles:
+        return FILES_IN_FLIGHT
+    return max(1, min(FILES_IN_FLIGHT, limits.max_open_handles // 2))
+
+
 class _Download:
     """One small file being read in a batch."""
 
@@ -117,8 +127,10 @@ def read_files(ch: SftpChannel, files: Iterable[tuple[str, int]],
         ch.send(protocol.OPEN, protocol.path_string(item.path) + protocol.uint32(protocol.FLAG_READ)
                 + protocol.attrs(), on_handle)
 
+    most = files_in_flight(ch)
+
     def refill() -> None:
-        while len(active) < FILES_IN_FLIGHT:
+        while len(active) < most:
             try:
                 path, size = next(source)
             except StopIteration:
@@ -263,8 +275,10 @@ def write_files(ch: SftpChannel, items: Iterable[WriteItem],
                 + protocol.uint32(WRITE_FLAGS | protocol.FLAG_EXCL) + protocol.attrs(item.mode),
                 on_handle)
 
+    most = files_in_flight(ch)
+
     def refill() -> None:
-        while len(active) < FILES_IN_FLIGHT:
+        while len(active) < most:
             try:
                 item = next(source)
             except StopIteration:

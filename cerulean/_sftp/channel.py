@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import paramiko
 
@@ -37,6 +37,15 @@ FLUSH_SIZE = 64 * 1024
 """Queued request bytes that are sent without waiting for a flush."""
 
 _U32 = struct.Struct(">I")
+
+
+class Limits(NamedTuple):
+    """What a server's limits@openssh.com reply says (0: no limit told)."""
+
+    max_packet: int
+    max_read: int
+    max_write: int
+    max_open_handles: int
 
 
 class Task(Protocol):
@@ -80,6 +89,9 @@ class SftpChannel:
         self._broken = False
         self.lacks: set[bytes] = set() if lacks is None else lacks
         """Optional extensions the server turned down (see has())."""
+        self.limits: Limits | None = None
+        """The largest requests the server takes (limits@openssh.com), if
+        it told them: read_size and write_size never ask for more."""
         self.flushes = 0
         """Successful sends so far: if a failed operation sent nothing, the
         server never saw it, and it is safe to run it again elsewhere."""
@@ -136,12 +148,23 @@ class SftpChannel:
         tiny extra packet that would otherwise carry its last bytes.
         """
         payload = self._chan.out_max_packet_size - 64  # as paramiko sends
-        return _aligned(target, protocol.WRITE_OVERHEAD + len(handle), payload)
+        overhead = protocol.WRITE_OVERHEAD + len(handle)
+        size = _aligned(target, overhead, payload)
+        limits = self.limits
+        if limits is not None:
+            if limits.max_write:
+                size = min(size, limits.max_write)
+            if limits.max_packet:
+                size = min(size, limits.max_packet - overhead)
+        return max(size, 1)
 
     def read_size(self, target: int) -> int:
         """Data bytes per READ, near target, so the reply fills whole SSH
         packets (the server sends at most our maximum packet each)."""
-        return _aligned(target, protocol.DATA_OVERHEAD, self._chan.in_max_packet_size)
+        size = _aligned(target, protocol.DATA_OVERHEAD, self._chan.in_max_packet_size)
+        if self.limits is not None and self.limits.max_read:
+            size = min(size, self.limits.max_read)
+        return size
 
     # --- Sending -------------------------------------------------------------
 
@@ -343,6 +366,22 @@ def rename_payload(source: str, target: str) -> bytes:
     """The EXTENDED posix-rename request body: atomic, replaces target."""
     return protocol.string(POSIX_RENAME) + protocol.path_string(source) + protocol.path_string(
         target)
+
+
+LIMITS = b"limits@openssh.com"
+"""The OpenSSH extension that tells the largest requests the server takes."""
+
+
+def ask_limits(ch: SftpChannel) -> Limits | None:
+    """The server's limits@openssh.com reply; None if it lacks it."""
+    if not ch.has(LIMITS):
+        return None
+    kind, reader = ch.call(protocol.EXTENDED, protocol.string(LIMITS))
+    if kind == protocol.STATUS:
+        check_extension_status(ch, LIMITS, kind, reader, None)
+        return None
+    reply = expect(kind, reader, protocol.EXTENDED_REPLY, None)
+    return Limits(*(reply.uint64() for _ in range(4)))
 
 
 def fsync_payload(handle: bytes) -> bytes:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from cerulean._sftp.channel import SftpChannel
+from cerulean._sftp.channel import Limits, SftpChannel, ask_limits
 from cerulean.ssh_terminal import SshTerminal
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ class SessionPool:
         self._lock = threading.Lock()
         self._idle: list[SftpChannel] = []
         self._closed = False
+        self._limits: Limits | None = None
+        self._limits_asked = False
 
     def close(self) -> None:
         """Close the idle sessions; later acquires raise ValueError, and
@@ -63,8 +65,28 @@ class SessionPool:
                 channel.close()
         # open_sftp() reconnects first if the connection is down.
         client = self._terminal.open_sftp()
-        return SftpChannel(client, self._terminal.connection_generation,
-                           self._lacks)
+        channel = SftpChannel(client, self._terminal.connection_generation,
+                              self._lacks)
+        if not self._limits_asked:
+            self._limits = self._ask_limits(channel)
+            self._limits_asked = True
+        channel.limits = self._limits
+        return channel
+
+    @staticmethod
+    def _ask_limits(channel: SftpChannel) -> Limits | None:
+        """The server's request limits, asked once per pool (the server
+        does not change), so that no request is larger than it takes.
+        Our sizes stay as they are where it allows more: larger requests
+        measured no faster here."""
+        try:
+            return ask_limits(channel)
+        except ConnectionError:
+            channel.close()
+            raise
+        except OSError as error:  # an odd answer: keep our sizes
+            logger.info("SFTP limits@openssh.com failed: %s", error)
+            return None
 
     def release(self, channel: SftpChannel) -> None:
         """Give a session back; broken ones are closed instead."""

@@ -6,6 +6,7 @@ SFTP server, which has none of them and answers "unsupported").
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,8 +15,8 @@ import pytest
 
 import cerulean
 from cerulean import copy_files
-from cerulean._sftp import protocol
-from cerulean._sftp.channel import COPY_DATA, FSYNC, SftpChannel
+from cerulean._sftp import batches, protocol
+from cerulean._sftp.channel import COPY_DATA, FSYNC, Limits, SftpChannel
 from cerulean.file_system_impl import Capability
 from tests.cerulean.fs_helpers import run_on
 from tests.conftest import ssh_scratch
@@ -243,3 +244,84 @@ def test_without_hardlink_an_sftp_server_refuses_clearly(mock_sftp: Any) -> None
     with pytest.raises(cerulean.UnsupportedOperationError, match="hardlink"):
         (base / "g").hardlink_to(base / "f")
     assert [p.name for p in base.iterdir()] == ["f"]
+
+
+# --- limits: the largest requests the server takes --------------------------
+
+@pytest.fixture
+def request_sizes(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[int]]:
+    """The data lengths of the READ and WRITE requests sent, as they go."""
+    sizes: dict[str, list[int]] = {"read": [], "write": []}
+    send, send_write = SftpChannel.send, SftpChannel.send_write
+
+    def recording(self: SftpChannel, kind: int, payload: bytes, handler: Any) -> int:
+        if kind == protocol.READ:  # string handle, uint64 offset, uint32 length
+            sizes["read"].append(int.from_bytes(payload[-4:], "big"))
+        return send(self, kind, payload, handler)
+
+    def recording_write(self: SftpChannel, handle: bytes, offset: int,
+                        data: Any, handler: Any) -> int:
+        sizes["write"].append(len(data))
+        return send_write(self, handle, offset, data, handler)
+
+    monkeypatch.setattr(SftpChannel, "send", recording)
+    monkeypatch.setattr(SftpChannel, "send_write", recording_write)
+    return sizes
+
+
+def _round_trips(fs: Any, base: Any, size: int) -> None:
+    """Write, read whole, read a range of and copy on the server a file."""
+    data = os.urandom(size)
+    fs._write_atomic(str(base / "f"), [data])
+    assert b"".join(fs._read_stream(str(base / "f"))) == data
+    assert b"".join(fs._read_range(str(base / "f"), 1000, size // 2)) == \
+        data[1000:1000 + size // 2]
+    cerulean.copy(base / "f", base / "g", overwrite="always")
+    assert (base / "g").read_bytes() == data
+
+
+def test_the_servers_limits_are_asked_once_and_kept(
+        sftp: Any, extended: list[bytes]) -> None:
+    fs, base = sftp
+    limits = fs._sessions._limits
+    # OpenSSH's sftp-server: messages of 256 KiB, a little less of data.
+    assert limits is not None and limits.max_packet == 256 * 1024
+    assert 0 < limits.max_read < limits.max_packet
+    assert 0 < limits.max_write < limits.max_packet
+    _round_trips(fs, base, 3 * 1024 * 1024 + 12345)
+    assert b"limits@openssh.com" not in extended  # asked when the pool began
+
+
+def test_requests_never_exceed_what_the_server_takes(
+        sftp: Any, request_sizes: dict[str, list[int]]) -> None:
+    """A server that takes less than our request sizes (here: told so)
+    gets requests no larger, and every transfer still works."""
+    fs, base = sftp
+    small = Limits(max_packet=40 * 1024, max_read=20 * 1024, max_write=24 * 1024,
+                   max_open_handles=8)
+    fs._sessions._limits = small  # for sessions opened from now on
+    for channel in fs._sessions._idle:
+        channel.limits = small
+    _round_trips(fs, base, 1024 * 1024 + 7)
+    assert request_sizes["read"] and max(request_sizes["read"]) <= small.max_read
+    assert request_sizes["write"] and max(request_sizes["write"]) <= small.max_write
+    # Batches of small files keep at most half the handles open.
+    with fs._sessions.session() as channel:
+        assert batches.files_in_flight(channel) == 4
+    tree = base / "tree"
+    tree.mkdir()
+    for i in range(20):
+        (tree / f"{i}").write_text(str(i))
+    cerulean.copy(tree, base / "copy")
+    assert sorted((base / "copy" / p.name).read_text() for p in tree.iterdir()) == \
+        sorted(str(i) for i in range(20))
+
+
+def test_without_limits_our_sizes_serve(
+        mock_sftp: Any, request_sizes: dict[str, list[int]]) -> None:
+    fs, base = mock_sftp
+    assert fs._sessions._limits is None
+    data = os.urandom(1024 * 1024 + 7)
+    fs._write_atomic(str(base / "f"), [data])
+    assert b"".join(fs._read_stream(str(base / "f"))) == data
+    assert max(request_sizes["write"]) > 64 * 1024
