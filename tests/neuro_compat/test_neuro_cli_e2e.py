@@ -16,12 +16,19 @@ import os
 import re
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.neuro_compat.neuro_jobs_helpers import JobsCluster, remove_cluster, write_config
+from tests.neuro_compat.neuro_jobs_helpers import (
+    JobsCluster,
+    free_port,
+    remove_cluster,
+    write_config,
+)
 
 pytestmark = [
     pytest.mark.skipif(
@@ -109,6 +116,21 @@ def names(listing: str) -> list[str]:
     return [line.split()[-1] for line in listing.splitlines() if line.strip()]
 
 
+def fetch(url: str) -> str:
+    """GET ``url``, retrying while the forward or the job's server is not
+    listening yet."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                text: str = reply.read().decode()
+                return text
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.3)
+
+
 def covers(lines: list[str], expected: list[str]) -> bool:
     """Whether ``lines`` is what an attached ``neuro run`` prints of a job
     that printed ``expected``: the log up to some point, then the attach's
@@ -155,22 +177,34 @@ def test_storage_commands(neuro: NeuroHpc) -> None:
 
 
 def test_job_commands(neuro: NeuroHpc) -> None:
-    # The CLI's default --http-port 80: recorded on the job, not refused.
-    out = neuro("-q", "run", "--detach", "ubuntu", "--", 'sh -c "echo started; sleep 120"')
+    # An HTTP port is recorded on the job and reached with port-forward (the
+    # CLI's default, --http-port 80, is taken by the attached runs below).
+    port, local = free_port(), free_port()
+    out = neuro("-q", "run", "--detach", "--http-port", str(port), "ubuntu", "--",
+                f'sh -c "echo started; exec python3 -m http.server --bind 127.0.0.1 {port}"')
     job = out.split()[-1]
     assert job.startswith("job-")
     try:
         assert job in neuro("-q", "ps").split()
         status = neuro("status", job)
         assert re.search(r"Status\s+(pending|running)", status), status
-        assert re.search(r"Http port\s+80\b", status), status
-        neuro("exec", "--no-tty", job, "--", "true", code=0)  # waits until it runs
+        assert re.search(rf"Http port\s+{port}\b", status), status
+        neuro("exec", "--no-tty", job, "--", "true", code=0)
         assert neuro("exec", "--no-tty", job, "--", "echo", "hello") == "hello\n"
         neuro("exec", "--no-tty", job, "--", "false", code=1)
         neuro("exec", "--no-tty", job, "--", "sh", "-c", "exit 3", code=3)
         status = neuro("status", job)
         assert re.search(r"Status\s+running", status), status
-        assert re.search(r"Http URL\s+http://", status), status
+        assert re.search(rf"Http URL\s+http://\S+:{port}\b", status), status
+        forward = subprocess.Popen(
+            [sys.executable, "-m", "neuro_compat.cli", "port-forward", job, f"{local}:{port}"],
+            cwd=neuro.cwd, env=neuro.env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            assert "Directory listing" in fetch(f"http://127.0.0.1:{local}/")
+        finally:
+            forward.terminate()  # as ^C does
+            forward.wait(30)
         # top samples until its --timeout, then exits with the CLI's timeout code
         top = neuro("top", job, "--timeout", "8", code=EX_TIMEOUT)
         assert re.search(rf"^\s*{job}\s.*\d", top, re.MULTILINE), top
