@@ -11,6 +11,7 @@ import json
 import os
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from contextlib import contextmanager
@@ -54,7 +55,7 @@ def _toml_value(value: object) -> str:
 
 def cluster_section(name: str, *, storage: Mapping[str, object],
                     terminal: Mapping[str, object] | str = LOCAL_TERMINAL,
-                    scheduler: str = "directgnu",
+                    scheduler: str | Mapping[str, object] = "directgnu",
                     presets: Mapping[str, Mapping[str, object]] | None = None,
                     **settings: object) -> str:
     """The ``clusters.toml`` tables of one cluster ``name``.
@@ -62,7 +63,7 @@ def cluster_section(name: str, *, storage: Mapping[str, object],
     :param storage: the ``storage`` table's keys and values.
     :param terminal: the ``terminal`` table: keys and values, or its text
         (such as :data:`SSH_TERMINAL_TOML`).
-    :param scheduler: the scheduler type.
+    :param scheduler: the scheduler type, or the whole ``scheduler`` table.
     :param presets: preset name -> its keys and values.
     :param settings: the cluster's own keys (``username``, ``job_dir``, ...).
     """
@@ -73,8 +74,25 @@ def cluster_section(name: str, *, storage: Mapping[str, object],
     terminal_text = (f"[clusters.{name}.terminal]\n{terminal.strip()}\n"
                      if isinstance(terminal, str) else table(".terminal", terminal))
     return "\n" + table("", settings) + terminal_text + table(".storage", storage) \
-        + table(".scheduler", {"type": scheduler}) + "".join(
+        + table(".scheduler", {"type": scheduler} if isinstance(scheduler, str)
+                else scheduler) + "".join(
             table(f".presets.{preset}", keys) for preset, keys in (presets or {}).items())
+
+
+def fetch(url: str, seconds: float = 60.0) -> str:
+    """GET ``url``, retrying while a forward or a job's server is not
+    listening yet."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=10) as reply:
+                text: str = reply.read().decode()
+                return text
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
 
 STORAGE_KINDS = [pytest.param("local"),
                  pytest.param("sftp", marks=pytest.mark.real_server("ssh")),

@@ -16,13 +16,12 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.neuro_compat.neuro_helpers import cluster_section, fetch
 from tests.neuro_compat.neuro_jobs_helpers import (
     JobsCluster,
     free_port,
@@ -91,20 +90,10 @@ def neuro(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     cluster = write_config("slurm", tmp)
     laptop = tmp / "laptop"
     with (cluster.config_dir / "clusters.toml").open("a") as config:
-        config.write(f"""
-[clusters.laptop]
-job_dir = "{laptop}/jobs"
-[clusters.laptop.terminal]
-type = "local"
-[clusters.laptop.storage]
-type = "local"
-root = "{laptop}/storage"
-[clusters.laptop.scheduler]
-type = "directgnu"
-[clusters.laptop.presets.cpu-small]
-cpu = 1
-memory_mb = 100
-""")
+        config.write(cluster_section(
+            "laptop", storage={"type": "local", "root": f"{laptop}/storage"},
+            presets={"cpu-small": {"cpu": 1, "memory_mb": 100}},
+            job_dir=f"{laptop}/jobs"))
     try:
         yield NeuroHpc(tmp, cluster)
     finally:
@@ -114,21 +103,6 @@ memory_mb = 100
 def names(listing: str) -> list[str]:
     """The last column of each line of a listing."""
     return [line.split()[-1] for line in listing.splitlines() if line.strip()]
-
-
-def fetch(url: str) -> str:
-    """GET ``url``, retrying while the forward or the job's server is not
-    listening yet."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=10) as reply:
-                text: str = reply.read().decode()
-                return text
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
 
 
 def covers(lines: list[str], expected: list[str]) -> bool:

@@ -7,15 +7,13 @@ output; an HTTP port is recorded and reached with port_forward."""
 from __future__ import annotations
 
 import asyncio
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from yarl import URL
 
 from neuro_compat import HTTPPort, ResourceNotFound, StdStream, StdStreamError
-from tests.neuro_compat.neuro_helpers import run
+from tests.neuro_compat.neuro_helpers import fetch, run
 from tests.neuro_compat.neuro_jobs_helpers import (
     free_port,
     jobs_cluster,
@@ -129,15 +127,3 @@ def test_an_http_port_is_recorded_and_reached_by_port_forward(tmp_path: Path) ->
     run(main())
 
 
-def fetch(url: str) -> str:
-    """GET ``url``, retrying while the job's server is not listening yet."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=10) as reply:
-                text: str = reply.read().decode()
-                return text
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)

@@ -9,7 +9,6 @@ for a period no login has used (:func:`otp_login_turn`).
 """
 from __future__ import annotations
 
-import json
 import os
 import re
 import time
@@ -29,7 +28,7 @@ from neuro_compat._cluster.otp import CommandResponder
 from neuro_compat.config import parse_clusters
 from tests.cerulean.terminal_helpers import otp_login_turn, sshd_session_pids
 from tests.conftest import require_servers
-from tests.neuro_compat.neuro_helpers import remove_on_sshd, run
+from tests.neuro_compat.neuro_helpers import cluster_section, remove_on_sshd, run
 from tests.neuro_compat.neuro_jobs_helpers import start, wait_for, wait_output
 from tests.servers import settings as S
 
@@ -48,26 +47,13 @@ def otp_cluster(tmp: Path, otp: Mapping[str, str]) -> Iterator[Path]:
     base = f"{S.HOME}/test-neuro-otp-{uuid.uuid4().hex[:12]}"
     config_dir = tmp / "config"
     config_dir.mkdir(parents=True, exist_ok=True)
-    (config_dir / "clusters.toml").write_text(f"""
-[clusters.otp]
-job_dir = "{base}/jobs"
-[clusters.otp.terminal]
-type = "ssh"
-host = "{S.HOST}"
-port = {S.OTP_SSH_PORT}
-user = "{S.USER}"
-key_file = "{S.RSA_KEY}"
-known_hosts = "{S.KNOWN_HOSTS}"
-""" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in otp.items()) + f"""
-[clusters.otp.storage]
-type = "sftp"
-root = "{base}/storage"
-[clusters.otp.scheduler]
-type = "directgnu"
-[clusters.otp.presets.cpu-small]
-cpu = 1
-memory_mb = 100
-""")
+    (config_dir / "clusters.toml").write_text(cluster_section(
+        "otp", storage={"type": "sftp", "root": f"{base}/storage"},
+        terminal={"type": "ssh", "host": S.HOST, "port": S.OTP_SSH_PORT,
+                  "user": S.USER, "key_file": S.RSA_KEY,
+                  "known_hosts": S.KNOWN_HOSTS, **otp},
+        presets={"cpu-small": {"cpu": 1, "memory_mb": 100}},
+        job_dir=f"{base}/jobs"))
     try:
         yield config_dir
     finally:

@@ -8,7 +8,6 @@ The test cell has one exec host with the queues all.q (4 slots) and batch
 """
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import uuid
@@ -34,7 +33,12 @@ from neuro_compat.jobs.cluster import names_partition
 from neuro_compat.jobs.script import job_description
 from neuro_compat.jobs.types import Resources
 from tests.conftest import require_servers
-from tests.neuro_compat.neuro_helpers import SSH_TERMINAL_TOML, remove_on_sshd, run
+from tests.neuro_compat.neuro_helpers import (
+    SSH_TERMINAL_TOML,
+    cluster_section,
+    remove_on_sshd,
+    run,
+)
 from tests.neuro_compat.neuro_jobs_helpers import image, scheduler_id, wait_for, wait_output
 from tests.servers import settings as S
 
@@ -74,22 +78,11 @@ class SgeCluster:
 def cluster_toml(terminal: str, storage: str, base: str, scheduler_type: str = "sge",
                  presets: Mapping[str, Mapping[str, Any]] = PRESETS) -> str:
     """The configuration text of one cluster ``test`` on the test Grid Engine."""
-    return f"""
-[clusters.test]
-job_dir = "{base}/jobs"
-[clusters.test.terminal]
-{terminal}
-[clusters.test.storage]
-type = "{storage}"
-root = "{base}/storage"
-[clusters.test.scheduler]
-type = "{scheduler_type}"
-prefix = {json.dumps(S.SGE_PREFIX)}
-parallel_environment = "{S.SGE_PE}"
-""" + "".join(
-        f"[clusters.test.presets.{name}]\n"
-        + "".join(f"{key} = {json.dumps(value)}\n" for key, value in keys.items())
-        for name, keys in presets.items())
+    return cluster_section(
+        "test", terminal=terminal, storage={"type": storage, "root": f"{base}/storage"},
+        scheduler={"type": scheduler_type, "prefix": S.SGE_PREFIX,
+                   "parallel_environment": S.SGE_PE},
+        presets=presets, job_dir=f"{base}/jobs")
 
 
 @contextmanager
